@@ -1,0 +1,773 @@
+//! `/etc/ldaprs/ldaprs.toml`: the contract in DESIGN.md, parsed strictly.
+//!
+//! Unknown keys and wrong types are errors that name the file, the line, the key and, where we
+//! can guess it, the key that was meant. Values that parse but make no sense (an empty `uri`
+//! list, an unknown URI scheme, a `bind_dn` without a password file) are reported the same way.
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A config mistake, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        if let Some(k) = &self.key {
+            write!(f, ": key `{k}`")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub daemon: DaemonSection,
+    #[serde(default)]
+    pub cache: CacheSection,
+    #[serde(default)]
+    pub nss: NssSection,
+    #[serde(default)]
+    pub pam: PamSection,
+    #[serde(default)]
+    pub servers: Vec<Server>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warning,
+    Info,
+    Debug,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSection {
+    /// Where the daemon listens. The modules always use `/run/ldaprs/socket`; change this only
+    /// for tests or a second instance.
+    #[serde(default = "default_socket")]
+    pub socket: String,
+    #[serde(default = "default_log_level")]
+    pub log_level: LogLevel,
+}
+
+impl Default for DaemonSection {
+    fn default() -> Self {
+        DaemonSection { socket: default_socket(), log_level: default_log_level() }
+    }
+}
+
+fn default_socket() -> String {
+    crate::DEFAULT_SOCKET.to_string()
+}
+fn default_log_level() -> LogLevel {
+    LogLevel::Info
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSection {
+    /// Seconds a found user or group is answered from the cache.
+    #[serde(default = "default_entry_ttl")]
+    pub entry_ttl: u64,
+    /// Seconds a "no such user/group" answer is remembered.
+    #[serde(default = "default_negative_ttl")]
+    pub negative_ttl: u64,
+}
+
+impl Default for CacheSection {
+    fn default() -> Self {
+        CacheSection { entry_ttl: default_entry_ttl(), negative_ttl: default_negative_ttl() }
+    }
+}
+
+fn default_entry_ttl() -> u64 {
+    600
+}
+fn default_negative_ttl() -> u64 {
+    30
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NssSection {
+    /// Users with a smaller uidNumber are never answered (an LDAP entry with uidNumber 0 must
+    /// never become root).
+    #[serde(default = "default_min_id")]
+    pub min_uid: u32,
+    /// Groups with a smaller gidNumber are never answered, and users whose primary gid is
+    /// smaller are dropped. Defaults to `min_uid`.
+    #[serde(default)]
+    pub min_gid: Option<u32>,
+}
+
+impl NssSection {
+    pub fn min_gid(&self) -> u32 {
+        self.min_gid.unwrap_or(self.min_uid)
+    }
+}
+
+impl Default for NssSection {
+    fn default() -> Self {
+        NssSection { min_uid: default_min_id(), min_gid: None }
+    }
+}
+
+fn default_min_id() -> u32 {
+    1000
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PamSection {
+    /// Empty: any user that exists may log in; else only members of one of these groups.
+    #[serde(default)]
+    pub allow_groups: Vec<String>,
+    /// Members of any of these groups may not log in; deny wins over allow.
+    #[serde(default)]
+    pub deny_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Schema {
+    #[default]
+    Rfc2307,
+    Rfc2307bis,
+    Ad,
+    Ipa,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub name: String,
+    /// Tried in order; `ldap://`, `ldaps://` or `ldapi://`.
+    pub uri: OneOrMany,
+    #[serde(default)]
+    pub schema: Schema,
+    pub base: String,
+    #[serde(default)]
+    pub bind_dn: Option<String>,
+    #[serde(default)]
+    pub bind_password_file: Option<PathBuf>,
+    /// Seconds per LDAP operation (connect, bind, search).
+    #[serde(default = "default_timeout")]
+    pub timeout: u64,
+    #[serde(default)]
+    pub tls: TlsSection,
+    #[serde(default)]
+    pub users: UsersSection,
+    #[serde(default)]
+    pub groups: GroupsSection,
+}
+
+fn default_timeout() -> u64 {
+    5
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// `ldaps://` URIs use TLS from the first byte, `ldap://` ones plain LDAP.
+    #[default]
+    Auto,
+    Ldaps,
+    Starttls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    #[serde(default)]
+    pub mode: TlsMode,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default = "default_true")]
+    pub verify: bool,
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        TlsSection { mode: TlsMode::Auto, ca_file: None, verify: true, client_cert: None, client_key: None }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UserAttributes {
+    pub name: Option<String>,
+    pub uid_number: Option<String>,
+    pub gid_number: Option<String>,
+    pub gecos: Option<String>,
+    pub home: Option<String>,
+    pub shell: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UsersSection {
+    pub base: Option<String>,
+    pub filter: Option<String>,
+    #[serde(default)]
+    pub attributes: UserAttributes,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupAttributes {
+    pub name: Option<String>,
+    pub gid_number: Option<String>,
+    /// Attribute holding member user names (RFC 2307 `memberUid`).
+    pub member_uid: Option<String>,
+    /// Attribute holding member DNs (`member`, `uniqueMember`).
+    pub member: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupsSection {
+    pub base: Option<String>,
+    pub filter: Option<String>,
+    /// Follow groups that are members of groups (a later feature; accepted now).
+    #[serde(default)]
+    pub nested: bool,
+    #[serde(default)]
+    pub attributes: GroupAttributes,
+}
+
+/// How group membership is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Membership {
+    /// Member user names (`memberUid`).
+    Names(String),
+    /// Member DNs (`member`, `uniqueMember`).
+    Dns(String),
+}
+
+/// The effective search settings of a server block: the schema's defaults with the admin's
+/// overrides applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effective {
+    pub user_base: String,
+    pub user_filter: String,
+    pub attr_name: String,
+    pub attr_uid: String,
+    pub attr_gid: String,
+    pub attr_gecos: String,
+    pub attr_home: String,
+    pub attr_shell: String,
+    pub group_base: String,
+    pub group_filter: String,
+    pub attr_group_name: String,
+    pub attr_group_gid: String,
+    pub membership: Membership,
+}
+
+impl Server {
+    pub fn uris(&self) -> Vec<String> {
+        self.uri.to_vec()
+    }
+
+    pub fn effective(&self) -> Effective {
+        let (uf, name, gecos, home, gf, member, ubase, gbase) = match self.schema {
+            Schema::Rfc2307 => (
+                "(objectClass=posixAccount)",
+                "uid",
+                "gecos",
+                "homeDirectory",
+                "(objectClass=posixGroup)",
+                Membership::Names("memberUid".into()),
+                self.base.clone(),
+                self.base.clone(),
+            ),
+            Schema::Rfc2307bis => (
+                "(objectClass=posixAccount)",
+                "uid",
+                "gecos",
+                "homeDirectory",
+                "(objectClass=posixGroup)",
+                Membership::Dns("member".into()),
+                self.base.clone(),
+                self.base.clone(),
+            ),
+            Schema::Ad => (
+                "(&(objectClass=user)(uidNumber=*))",
+                "sAMAccountName",
+                "displayName",
+                "unixHomeDirectory",
+                "(&(objectClass=group)(gidNumber=*))",
+                Membership::Dns("member".into()),
+                self.base.clone(),
+                self.base.clone(),
+            ),
+            Schema::Ipa => (
+                "(objectClass=posixAccount)",
+                "uid",
+                "gecos",
+                "homeDirectory",
+                "(objectClass=posixGroup)",
+                Membership::Dns("member".into()),
+                format!("cn=users,cn=accounts,{}", self.base),
+                format!("cn=groups,cn=accounts,{}", self.base),
+            ),
+        };
+        let u = &self.users;
+        let ua = &u.attributes;
+        let g = &self.groups;
+        let ga = &g.attributes;
+        let membership = match (&ga.member_uid, &ga.member) {
+            (Some(a), _) => Membership::Names(a.clone()),
+            (None, Some(a)) => Membership::Dns(a.clone()),
+            (None, None) => member,
+        };
+        Effective {
+            user_base: u.base.clone().unwrap_or(ubase),
+            user_filter: crate::filter::normalize(u.filter.as_deref().unwrap_or(uf)),
+            attr_name: ua.name.clone().unwrap_or_else(|| name.into()),
+            attr_uid: ua.uid_number.clone().unwrap_or_else(|| "uidNumber".into()),
+            attr_gid: ua.gid_number.clone().unwrap_or_else(|| "gidNumber".into()),
+            attr_gecos: ua.gecos.clone().unwrap_or_else(|| gecos.into()),
+            attr_home: ua.home.clone().unwrap_or_else(|| home.into()),
+            attr_shell: ua.shell.clone().unwrap_or_else(|| "loginShell".into()),
+            group_base: g.base.clone().unwrap_or(gbase),
+            group_filter: crate::filter::normalize(g.filter.as_deref().unwrap_or(gf)),
+            attr_group_name: ga.name.clone().unwrap_or_else(|| "cn".into()),
+            attr_group_gid: ga.gid_number.clone().unwrap_or_else(|| "gidNumber".into()),
+            membership,
+        }
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(src: &str, offset: usize) -> usize {
+    src.get(..offset.min(src.len())).map(|s| s.matches('\n').count() + 1).unwrap_or(1)
+}
+
+/// The key path at a line: the nearest table header above plus the key on the line.
+fn key_at_line(src: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = src.lines().collect();
+    let text = lines.get(line.checked_sub(1)?)?.trim();
+    let header = |t: &str| -> Option<String> {
+        let t = t.split('#').next().unwrap_or("").trim();
+        if t.starts_with('[') {
+            Some(t.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+        } else {
+            None
+        }
+    };
+    if let Some(h) = header(text) {
+        return Some(h);
+    }
+    let key = text.split('=').next().map(str::trim).filter(|k| !k.is_empty())?;
+    let section = lines
+        .iter()
+        .take(line.saturating_sub(1))
+        .rev()
+        .find_map(|l| header(l.trim()));
+    Some(match section {
+        Some(s) => format!("{s}.{key}"),
+        None => key.to_string(),
+    })
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
+            let ins = cur.get(j).copied().unwrap_or(0) + 1;
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
+/// Turns serde's "unknown field `x`, expected one of `a`, `b`" into a "did you mean" hint.
+fn hint_for(message: &str) -> Option<String> {
+    let ticks: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    if message.starts_with("unknown field") || message.starts_with("unknown variant") {
+        let (wrong, expected) = ticks.split_first()?;
+        let best = expected.iter().min_by_key(|e| edit_distance(wrong, e))?;
+        if edit_distance(wrong, best) <= 3 {
+            return Some(format!("did you mean `{best}`?"));
+        }
+        return Some(format!("valid here: {}", expected.join(", ")));
+    }
+    if message.contains("invalid type: string") && (message.contains("u64") || message.contains("u32")) {
+        return Some("write the number without quotes".into());
+    }
+    if message.contains("invalid type") && message.contains("expected a sequence") {
+        return Some("write a list: [\"a\", \"b\"]".into());
+    }
+    if message.starts_with("missing field") {
+        return ticks.first().map(|k| format!("add `{k} = ...` to this table"));
+    }
+    None
+}
+
+/// Finds the line of `key` inside the `index`-th `[[servers]]` block (or at the top level and
+/// in named tables when `index` is None).
+fn locate(src: &str, index: Option<usize>, table: Option<&str>, key: &str) -> Option<usize> {
+    let mut block: Option<usize> = None;
+    let mut current_table = String::new();
+    for (n, raw) in src.lines().enumerate() {
+        let t = raw.split('#').next().unwrap_or("").trim();
+        if t.starts_with("[[servers]]") {
+            block = Some(block.map_or(0, |b| b + 1));
+            current_table = "servers".into();
+            continue;
+        }
+        if t.starts_with('[') {
+            current_table = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            continue;
+        }
+        let in_block = match index {
+            Some(i) => block == Some(i) && current_table.starts_with("servers"),
+            None => true,
+        };
+        let in_table = table.map_or(true, |tb| current_table == tb);
+        if in_block && in_table {
+            let k = t.split('=').next().unwrap_or("").trim();
+            if k == key && t.contains('=') {
+                return Some(n + 1);
+            }
+        }
+    }
+    None
+}
+
+fn semantic(path: &str, src: &str, idx: Option<usize>, table: Option<&str>, key: &str, message: String, hint: Option<&str>) -> ConfigError {
+    let full_key = match (idx, table) {
+        (Some(i), Some(t)) => format!("servers[{i}].{}.{key}", t.trim_start_matches("servers.")),
+        (Some(i), None) => format!("servers[{i}].{key}"),
+        (None, Some(t)) => format!("{t}.{key}"),
+        (None, None) => key.to_string(),
+    };
+    let table_in_src = match (idx, table) {
+        (Some(_), None) => Some("servers"),
+        (_, t) => t,
+    };
+    ConfigError {
+        path: path.into(),
+        line: locate(src, idx, table_in_src, key),
+        key: Some(full_key),
+        message,
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// Parses and checks a config text; `path` is only used in messages.
+pub fn parse(path: &str, src: &str) -> Result<Config, ConfigError> {
+    let cfg: Config = toml::from_str(src).map_err(|e| {
+        let line = e.span().map(|s| line_of(src, s.start));
+        let message = e.message().trim().to_string();
+        ConfigError {
+            path: path.into(),
+            line,
+            key: line.and_then(|l| key_at_line(src, l)),
+            hint: hint_for(&message),
+            message,
+        }
+    })?;
+    validate(path, src, &cfg)?;
+    Ok(cfg)
+}
+
+fn validate(path: &str, src: &str, cfg: &Config) -> Result<(), ConfigError> {
+    if cfg.servers.is_empty() {
+        return Err(ConfigError {
+            path: path.into(),
+            line: None,
+            key: Some("servers".into()),
+            message: "no [[servers]] block: there is no directory to ask".into(),
+            hint: Some("add a [[servers]] block with name, uri and base".into()),
+        });
+    }
+    if !cfg.daemon.socket.starts_with('/') {
+        return Err(semantic(path, src, None, Some("daemon"), "socket", "must be an absolute path".into(), None));
+    }
+    for (i, s) in cfg.servers.iter().enumerate() {
+        let idx = Some(i);
+        let uris = s.uris();
+        if uris.is_empty() {
+            return Err(semantic(path, src, idx, None, "uri", "empty list".into(), Some("uri = [\"ldaps://ldap.example.com\"]")));
+        }
+        for u in &uris {
+            let ok = ["ldap://", "ldaps://", "ldapi://"].iter().any(|p| u.starts_with(p));
+            if !ok {
+                return Err(semantic(path, src, idx, None, "uri", format!("`{u}` is not an ldap://, ldaps:// or ldapi:// URI"), None));
+            }
+            if s.tls.mode == TlsMode::Ldaps && !u.starts_with("ldaps://") {
+                return Err(semantic(path, src, idx, Some("servers.tls"), "mode", format!("mode = \"ldaps\" but `{u}` is not an ldaps:// URI"), Some("use ldaps:// URIs or mode = \"auto\"")));
+            }
+        }
+        if s.base.trim().is_empty() {
+            return Err(semantic(path, src, idx, None, "base", "empty search base".into(), Some("base = \"dc=example,dc=com\"")));
+        }
+        if s.timeout == 0 {
+            return Err(semantic(path, src, idx, None, "timeout", "must be at least 1 second".into(), None));
+        }
+        if s.bind_dn.is_some() && s.bind_password_file.is_none() {
+            return Err(semantic(path, src, idx, None, "bind_dn", "bind_dn is set but bind_password_file is not".into(), Some("put the password in a root-only file and name it in bind_password_file")));
+        }
+        if s.bind_dn.is_none() && s.bind_password_file.is_some() {
+            return Err(semantic(path, src, idx, None, "bind_password_file", "bind_password_file is set but bind_dn is not".into(), None));
+        }
+        if s.tls.client_cert.is_some() != s.tls.client_key.is_some() {
+            return Err(semantic(path, src, idx, Some("servers.tls"), if s.tls.client_cert.is_some() { "client_cert" } else { "client_key" }, "client_cert and client_key go together".into(), None));
+        }
+        let names: Vec<&String> = cfg.servers.iter().map(|x| &x.name).collect();
+        if names.iter().filter(|n| **n == &s.name).count() > 1 {
+            return Err(semantic(path, src, idx, None, "name", format!("server name `{}` is used twice", s.name), None));
+        }
+    }
+    Ok(())
+}
+
+/// Reads and parses a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let shown = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: shown.clone(),
+        line: None,
+        key: None,
+        message: format!("cannot read: {e}"),
+        hint: None,
+    })?;
+    parse(&shown, &src)
+}
+
+/// Reads the service bind password. The file must be a regular file that neither group nor
+/// others can read or write (DESIGN.md: secrets in a separate root-only file).
+pub fn read_secret(path: &Path) -> Result<String, ConfigError> {
+    use std::os::unix::fs::MetadataExt;
+    let shown = path.display().to_string();
+    let err = |message: String, hint: Option<&str>| ConfigError {
+        path: shown.clone(),
+        line: None,
+        key: Some("bind_password_file".into()),
+        message,
+        hint: hint.map(str::to_string),
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read the bind password file: {e}"), None))?;
+    if !meta.is_file() {
+        return Err(err("the bind password file is not a regular file".into(), None));
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(err(
+            format!("the bind password file is readable or writable by group or others (mode {mode:04o}); refusing to use it"),
+            Some(&format!("chmod 600 {shown}")),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read the bind password file: {e}"), None))?;
+    let pw = text.trim_end_matches(['\n', '\r']).to_string();
+    if pw.is_empty() {
+        return Err(err("the bind password file is empty (an empty password is an anonymous bind)".into(), None));
+    }
+    Ok(pw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[daemon]
+socket = "/run/ldaprs/socket"
+
+[cache]
+entry_ttl = 600
+negative_ttl = 30
+
+[nss]
+min_uid = 1000
+
+[pam]
+allow_groups = []
+deny_groups = []
+
+[[servers]]
+name = "corp"
+uri = ["ldaps://ldap1.example.com", "ldaps://ldap2.example.com"]
+schema = "rfc2307bis"
+base = "dc=example,dc=com"
+bind_dn = "cn=reader,dc=example,dc=com"
+bind_password_file = "/etc/ldaprs/bind_password"
+timeout = 5
+
+[servers.tls]
+mode = "auto"
+ca_file = "/etc/ssl/certs/ca-certificates.crt"
+verify = true
+
+[servers.users]
+base = "ou=people,dc=example,dc=com"
+filter = "(objectClass=posixAccount)"
+attributes = { name = "uid", gecos = "cn", home = "homeDirectory", shell = "loginShell" }
+
+[servers.groups]
+base = "ou=groups,dc=example,dc=com"
+nested = true
+"#;
+
+    #[test]
+    fn design_contract_parses() {
+        let c = parse("t.toml", GOOD).unwrap();
+        assert_eq!(c.servers.len(), 1);
+        let s = &c.servers[0];
+        assert_eq!(s.uris().len(), 2);
+        let e = s.effective();
+        assert_eq!(e.user_base, "ou=people,dc=example,dc=com");
+        assert_eq!(e.attr_gecos, "cn");
+        assert_eq!(e.membership, Membership::Dns("member".into()));
+        assert_eq!(c.nss.min_gid(), 1000);
+    }
+
+    #[test]
+    fn example_config_in_packaging_parses() {
+        let src = include_str!("../../packaging/ldaprs.toml");
+        let c = parse("packaging/ldaprs.toml", src).unwrap();
+        assert!(!c.servers.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_key_and_hint() {
+        let src = "[daemon]\nsockt = \"/x\"\n";
+        let e = parse("/etc/ldaprs/ldaprs.toml", src).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.key.as_deref(), Some("daemon.sockt"));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `socket`?"));
+        let shown = e.to_string();
+        assert!(shown.starts_with("/etc/ldaprs/ldaprs.toml:2: key `daemon.sockt`: unknown field"), "{shown}");
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let src = GOOD.replace("timeout = 5", "timeout = \"5\"");
+        let e = parse("c.toml", &src).unwrap_err();
+        let line = src.lines().position(|l| l.starts_with("timeout")).unwrap() + 1;
+        assert_eq!(e.line, Some(line));
+        assert_eq!(e.key.as_deref(), Some("servers.timeout"));
+        assert_eq!(e.hint.as_deref(), Some("write the number without quotes"));
+    }
+
+    #[test]
+    fn unknown_schema_suggests() {
+        let src = GOOD.replace("schema = \"rfc2307bis\"", "schema = \"rfc2307b\"");
+        let e = parse("c.toml", &src).unwrap_err();
+        assert!(e.message.contains("unknown variant"), "{e}");
+        assert!(e.hint.unwrap().contains("rfc2307"));
+    }
+
+    #[test]
+    fn semantic_errors_are_located() {
+        let src = GOOD.replace("ldaps://ldap2.example.com", "http://x");
+        let e = parse("c.toml", &src).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("servers[0].uri"));
+        let line = src.lines().position(|l| l.starts_with("uri")).unwrap() + 1;
+        assert_eq!(e.line, Some(line));
+
+        let src = GOOD.replace("bind_password_file = \"/etc/ldaprs/bind_password\"\n", "");
+        let e = parse("c.toml", &src).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("servers[0].bind_dn"));
+        assert!(e.line.is_some());
+
+        let e = parse("c.toml", "[cache]\nentry_ttl = 5\n").unwrap_err();
+        assert!(e.message.contains("no [[servers]]"));
+    }
+
+    #[test]
+    fn minimal_config_and_defaults() {
+        let c = parse("c", "[[servers]]\nname = \"a\"\nuri = \"ldap://127.0.0.1\"\nbase = \"dc=x\"\n").unwrap();
+        assert_eq!(c.cache.entry_ttl, 600);
+        assert_eq!(c.cache.negative_ttl, 30);
+        assert_eq!(c.nss.min_uid, 1000);
+        assert_eq!(c.daemon.socket, "/run/ldaprs/socket");
+        let s = &c.servers[0];
+        assert_eq!(s.timeout, 5);
+        assert!(s.tls.verify);
+        assert_eq!(s.effective().membership, Membership::Names("memberUid".into()));
+        assert_eq!(s.effective().user_filter, "(objectClass=posixAccount)");
+    }
+
+    #[test]
+    fn ad_and_ipa_presets() {
+        let c = parse("c", "[[servers]]\nname = \"a\"\nuri = \"ldap://x\"\nbase = \"dc=x\"\nschema = \"ad\"\n[servers.users]\nattributes = { shell = \"msSFU30LoginShell\" }\n").unwrap();
+        let e = c.servers[0].effective();
+        assert_eq!(e.attr_name, "sAMAccountName");
+        assert_eq!(e.attr_home, "unixHomeDirectory");
+        assert_eq!(e.attr_shell, "msSFU30LoginShell");
+        let c = parse("c", "[[servers]]\nname = \"a\"\nuri = \"ldap://x\"\nbase = \"dc=x\"\nschema = \"ipa\"\n").unwrap();
+        assert_eq!(c.servers[0].effective().user_base, "cn=users,cn=accounts,dc=x");
+    }
+
+    #[test]
+    fn secret_file_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("ldaprs-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("pw");
+        std::fs::write(&p, "s3cret\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = read_secret(&p).unwrap_err();
+        assert!(e.message.contains("readable or writable by group or others"), "{e}");
+        assert!(e.message.contains("0644"));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_secret(&p).unwrap(), "s3cret");
+        std::fs::write(&p, "\n").unwrap();
+        assert!(read_secret(&p).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,685 @@
+//! The module ↔ daemon protocol: versioned, length-prefixed binary frames.
+//!
+//! Frame = `MAGIC` (4 bytes) · version (u16 BE) · payload length (u32 BE) · payload.
+//! The reader never trusts the peer's length: it is checked against a local cap before any
+//! allocation ([`MAX_REQUEST`] on the daemon side, [`MAX_RESPONSE`] on the client side), and every
+//! length inside the payload is checked against the bytes that are really left.
+//!
+//! The payload is a tag byte followed by the fields in a fixed order (see `encode`/`decode`).
+//! Strings are u32 length + UTF-8 bytes; lists are u32 count + items. No serde, so the modules
+//! stay small and the format is fuzzable by hand-written round trips.
+
+use std::fmt;
+
+pub const MAGIC: [u8; 4] = *b"LDRS";
+pub const VERSION: u16 = 1;
+pub const HEADER_LEN: usize = 10;
+/// Largest request the daemon accepts (a name, a password, a few PAM items).
+pub const MAX_REQUEST: usize = 64 * 1024;
+/// Largest response a client accepts (a full enumeration of ~100k users fits).
+pub const MAX_RESPONSE: usize = 64 * 1024 * 1024;
+/// Longest single string field (names, gecos, paths, passwords).
+pub const MAX_STRING: usize = 64 * 1024;
+
+/// One passwd entry as the daemon answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Passwd {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub gecos: String,
+    pub dir: String,
+    pub shell: String,
+}
+
+/// One group entry as the daemon answers it; `members` are user names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub gid: u32,
+    pub members: Vec<String>,
+}
+
+/// Context of a PAM call, for access rules and logs.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PamContext {
+    pub service: String,
+    pub rhost: String,
+    pub tty: String,
+}
+
+/// A password on its way to the daemon. Its `Debug` never shows it, and it is wiped on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        for b in self.0.iter_mut() {
+            // SAFETY: `b` is a valid, aligned &mut u8; the volatile write keeps the compiler from
+            // eliding the wipe of a buffer that is about to be freed.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+    }
+}
+
+/// What a module or ldaprsctl asks the daemon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    UserByName(String),
+    UserByUid(u32),
+    AllUsers,
+    GroupByName(String),
+    GroupByGid(u32),
+    AllGroups,
+    /// Supplementary gids of a user (for `initgroups_dyn`).
+    GroupsOfUser(String),
+    Authenticate { user: String, password: Secret, ctx: PamContext },
+    AccountCheck { user: String, ctx: PamContext },
+    Status,
+    FlushCache,
+}
+
+/// Outcome of an authentication or account check; maps 1:1 to PAM codes in the module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthCode {
+    Success = 0,
+    /// Wrong password or the directory refused the bind.
+    Denied = 1,
+    /// No such user in the directory.
+    UserUnknown = 2,
+    /// No directory server could be asked.
+    Unavailable = 3,
+    /// The account exists but may not log in here (access rules).
+    AccountDenied = 4,
+    /// The account or its password has expired.
+    Expired = 5,
+    /// The daemon refused the request itself (not allowed for this caller, rate limited).
+    Refused = 6,
+}
+
+impl AuthCode {
+    fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            0 => AuthCode::Success,
+            1 => AuthCode::Denied,
+            2 => AuthCode::UserUnknown,
+            3 => AuthCode::Unavailable,
+            4 => AuthCode::AccountDenied,
+            5 => AuthCode::Expired,
+            6 => AuthCode::Refused,
+            _ => return None,
+        })
+    }
+}
+
+/// Stable error codes for `Response::Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The directory could not be reached or answered an error: the module says UNAVAIL.
+    Unavailable = 1,
+    /// The request was malformed or of an unsupported version.
+    BadRequest = 2,
+    /// The caller may not do this (not root).
+    PermissionDenied = 3,
+    /// Anything else inside the daemon.
+    Internal = 4,
+}
+
+impl ErrorCode {
+    fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            1 => ErrorCode::Unavailable,
+            2 => ErrorCode::BadRequest,
+            3 => ErrorCode::PermissionDenied,
+            4 => ErrorCode::Internal,
+            _ => return None,
+        })
+    }
+}
+
+/// What the daemon answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Response {
+    User(Passwd),
+    Users(Vec<Passwd>),
+    Group(Group),
+    Groups(Vec<Group>),
+    Gids(Vec<u32>),
+    NotFound,
+    Auth { code: AuthCode, message: String },
+    /// Free-form status lines (ldaprsctl status).
+    Status(Vec<(String, String)>),
+    Ok,
+    Error { code: ErrorCode, message: String },
+}
+
+/// Why a frame could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    BadMagic,
+    UnsupportedVersion(u16),
+    TooLarge(usize),
+    Truncated,
+    BadTag(u8),
+    BadUtf8,
+    TrailingBytes,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::BadMagic => write!(f, "not an ldaprs frame"),
+            DecodeError::UnsupportedVersion(v) => {
+                write!(f, "protocol version {v} not supported (this side speaks {VERSION})")
+            }
+            DecodeError::TooLarge(n) => write!(f, "frame of {n} bytes exceeds the local cap"),
+            DecodeError::Truncated => write!(f, "frame truncated"),
+            DecodeError::BadTag(t) => write!(f, "unknown tag {t}"),
+            DecodeError::BadUtf8 => write!(f, "string is not UTF-8"),
+            DecodeError::TrailingBytes => write!(f, "trailing bytes after the message"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Builds a frame header for a payload of `len` bytes.
+pub fn header(len: usize) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    let len32 = u32::try_from(len).unwrap_or(u32::MAX);
+    let version = VERSION.to_be_bytes();
+    let length = len32.to_be_bytes();
+    let parts = MAGIC.iter().chain(version.iter()).chain(length.iter());
+    for (dst, src) in h.iter_mut().zip(parts) {
+        *dst = *src;
+    }
+    h
+}
+
+/// Parses a frame header; returns the payload length after checking it against `cap`.
+pub fn parse_header(h: &[u8; HEADER_LEN], cap: usize) -> Result<usize, DecodeError> {
+    let [m0, m1, m2, m3, v0, v1, l0, l1, l2, l3] = *h;
+    if [m0, m1, m2, m3] != MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    let version = u16::from_be_bytes([v0, v1]);
+    if version != VERSION {
+        return Err(DecodeError::UnsupportedVersion(version));
+    }
+    let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
+    if len > cap {
+        return Err(DecodeError::TooLarge(len));
+    }
+    Ok(len)
+}
+
+/// A whole frame (header + payload) for a request.
+pub fn frame_request(req: &Request) -> Vec<u8> {
+    let mut w = Writer::default();
+    encode_request(&mut w, req);
+    w.into_frame()
+}
+
+/// A whole frame (header + payload) for a response.
+pub fn frame_response(resp: &Response) -> Vec<u8> {
+    let mut w = Writer::default();
+    encode_response(&mut w, resp);
+    w.into_frame()
+}
+
+#[derive(Default)]
+struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u32(u32::try_from(b.len()).unwrap_or(u32::MAX));
+        self.buf.extend_from_slice(b);
+    }
+    fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+    fn count(&mut self, n: usize) {
+        self.u32(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    fn into_frame(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + self.buf.len());
+        out.extend_from_slice(&header(self.buf.len()));
+        out.extend_from_slice(&self.buf);
+        out
+    }
+}
+
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if n > self.rest.len() {
+            return Err(DecodeError::Truncated);
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        let b = self.take(1)?;
+        b.first().copied().ok_or(DecodeError::Truncated)
+    }
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        let b = self.take(4)?;
+        let arr: [u8; 4] = b.try_into().map_err(|_| DecodeError::Truncated)?;
+        Ok(u32::from_be_bytes(arr))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = self.u32()? as usize;
+        if n > MAX_STRING {
+            return Err(DecodeError::TooLarge(n));
+        }
+        self.take(n)
+    }
+    fn string(&mut self) -> Result<String, DecodeError> {
+        let b = self.bytes()?;
+        std::str::from_utf8(b).map(str::to_owned).map_err(|_| DecodeError::BadUtf8)
+    }
+    /// A list count, bounded by what is left (each item takes at least `min_item` bytes), so a
+    /// hostile count cannot make us reserve memory.
+    fn count(&mut self, min_item: usize) -> Result<usize, DecodeError> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min_item.max(1)) > self.rest.len() {
+            return Err(DecodeError::Truncated);
+        }
+        Ok(n)
+    }
+    fn finish(self) -> Result<(), DecodeError> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::TrailingBytes)
+        }
+    }
+}
+
+fn encode_ctx(w: &mut Writer, c: &PamContext) {
+    w.str(&c.service);
+    w.str(&c.rhost);
+    w.str(&c.tty);
+}
+
+fn decode_ctx(r: &mut Reader<'_>) -> Result<PamContext, DecodeError> {
+    Ok(PamContext { service: r.string()?, rhost: r.string()?, tty: r.string()? })
+}
+
+fn encode_request(w: &mut Writer, req: &Request) {
+    match req {
+        Request::UserByName(n) => {
+            w.u8(1);
+            w.str(n);
+        }
+        Request::UserByUid(u) => {
+            w.u8(2);
+            w.u32(*u);
+        }
+        Request::AllUsers => w.u8(3),
+        Request::GroupByName(n) => {
+            w.u8(4);
+            w.str(n);
+        }
+        Request::GroupByGid(g) => {
+            w.u8(5);
+            w.u32(*g);
+        }
+        Request::AllGroups => w.u8(6),
+        Request::GroupsOfUser(n) => {
+            w.u8(7);
+            w.str(n);
+        }
+        Request::Authenticate { user, password, ctx } => {
+            w.u8(8);
+            w.str(user);
+            w.bytes(password.expose());
+            encode_ctx(w, ctx);
+        }
+        Request::AccountCheck { user, ctx } => {
+            w.u8(9);
+            w.str(user);
+            encode_ctx(w, ctx);
+        }
+        Request::Status => w.u8(10),
+        Request::FlushCache => w.u8(11),
+    }
+}
+
+/// Decodes a request payload (without the header).
+pub fn decode_request(payload: &[u8]) -> Result<Request, DecodeError> {
+    let mut r = Reader { rest: payload };
+    let req = match r.u8()? {
+        1 => Request::UserByName(r.string()?),
+        2 => Request::UserByUid(r.u32()?),
+        3 => Request::AllUsers,
+        4 => Request::GroupByName(r.string()?),
+        5 => Request::GroupByGid(r.u32()?),
+        6 => Request::AllGroups,
+        7 => Request::GroupsOfUser(r.string()?),
+        8 => {
+            let user = r.string()?;
+            let password = Secret::new(r.bytes()?.to_vec());
+            let ctx = decode_ctx(&mut r)?;
+            Request::Authenticate { user, password, ctx }
+        }
+        9 => {
+            let user = r.string()?;
+            let ctx = decode_ctx(&mut r)?;
+            Request::AccountCheck { user, ctx }
+        }
+        10 => Request::Status,
+        11 => Request::FlushCache,
+        t => return Err(DecodeError::BadTag(t)),
+    };
+    r.finish()?;
+    Ok(req)
+}
+
+fn encode_passwd(w: &mut Writer, p: &Passwd) {
+    w.str(&p.name);
+    w.u32(p.uid);
+    w.u32(p.gid);
+    w.str(&p.gecos);
+    w.str(&p.dir);
+    w.str(&p.shell);
+}
+
+fn decode_passwd(r: &mut Reader<'_>) -> Result<Passwd, DecodeError> {
+    Ok(Passwd {
+        name: r.string()?,
+        uid: r.u32()?,
+        gid: r.u32()?,
+        gecos: r.string()?,
+        dir: r.string()?,
+        shell: r.string()?,
+    })
+}
+
+fn encode_group(w: &mut Writer, g: &Group) {
+    w.str(&g.name);
+    w.u32(g.gid);
+    w.count(g.members.len());
+    for m in &g.members {
+        w.str(m);
+    }
+}
+
+fn decode_group(r: &mut Reader<'_>) -> Result<Group, DecodeError> {
+    let name = r.string()?;
+    let gid = r.u32()?;
+    let n = r.count(4)?;
+    let mut members = Vec::with_capacity(n);
+    for _ in 0..n {
+        members.push(r.string()?);
+    }
+    Ok(Group { name, gid, members })
+}
+
+fn encode_response(w: &mut Writer, resp: &Response) {
+    match resp {
+        Response::User(p) => {
+            w.u8(1);
+            encode_passwd(w, p);
+        }
+        Response::Users(list) => {
+            w.u8(2);
+            w.count(list.len());
+            for p in list {
+                encode_passwd(w, p);
+            }
+        }
+        Response::Group(g) => {
+            w.u8(3);
+            encode_group(w, g);
+        }
+        Response::Groups(list) => {
+            w.u8(4);
+            w.count(list.len());
+            for g in list {
+                encode_group(w, g);
+            }
+        }
+        Response::Gids(gids) => {
+            w.u8(5);
+            w.count(gids.len());
+            for g in gids {
+                w.u32(*g);
+            }
+        }
+        Response::NotFound => w.u8(6),
+        Response::Auth { code, message } => {
+            w.u8(7);
+            w.u8(*code as u8);
+            w.str(message);
+        }
+        Response::Status(lines) => {
+            w.u8(8);
+            w.count(lines.len());
+            for (k, v) in lines {
+                w.str(k);
+                w.str(v);
+            }
+        }
+        Response::Ok => w.u8(9),
+        Response::Error { code, message } => {
+            w.u8(10);
+            w.u8(*code as u8);
+            w.str(message);
+        }
+    }
+}
+
+/// Decodes a response payload (without the header).
+pub fn decode_response(payload: &[u8]) -> Result<Response, DecodeError> {
+    let mut r = Reader { rest: payload };
+    let resp = match r.u8()? {
+        1 => Response::User(decode_passwd(&mut r)?),
+        2 => {
+            let n = r.count(28)?;
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                v.push(decode_passwd(&mut r)?);
+            }
+            Response::Users(v)
+        }
+        3 => Response::Group(decode_group(&mut r)?),
+        4 => {
+            let n = r.count(12)?;
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                v.push(decode_group(&mut r)?);
+            }
+            Response::Groups(v)
+        }
+        5 => {
+            let n = r.count(4)?;
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                v.push(r.u32()?);
+            }
+            Response::Gids(v)
+        }
+        6 => Response::NotFound,
+        7 => {
+            let c = r.u8()?;
+            let code = AuthCode::from_u8(c).ok_or(DecodeError::BadTag(c))?;
+            Response::Auth { code, message: r.string()? }
+        }
+        8 => {
+            let n = r.count(8)?;
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                v.push((r.string()?, r.string()?));
+            }
+            Response::Status(v)
+        }
+        9 => Response::Ok,
+        10 => {
+            let c = r.u8()?;
+            let code = ErrorCode::from_u8(c).ok_or(DecodeError::BadTag(c))?;
+            Response::Error { code, message: r.string()? }
+        }
+        t => return Err(DecodeError::BadTag(t)),
+    };
+    r.finish()?;
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip_req(req: Request) {
+        let f = frame_request(&req);
+        let h: [u8; HEADER_LEN] = f[..HEADER_LEN].try_into().unwrap();
+        let len = parse_header(&h, MAX_REQUEST).unwrap();
+        assert_eq!(len, f.len() - HEADER_LEN);
+        assert_eq!(decode_request(&f[HEADER_LEN..]).unwrap(), req);
+    }
+
+    fn roundtrip_resp(resp: Response) {
+        let f = frame_response(&resp);
+        let h: [u8; HEADER_LEN] = f[..HEADER_LEN].try_into().unwrap();
+        parse_header(&h, MAX_RESPONSE).unwrap();
+        assert_eq!(decode_response(&f[HEADER_LEN..]).unwrap(), resp);
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        roundtrip_req(Request::UserByName("alice".into()));
+        roundtrip_req(Request::UserByUid(10001));
+        roundtrip_req(Request::AllUsers);
+        roundtrip_req(Request::GroupByName("devs".into()));
+        roundtrip_req(Request::GroupByGid(7));
+        roundtrip_req(Request::AllGroups);
+        roundtrip_req(Request::GroupsOfUser("bob".into()));
+        roundtrip_req(Request::Authenticate {
+            user: "alice".into(),
+            password: Secret::new(b"s3cr\xffet".to_vec()),
+            ctx: PamContext { service: "sshd".into(), rhost: "::1".into(), tty: "ssh".into() },
+        });
+        roundtrip_req(Request::AccountCheck { user: "a".into(), ctx: PamContext::default() });
+        roundtrip_req(Request::Status);
+        roundtrip_req(Request::FlushCache);
+    }
+
+    #[test]
+    fn responses_round_trip() {
+        let p = Passwd {
+            name: "alice".into(),
+            uid: 10001,
+            gid: 10001,
+            gecos: "Alice Liddell".into(),
+            dir: "/home/alice".into(),
+            shell: "/bin/bash".into(),
+        };
+        let g = Group { name: "devs".into(), gid: 20001, members: vec!["alice".into(), "bob".into()] };
+        roundtrip_resp(Response::User(p.clone()));
+        roundtrip_resp(Response::Users(vec![p.clone(), p]));
+        roundtrip_resp(Response::Group(g.clone()));
+        roundtrip_resp(Response::Groups(vec![g.clone(), g]));
+        roundtrip_resp(Response::Gids(vec![1, 2, 3]));
+        roundtrip_resp(Response::NotFound);
+        roundtrip_resp(Response::Auth { code: AuthCode::Denied, message: "no".into() });
+        roundtrip_resp(Response::Status(vec![("a".into(), "b".into())]));
+        roundtrip_resp(Response::Ok);
+        roundtrip_resp(Response::Error { code: ErrorCode::Unavailable, message: "x".into() });
+    }
+
+    #[test]
+    fn secret_is_redacted_in_debug() {
+        let req = Request::Authenticate {
+            user: "alice".into(),
+            password: Secret::new(b"hunter2".to_vec()),
+            ctx: PamContext::default(),
+        };
+        let shown = format!("{req:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn header_rejects_oversize_bad_magic_and_version() {
+        let mut h = header(MAX_REQUEST + 1);
+        assert_eq!(parse_header(&h, MAX_REQUEST), Err(DecodeError::TooLarge(MAX_REQUEST + 1)));
+        h[0] = b'X';
+        assert_eq!(parse_header(&h, MAX_REQUEST), Err(DecodeError::BadMagic));
+        let mut h = header(1);
+        h[5] = 9;
+        assert_eq!(parse_header(&h, MAX_REQUEST), Err(DecodeError::UnsupportedVersion(9)));
+    }
+
+    #[test]
+    fn hostile_counts_and_lengths_do_not_allocate() {
+        // A Users response claiming 4 billion entries in 5 bytes.
+        let payload = [2u8, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(decode_response(&payload), Err(DecodeError::Truncated));
+        // A string claiming 4 GiB.
+        let payload = [1u8, 0xff, 0xff, 0xff, 0xff];
+        assert!(matches!(decode_request(&payload), Err(DecodeError::TooLarge(_))));
+        // Trailing garbage.
+        let mut f = frame_request(&Request::AllUsers);
+        f.push(0);
+        assert_eq!(decode_request(&f[HEADER_LEN..]), Err(DecodeError::TrailingBytes));
+        // Every truncation of a valid frame fails cleanly.
+        let f = frame_response(&Response::Group(Group {
+            name: "g".into(),
+            gid: 1,
+            members: vec!["a".into(), "b".into()],
+        }));
+        for cut in HEADER_LEN..f.len() {
+            assert!(decode_response(&f[HEADER_LEN..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        // Deterministic xorshift so the test needs no crate.
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        for _ in 0..20_000 {
+            let mut buf = vec![0u8; (x % 64) as usize];
+            for b in buf.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = (x & 0xff) as u8;
+            }
+            if let Some(first) = buf.first_mut() {
+                *first %= 12;
+            }
+            let _ = decode_request(&buf);
+            let _ = decode_response(&buf);
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! `libnss_ldaprs.so.2`: the glibc NSS exports of ldaprs and the conversion of their C
+//! arguments. Every lookup is one request to ldaprsd over `/run/ldaprs/socket` (see
+//! `ldaprs_common::client`); record layout lives in `ldaprs_common::nss_pack`.
+//!
+//! Rules (DESIGN.md): no threads, no thread-locals, no runtime; every export runs under
+//! [`guard`], which turns a panic into `NSS_STATUS_UNAVAIL`; nothing is ever written to fds 0-2;
+//! a missing daemon is `UNAVAIL` at once so `files` keeps working.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+use ldaprs_common::client::{self, CallOptions, ClientError};
+use ldaprs_common::names::valid_name;
+use ldaprs_common::nss_pack::{self, TooSmall};
+use ldaprs_common::protocol::{Group, Passwd, Request, Response};
+use ldaprs_common::DEFAULT_SOCKET;
+use libc::{c_char, c_int, c_long, gid_t, size_t, uid_t};
+use std::ffi::CStr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, Once};
+
+/// `enum nss_status` from glibc's `<nss.h>`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NssStatus {
+    TryAgain = -2,
+    Unavail = -1,
+    NotFound = 0,
+    Success = 1,
+}
+
+/// A buffer this large that still cannot hold the record means the record is absurd: stop
+/// glibc's doubling loop instead of letting it grow until OOM (security.md NSS-07).
+const MAX_BUFFER: usize = 64 * 1024 * 1024;
+
+static QUIET_PANICS: Once = Once::new();
+
+/// Runs an export body; a panic becomes UNAVAIL. The panic hook of this module's own std is
+/// replaced by a silent one first, so that a panic never prints on the host's stderr.
+fn guard(errnop: *mut c_int, body: impl FnOnce() -> (NssStatus, c_int)) -> NssStatus {
+    QUIET_PANICS.call_once(|| std::panic::set_hook(Box::new(|_| {})));
+    let (status, err) = catch_unwind(AssertUnwindSafe(body)).unwrap_or((NssStatus::Unavail, libc::EAGAIN));
+    if !errnop.is_null() {
+        // SAFETY: glibc passes a valid `int *errnop`; checked for NULL above.
+        unsafe { *errnop = err };
+    }
+    status
+}
+
+const OK: (NssStatus, c_int) = (NssStatus::Success, 0);
+const NOT_FOUND: (NssStatus, c_int) = (NssStatus::NotFound, libc::ENOENT);
+const UNAVAIL: (NssStatus, c_int) = (NssStatus::Unavail, libc::ENOENT);
+const ERANGE: (NssStatus, c_int) = (NssStatus::TryAgain, libc::ERANGE);
+
+fn ask(req: &Request) -> Result<Response, ClientError> {
+    client::call(DEFAULT_SOCKET, req, CallOptions::NSS)
+}
+
+/// A name argument, or None when it is NULL, not UTF-8 or not a valid name (never sent).
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+unsafe fn name_arg(name: *const c_char) -> Option<String> {
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and NUL-terminated per the NSS contract.
+    let s = unsafe { CStr::from_ptr(name) }.to_str().ok()?;
+    valid_name(s).then(|| s.to_string())
+}
+
+/// The caller's buffer as a slice, or None if it is NULL.
+///
+/// # Safety
+/// `buf` points to `len` writable bytes.
+unsafe fn buffer<'a>(buf: *mut c_char, len: size_t) -> Option<&'a mut [u8]> {
+    if buf.is_null() {
+        return None;
+    }
+    // SAFETY: glibc hands us `len` writable bytes at `buf`.
+    Some(unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) })
+}
+
+fn too_small(len: usize) -> (NssStatus, c_int) {
+    if len >= MAX_BUFFER {
+        NOT_FOUND
+    } else {
+        ERANGE
+    }
+}
+
+/// # Safety
+/// `result` points to a `struct passwd`, `buf` to `len` writable bytes.
+unsafe fn fill_passwd(p: &Passwd, result: *mut libc::passwd, buf: *mut c_char, len: size_t) -> (NssStatus, c_int) {
+    if result.is_null() {
+        return UNAVAIL;
+    }
+    // SAFETY: per this function's contract.
+    let Some(slice) = (unsafe { buffer(buf, len) }) else { return UNAVAIL };
+    match nss_pack::pack_passwd(slice, p) {
+        Err(TooSmall) => too_small(len),
+        Ok(l) => {
+            let at = |off: usize| buf.wrapping_add(off);
+            // SAFETY: result is a valid, non-NULL struct passwd; the offsets are inside buf.
+            unsafe {
+                (*result).pw_name = at(l.name);
+                (*result).pw_passwd = at(l.passwd);
+                (*result).pw_uid = p.uid;
+                (*result).pw_gid = p.gid;
+                (*result).pw_gecos = at(l.gecos);
+                (*result).pw_dir = at(l.dir);
+                (*result).pw_shell = at(l.shell);
+            }
+            OK
+        }
+    }
+}
+
+/// # Safety
+/// `result` points to a `struct group`, `buf` to `len` writable bytes.
+unsafe fn fill_group(g: &Group, result: *mut libc::group, buf: *mut c_char, len: size_t) -> (NssStatus, c_int) {
+    if result.is_null() {
+        return UNAVAIL;
+    }
+    // SAFETY: per this function's contract.
+    let Some(slice) = (unsafe { buffer(buf, len) }) else { return UNAVAIL };
+    match nss_pack::pack_group(slice, buf as usize, g) {
+        Err(TooSmall) => too_small(len),
+        Ok(l) => {
+            // SAFETY: result is a valid struct group; offsets are inside buf and the member
+            // array offset is pointer-aligned (pack_group aligns it against `buf`'s address).
+            unsafe {
+                (*result).gr_name = buf.wrapping_add(l.name);
+                (*result).gr_passwd = buf.wrapping_add(l.passwd);
+                (*result).gr_gid = g.gid;
+                (*result).gr_mem = buf.wrapping_add(l.members).cast::<*mut c_char>();
+            }
+            OK
+        }
+    }
+}
+
+fn one_user(req: Request) -> Result<Passwd, (NssStatus, c_int)> {
+    match ask(&req) {
+        Ok(Response::User(p)) => Ok(p),
+        Ok(Response::NotFound) => Err(NOT_FOUND),
+        _ => Err(UNAVAIL),
+    }
+}
+
+fn one_group(req: Request) -> Result<Group, (NssStatus, c_int)> {
+    match ask(&req) {
+        Ok(Response::Group(g)) => Ok(g),
+        Ok(Response::NotFound) => Err(NOT_FOUND),
+        _ => Err(UNAVAIL),
+    }
+}
+
+/// # Safety
+/// glibc's NSS contract for `getpwnam_r`.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_ldaprs_getpwnam_r(name: *const c_char, result: *mut libc::passwd, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+    guard(errnop, || {
+        // SAFETY: name is the caller's C string.
+        let Some(name) = (unsafe { name_arg(name) }) else { return NOT_FOUND };
+        match one_user(Request::UserByName(name)) {
+            // SAFETY: result/buf/buflen come from glibc.
+            Ok(p) => unsafe { fill_passwd(&p, result, buf, buflen) },
+            Err(e) => e,
+        }
+    })
+}
+
+/// # Safety
+/// glibc's NSS contract for `getpwuid_r`.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_ldaprs_getpwuid_r(uid: uid_t, result: *mut libc::passwd, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+    guard(errnop, || match one_user(Request::UserByUid(uid)) {
+        // SAFETY: result/buf/buflen come from glibc.
+        Ok(p) => unsafe { fill_passwd(&p, result, buf, buflen) },
+        Err(e) => e,
+    })
+}
+
+/// # Safety
+/// glibc's NSS contract for `getgrnam_r`.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_ldaprs_getgrnam_r(name: *const c_char, result: *mut libc::group, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+    guard(errnop, || {
+        // SAFETY: name is the caller's C string.
+        let Some(name) = (unsafe { name_arg(name) }) else { return NOT_FOUND };
+        match one_group(Request::GroupByName(name)) {
+            // SAFETY: result/buf/buflen come from glibc.
+            Ok(g) => unsafe { fill_group(&g, result, buf, buflen) },
+            Err(e) => e,
+        }
+    })
+}
+
+/// # Safety
+/// glibc's NSS contract for `getgrgid_r`.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_ldaprs_getgrgid_r(gid: gid_t, result: *mut libc::group, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+    guard(errnop, || match one_group(Request::GroupByGid(gid)) {
+        // SAFETY: result/buf/buflen come from glibc.
+        Ok(g) => unsafe { fill_group(&g, result, buf, buflen) },
+        Err(e) => e,
+    })
+}
+
+/// State of a `setpwent`/`getpwent_r`/`endpwent` walk. glibc serialises these calls per
+/// process under its own lock; the Mutex only makes the static sound. A std Mutex is a futex,
+/// not a thread or a thread-local.
+struct Walk<T> {
+    items: Option<Vec<T>>,
+    next: usize,
+}
+
+static USERS: Mutex<Walk<Passwd>> = Mutex::new(Walk { items: None, next: 0 });
+static GROUPS: Mutex<Walk<Group>> = Mutex::new(Walk { items: None, next: 0 });
+
+fn reset<T>(walk: &Mutex<Walk<T>>) {
+    let mut w = walk.lock().unwrap_or_else(|p| p.into_inner());
+    w.items = None;
+    w.next = 0;
+}
+
+/// One step of a walk: fetch the list on first use, then hand out entries; an entry that
+/// does not fit (ERANGE) is handed out again on the next call.
+fn step<T>(walk: &Mutex<Walk<T>>, fetch: impl FnOnce() -> Option<Vec<T>>, fill: impl FnOnce(&T) -> (NssStatus, c_int)) -> (NssStatus, c_int) {
+    let mut w = walk.lock().unwrap_or_else(|p| p.into_inner());
+    if w.items.is_none() {
+        match fetch() {
+            Some(v) => {
+                w.items = Some(v);
+                w.next = 0;
+            }
+            None => return UNAVAIL,
+        }
+    }
+    let next = w.next;
+    let Some(item) = w.items.as_ref().and_then(|v| v.get(next)) else { return NOT_FOUND };
+    let r = fill(item);
+    if r.0 == NssStatus::Success {
+        w.next += 1;
+    }
+    r
+}
+
+#[no_mangle]
+pub extern "C" fn _nss_ldaprs_setpwent(_stayopen: c_int) -> NssStatus {
+    guard(std::ptr::null_mut(), || {
+        reset(&USERS);
+        OK
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn _nss_ldaprs_endpwent() -> NssStatus {
+    guard(std::ptr::null_mut(), || {
+        reset(&USERS);
+        OK
+    })
+}
+
+/// # Safety
+/// glibc's NSS contract for `getpwent_r`.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_ldaprs_getpwent_r(result: *mut libc::passwd, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+    guard(errnop, || {
+        let fetch = || match ask(&Request::AllUsers) {
+            Ok(Response::Users(v)) => Some(v),
+            _ => None,
+        };
+        // SAFETY: result/buf/buflen come from glibc.
+        step(&USERS, fetch, |p| unsafe { fill_passwd(p, result, buf, buflen) })
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn _nss_ldaprs_setgrent(_stayopen: c_int) -> NssStatus {
+    guard(std::ptr::null_mut(), || {
+        reset(&GROUPS);
+        OK
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn _nss_ldaprs_endgrent() -> NssStatus {
+    guard(std::ptr::null_mut(), || {
+        reset(&GROUPS);
+        OK
+    })
+}
+
+/// # Safety
+/// glibc's NSS contract for `getgrent_r`.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_ldaprs_getgrent_r(result: *mut libc::group, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+    guard(errnop, || {
+        let fetch = || match ask(&Request::AllGroups) {
+            Ok(Response::Groups(v)) => Some(v),
+            _ => None,
+        };
+        // SAFETY: result/buf/buflen come from glibc.
+        step(&GROUPS, fetch, |g| unsafe { fill_group(g, result, buf, buflen) })
+    })
+}
+
+/// Adds `gids` (minus `skip` and duplicates) to glibc's growable array, honouring `limit`.
+/// glibc's contract (nss_files' initgroups): `*start` entries are used out of `*size`; grow with
+/// realloc; with `limit > 0` never exceed it.
+///
+/// # Safety
+/// `start`, `size`, `groupsp` are valid; `*groupsp` is NULL or a malloc'ed array of `*size`.
+unsafe fn add_gids(gids: &[u32], skip: gid_t, start: *mut c_long, size: *mut c_long, groupsp: *mut *mut gid_t, limit: c_long) -> (NssStatus, c_int) {
+    for &gid in gids {
+        if gid == skip {
+            continue;
+        }
+        // SAFETY: valid per the contract.
+        let (used, cap, arr) = unsafe { (*start, *size, *groupsp) };
+        let used_n = usize::try_from(used).unwrap_or(0);
+        if !arr.is_null() {
+            // SAFETY: the first `used` entries of the array are initialised.
+            let present = unsafe { std::slice::from_raw_parts(arr, used_n) };
+            if present.contains(&gid) {
+                continue;
+            }
+        }
+        let mut arr = arr;
+        if used >= cap || arr.is_null() {
+            if limit > 0 && used >= limit {
+                return OK; // full: glibc's limit reached
+            }
+            let mut new_cap = cap.max(1).saturating_mul(2);
+            if limit > 0 {
+                new_cap = new_cap.min(limit);
+            }
+            let bytes = usize::try_from(new_cap).unwrap_or(0).saturating_mul(std::mem::size_of::<gid_t>());
+            // SAFETY: arr is NULL or from malloc (glibc's contract); realloc handles both.
+            let grown = unsafe { libc::realloc(arr.cast::<libc::c_void>(), bytes) }.cast::<gid_t>();
+            if grown.is_null() {
+                return (NssStatus::Unavail, libc::ENOMEM);
+            }
+            arr = grown;
+            // SAFETY: valid pointers per the contract.
+            unsafe {
+                *groupsp = grown;
+                *size = new_cap;
+            }
+        }
+        // SAFETY: used < *size after growth, so the slot is inside the array.
+        unsafe {
+            *arr.add(used_n) = gid;
+            *start = used + 1;
+        }
+    }
+    OK
+}
+
+/// # Safety
+/// glibc's NSS contract for `initgroups_dyn`.
+#[no_mangle]
+pub unsafe extern "C" fn _nss_ldaprs_initgroups_dyn(user: *const c_char, skipgroup: gid_t, start: *mut c_long, size: *mut c_long, groupsp: *mut *mut gid_t, limit: c_long, errnop: *mut c_int) -> NssStatus {
+    guard(errnop, || {
+        if start.is_null() || size.is_null() || groupsp.is_null() {
+            return UNAVAIL;
+        }
+        // SAFETY: user is the caller's C string.
+        let Some(name) = (unsafe { name_arg(user) }) else { return NOT_FOUND };
+        match ask(&Request::GroupsOfUser(name)) {
+            // SAFETY: pointers checked above, per glibc's contract.
+            Ok(Response::Gids(gids)) => unsafe { add_gids(&gids, skipgroup, start, size, groupsp, limit) },
+            Ok(Response::NotFound) => NOT_FOUND,
+            _ => UNAVAIL,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_unavail_and_set_errno() {
+        let mut err = 0;
+        let st = guard(&mut err, || {
+            let v: Vec<u8> = Vec::new();
+            #[allow(clippy::indexing_slicing)]
+            let _ = v[1];
+            OK
+        });
+        assert_eq!(st, NssStatus::Unavail);
+        assert_eq!(err, libc::EAGAIN);
+    }
+
+    #[test]
+    fn initgroups_grows_dedups_skips_and_honours_limit() {
+        let mut start: c_long = 1;
+        let mut size: c_long = 1;
+        // SAFETY: test allocation with malloc as glibc would.
+        let arr = unsafe { libc::malloc(std::mem::size_of::<gid_t>()) }.cast::<gid_t>();
+        unsafe { *arr = 100 };
+        let mut groups = arr;
+        let st = unsafe { add_gids(&[100, 5, 6, 5, 7, 8], 6, &mut start, &mut size, &mut groups, 0) };
+        assert_eq!(st.0, NssStatus::Success);
+        let got = unsafe { std::slice::from_raw_parts(groups, start as usize) }.to_vec();
+        assert_eq!(got, vec![100, 5, 7, 8]);
+        assert!(size >= start);
+        // limit 2: only one more fits.
+        let mut start2: c_long = 1;
+        let mut size2: c_long = 1;
+        let st = unsafe { add_gids(&[1, 2, 3], 0, &mut start2, &mut size2, &mut groups, 2) };
+        assert_eq!(st.0, NssStatus::Success);
+        assert_eq!(start2, 2);
+        assert_eq!(size2, 2);
+        unsafe { libc::free(groups.cast()) };
+    }
+
+    #[test]
+    fn passwd_erange_then_success() {
+        let p = Passwd { name: "alice".into(), uid: 1, gid: 2, gecos: "A".into(), dir: "/h".into(), shell: "/s".into() };
+        // SAFETY: zeroed passwd is a valid out-parameter.
+        let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut small = [0 as c_char; 4];
+        let r = unsafe { fill_passwd(&p, &mut pw, small.as_mut_ptr(), small.len()) };
+        assert_eq!(r, ERANGE);
+        let mut big = [0 as c_char; 64];
+        let r = unsafe { fill_passwd(&p, &mut pw, big.as_mut_ptr(), big.len()) };
+        assert_eq!(r, OK);
+        let name = unsafe { CStr::from_ptr(pw.pw_name) };
+        assert_eq!(name.to_str().unwrap(), "alice");
+        assert_eq!(pw.pw_uid, 1);
+        let r = unsafe { fill_passwd(&p, &mut pw, std::ptr::null_mut(), 0) };
+        assert_eq!(r, UNAVAIL);
+    }
+}
