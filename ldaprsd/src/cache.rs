@@ -1,0 +1,87 @@
+//! Answer cache with positive and negative TTLs. Time is a parameter ([`Clock`]) so expiry is
+//! tested without sleeping.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Where "now" comes from.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+}
+
+/// The real monotonic clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+struct Slot<V> {
+    value: V,
+    expires: Instant,
+}
+
+/// A map whose entries expire. Thread-safe; values are cloned out.
+pub struct TtlCache<K, V> {
+    map: Mutex<HashMap<K, Slot<V>>>,
+}
+
+impl<K: Eq + Hash, V: Clone> Default for TtlCache<K, V> {
+    fn default() -> Self {
+        TtlCache { map: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
+    pub fn get(&self, key: &K, now: Instant) -> Option<V> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).filter(|s| s.expires > now).map(|s| s.value.clone())
+    }
+
+    pub fn put(&self, key: K, value: V, ttl: Duration, now: Instant) {
+        if ttl.is_zero() {
+            return;
+        }
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(key, Slot { value, expires: now + ttl });
+        // Keep memory bounded: drop expired entries when the map grows.
+        if map.len() % 4096 == 0 {
+            map.retain(|_, s| s.expires > now);
+        }
+    }
+
+    pub fn clear(&self) {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_expire_exactly_at_ttl() {
+        let c: TtlCache<&str, u32> = TtlCache::default();
+        let t0 = Instant::now();
+        c.put("a", 1, Duration::from_secs(10), t0);
+        assert_eq!(c.get(&"a", t0), Some(1));
+        assert_eq!(c.get(&"a", t0 + Duration::from_secs(9)), Some(1));
+        assert_eq!(c.get(&"a", t0 + Duration::from_secs(10)), None);
+        c.put("z", 1, Duration::ZERO, t0);
+        assert_eq!(c.get(&"z", t0), None);
+        c.clear();
+        assert!(c.is_empty());
+    }
+}

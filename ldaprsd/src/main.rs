@@ -1,0 +1,120 @@
+//! `ldaprsd [--config PATH]`: runs in the foreground, logs to stderr (the journal under
+//! systemd).
+
+use ldaprs_common::config;
+use ldaprsd::cache::SystemClock;
+use ldaprsd::directory::{IdLimits, ServerBlock};
+use ldaprsd::service::Service;
+use ldaprsd::{error, info, warn};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn usage() -> ExitCode {
+    eprintln!("usage: ldaprsd [--config PATH]   (default {})", ldaprs_common::DEFAULT_CONFIG);
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let mut path = PathBuf::from(ldaprs_common::DEFAULT_CONFIG);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--config" | "-c" => match args.next() {
+                Some(p) => path = PathBuf::from(p),
+                None => return usage(),
+            },
+            "--version" => {
+                println!("ldaprsd {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
+            _ => return usage(),
+        }
+    }
+    // Never leave the bind password in a core dump.
+    // SAFETY: prctl with constant arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+
+    let cfg = match config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("{e}");
+            return ExitCode::from(78); // EX_CONFIG
+        }
+    };
+    ldaprsd::log::set_level(cfg.daemon.log_level);
+    if cfg.daemon.socket != ldaprs_common::DEFAULT_SOCKET {
+        warn!("listening on {} — the NSS and PAM modules use {}", cfg.daemon.socket, ldaprs_common::DEFAULT_SOCKET);
+    }
+    let limits = IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() };
+    let mut blocks = Vec::new();
+    for s in &cfg.servers {
+        let pw = match &s.bind_password_file {
+            Some(f) => match config::read_secret(f) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    error!("server {}: {e}", s.name);
+                    return ExitCode::from(78);
+                }
+            },
+            None => None,
+        };
+        if !s.tls.verify {
+            warn!("server {}: TLS certificate verification is OFF (verify = false): anyone on the path can impersonate the directory", s.name);
+        }
+        match ServerBlock::new(s.clone(), limits, pw) {
+            Ok(b) => blocks.push(b),
+            Err(e) => {
+                error!("{e}");
+                return ExitCode::from(78);
+            }
+        }
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        let listener = match ldaprsd::server::bind(&cfg.daemon.socket) {
+            Ok(l) => l,
+            Err(e) => {
+                error!("cannot listen on {}: {e}", cfg.daemon.socket);
+                return ExitCode::FAILURE;
+            }
+        };
+        let svc = Arc::new(Service::new(&cfg, blocks, Arc::new(SystemClock)));
+        info!("ldaprsd {} listening on {} ({} server block(s))", env!("CARGO_PKG_VERSION"), cfg.daemon.socket, cfg.servers.len());
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                error!("cannot handle SIGTERM: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                error!("cannot handle SIGHUP: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let server = tokio::spawn(ldaprsd::server::serve(listener, svc.clone()));
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = tokio::signal::ctrl_c() => break,
+                _ = hup.recv() => {
+                    svc.flush();
+                    info!("SIGHUP: cache flushed");
+                }
+            }
+        }
+        server.abort();
+        let _ = std::fs::remove_file(&cfg.daemon.socket);
+        info!("ldaprsd stopped");
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,121 @@
+//! The Unix socket the modules talk to: framed requests in, framed responses out, the peer's
+//! uid from `SO_PEERCRED`, a cap on concurrent connections and on every read.
+
+use crate::service::{Peer, Service};
+use crate::{debug, warn};
+use ldaprs_common::protocol::{self, ErrorCode, Response, HEADER_LEN, MAX_REQUEST};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+
+/// Most connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 512;
+/// A client that connects and does not send a whole request within this time is dropped.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Upper bound for answering one request (the modules give up earlier).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Binds the socket: creates its directory (0755) if needed, replaces a stale socket (never
+/// another kind of file), and makes it connectable by everyone (NSS runs in every process).
+pub fn bind(path: &str) -> std::io::Result<UnixListener> {
+    let p = Path::new(path);
+    if let Some(dir) = p.parent() {
+        if !dir.exists() {
+            std::fs::create_dir_all(dir)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+        }
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(p) {
+        if meta.file_type().is_socket() {
+            std::fs::remove_file(p)?;
+        } else {
+            return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{path} exists and is not a socket; refusing to replace it")));
+        }
+    }
+    let l = UnixListener::bind(p)?;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666))?;
+    Ok(l)
+}
+
+pub async fn serve(listener: UnixListener, service: Arc<Service>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = match slots.clone().acquire_owned().await {
+            Ok(p) => p,
+            Err(_) => return,
+        };
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let svc = service.clone();
+        tokio::spawn(async move {
+            handle_conn(stream, svc).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn read_request(stream: &mut UnixStream) -> Result<Option<Vec<u8>>, String> {
+    let mut h = [0u8; HEADER_LEN];
+    match stream.read_exact(&mut h).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    }
+    let len = protocol::parse_header(&h, MAX_REQUEST).map_err(|e| e.to_string())?;
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload).await.map_err(|e| e.to_string())?;
+    Ok(Some(payload))
+}
+
+async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
+    let peer = match stream.peer_cred() {
+        Ok(c) => Peer { uid: c.uid(), pid: c.pid().unwrap_or(0) },
+        Err(e) => {
+            warn!("no peer credentials: {e}");
+            return;
+        }
+    };
+    loop {
+        let payload = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut stream)).await {
+            Err(_) => return, // idle or too slow
+            Ok(Ok(None)) => return,
+            Ok(Ok(Some(p))) => p,
+            Ok(Err(e)) => {
+                debug!("bad request from pid {} uid {}: {e}", peer.pid, peer.uid);
+                let resp = Response::Error { code: ErrorCode::BadRequest, message: e };
+                let _ = stream.write_all(&protocol::frame_response(&resp)).await;
+                return;
+            }
+        };
+        let resp = match protocol::decode_request(&payload) {
+            Ok(req) => {
+                // Each request runs in its own task: a panic inside a library (ldap3 panics on
+                // some malformed server data) becomes an error answer, not a dead daemon.
+                let s = svc.clone();
+                let task = tokio::spawn(async move { s.handle(req, peer).await });
+                match tokio::time::timeout(ANSWER_TIMEOUT, task).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => {
+                        warn!("request from pid {} failed internally: {e}", peer.pid);
+                        Response::Error { code: ErrorCode::Internal, message: "internal error".into() }
+                    }
+                    Err(_) => Response::Error { code: ErrorCode::Unavailable, message: "timed out".into() },
+                }
+            }
+            Err(e) => Response::Error { code: ErrorCode::BadRequest, message: e.to_string() },
+        };
+        if stream.write_all(&protocol::frame_response(&resp)).await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,562 @@
+//! What the daemon does with each request: cache first, then the `[[servers]]` blocks in order.
+//! Authentication and account decisions are made here, never in the modules.
+
+use crate::access::{decide, Decision};
+use crate::cache::{Clock, TtlCache};
+use crate::directory::{entry_to_passwd, first_rdn, BindOutcome, DirError, Entry, IdLimits, ServerBlock};
+use crate::{debug, info, warn};
+use ldaprs_common::config::{Config, Membership, PamSection};
+use ldaprs_common::filter::{self, eq};
+use ldaprs_common::names::valid_name;
+use ldaprs_common::protocol::{AuthCode, ErrorCode, Group, PamContext, Passwd, Request, Response, Secret};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Cache keys: one per kind of question.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    UserName(String),
+    UserUid(u32),
+    GroupName(String),
+    GroupGid(u32),
+    GroupsOf(String),
+    AllUsers,
+    AllGroups,
+}
+
+/// Who is asking (from `SO_PEERCRED`).
+#[derive(Clone, Copy, Debug)]
+pub struct Peer {
+    pub uid: u32,
+    pub pid: i32,
+}
+
+/// A failed lookup: `Unavailable` when no block could answer.
+type Lookup<T> = Result<Option<T>, DirError>;
+
+/// Delay before answering a failed authentication from a non-root caller (unix_chkpwd-style
+/// brake on password guessing through the socket).
+const NON_ROOT_FAILURE_DELAY: Duration = Duration::from_secs(2);
+
+/// Most member DNs resolved by lookup (those whose RDN is not the name attribute) per group.
+const MAX_DN_LOOKUPS: usize = 5000;
+
+pub struct Service {
+    blocks: Vec<ServerBlock>,
+    cache: TtlCache<Key, Response>,
+    /// user name → (block index, DN), for membership by DN and for binds.
+    user_dns: TtlCache<String, (usize, String)>,
+    /// member DN → user name (None: not a user).
+    dn_names: TtlCache<String, Option<String>>,
+    clock: Arc<dyn Clock>,
+    entry_ttl: Duration,
+    negative_ttl: Duration,
+    pam: PamSection,
+    limits: IdLimits,
+    next_id: AtomicU64,
+}
+
+fn unavailable(e: &DirError) -> Response {
+    Response::Error { code: ErrorCode::Unavailable, message: e.to_string() }
+}
+
+impl Service {
+    pub fn new(cfg: &Config, blocks: Vec<ServerBlock>, clock: Arc<dyn Clock>) -> Service {
+        Service {
+            blocks,
+            cache: TtlCache::default(),
+            user_dns: TtlCache::default(),
+            dn_names: TtlCache::default(),
+            clock,
+            entry_ttl: Duration::from_secs(cfg.cache.entry_ttl),
+            negative_ttl: Duration::from_secs(cfg.cache.negative_ttl),
+            pam: cfg.pam.clone(),
+            limits: IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() },
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    pub fn limits(&self) -> IdLimits {
+        self.limits
+    }
+
+    fn cached(&self, key: &Key) -> Option<Response> {
+        self.cache.get(key, self.clock.now())
+    }
+
+    fn remember(&self, key: Key, resp: &Response) {
+        let ttl = match resp {
+            Response::NotFound => self.negative_ttl,
+            Response::Error { .. } => return,
+            _ => self.entry_ttl,
+        };
+        self.cache.put(key, resp.clone(), ttl, self.clock.now());
+    }
+
+    /// Answers one request. Never panics on bad input; every branch logs its decision.
+    pub async fn handle(&self, req: Request, peer: Peer) -> Response {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        match req {
+            Request::UserByName(n) => self.lookup(id, Key::UserName(n)).await,
+            Request::UserByUid(u) => self.lookup(id, Key::UserUid(u)).await,
+            Request::AllUsers => self.lookup(id, Key::AllUsers).await,
+            Request::GroupByName(n) => self.lookup(id, Key::GroupName(n)).await,
+            Request::GroupByGid(g) => self.lookup(id, Key::GroupGid(g)).await,
+            Request::AllGroups => self.lookup(id, Key::AllGroups).await,
+            Request::GroupsOfUser(n) => match self.lookup(id, Key::GroupsOf(n)).await {
+                Response::Groups(gs) => Response::Gids(gs.iter().map(|g| g.gid).collect()),
+                other => other,
+            },
+            Request::Authenticate { user, password, ctx } => {
+                let resp = self.authenticate(id, &user, &password, &ctx, peer).await;
+                if peer.uid != 0 && !matches!(resp, Response::Auth { code: AuthCode::Success, .. }) {
+                    tokio::time::sleep(NON_ROOT_FAILURE_DELAY).await;
+                }
+                resp
+            }
+            Request::AccountCheck { user, ctx } => self.account(id, &user, &ctx, peer).await,
+            Request::Status => self.status(),
+            Request::FlushCache => {
+                if peer.uid != 0 {
+                    warn!("req={id} cache flush refused for uid {}", peer.uid);
+                    return Response::Error { code: ErrorCode::PermissionDenied, message: "only root may flush the cache".into() };
+                }
+                self.flush();
+                info!("req={id} cache flushed by uid 0 (pid {})", peer.pid);
+                Response::Ok
+            }
+        }
+    }
+
+    pub fn flush(&self) {
+        self.cache.clear();
+        self.user_dns.clear();
+        self.dn_names.clear();
+    }
+
+    fn status(&self) -> Response {
+        let mut lines = vec![("cache entries".to_string(), self.cache.len().to_string())];
+        for b in &self.blocks {
+            lines.push((format!("server {}", b.name()), b.cfg.uris().join(" ")));
+        }
+        Response::Status(lines)
+    }
+
+    async fn lookup(&self, id: u64, key: Key) -> Response {
+        if let Some(r) = self.cached(&key) {
+            debug!("req={id} {key:?}: from cache");
+            return r;
+        }
+        let resp = match &key {
+            Key::UserName(n) => self.user_by_name(n).await.map(|o| o.map(Response::User)),
+            Key::UserUid(u) => self.user_by_uid(*u).await.map(|o| o.map(Response::User)),
+            Key::AllUsers => self.all_users().await.map(|v| Some(Response::Users(v))),
+            Key::GroupName(n) => self.group_by_name(n).await.map(|o| o.map(Response::Group)),
+            Key::GroupGid(g) => self.group_by_gid(*g).await.map(|o| o.map(Response::Group)),
+            Key::AllGroups => self.all_groups().await.map(|v| Some(Response::Groups(v))),
+            Key::GroupsOf(n) => self.groups_of(n).await.map(|o| o.map(Response::Groups)),
+        };
+        let resp = match resp {
+            Ok(Some(r)) => r,
+            Ok(None) => Response::NotFound,
+            Err(e) => {
+                warn!("req={id} {key:?}: {e}");
+                unavailable(&e)
+            }
+        };
+        debug!("req={id} {key:?}: {}", match &resp {
+            Response::NotFound => "not found".to_string(),
+            Response::Error { .. } => "unavailable".to_string(),
+            Response::Users(v) => format!("{} users", v.len()),
+            Response::Groups(v) => format!("{} groups", v.len()),
+            _ => "found".to_string(),
+        });
+        self.remember(key, &resp);
+        resp
+    }
+
+    /// Asks each block in order; the first block that finds something answers. `Err` only when
+    /// nothing was found and at least one block could not be asked.
+    async fn first_hit<'s, T, F, Fut>(&'s self, mut ask: F) -> Lookup<T>
+    where
+        F: FnMut(usize, &'s ServerBlock) -> Fut,
+        Fut: std::future::Future<Output = Lookup<T>> + 's,
+    {
+        let mut err = None;
+        for (i, b) in self.blocks.iter().enumerate() {
+            match ask(i, b).await {
+                Ok(Some(t)) => return Ok(Some(t)),
+                Ok(None) => {}
+                Err(e) => {
+                    warn!("server {}: {e}", b.name());
+                    err = Some(e);
+                }
+            }
+        }
+        match err {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    fn convert_users(&self, b: &ServerBlock, entries: &[Entry], wanted: Option<&str>) -> Vec<(Passwd, String)> {
+        entries
+            .iter()
+            .filter_map(|e| match entry_to_passwd(e, &b.eff, self.limits, wanted) {
+                Ok(p) => Some((p, e.dn.clone())),
+                Err(r) => {
+                    debug!("server {}: skipping {}: {r:?}", b.name(), e.dn);
+                    None
+                }
+            })
+            .collect()
+    }
+
+    async fn user_by_name(&self, name: &str) -> Lookup<Passwd> {
+        if !valid_name(name) {
+            return Ok(None);
+        }
+        let hit = self
+            .first_hit(|i, b| async move {
+                let entries = b.find_users(&eq(&b.eff.attr_name, name), false).await?;
+                let mut users = self.convert_users(b, &entries, Some(name));
+                if users.len() > 1 {
+                    // Two entries claim the name: answering either could be the wrong person.
+                    warn!("server {}: {} entries match user {name}; refusing to pick one", b.name(), users.len());
+                    return Err(DirError::Server(format!("ambiguous user {name}")));
+                }
+                Ok(users.pop().map(|(p, dn)| (i, p, dn)))
+            })
+            .await?;
+        Ok(hit.map(|(i, p, dn)| {
+            self.user_dns.put(name.to_string(), (i, dn), self.entry_ttl, self.clock.now());
+            p
+        }))
+    }
+
+    async fn user_by_uid(&self, uid: u32) -> Lookup<Passwd> {
+        if uid < self.limits.min_uid {
+            return Ok(None);
+        }
+        self.first_hit(|_, b| async move {
+            let entries = b.find_users(&eq(&b.eff.attr_uid, &uid.to_string()), false).await?;
+            Ok(self.convert_users(b, &entries, None).into_iter().map(|(p, _)| p).find(|p| p.uid == uid))
+        })
+        .await
+    }
+
+    async fn all_users(&self) -> Result<Vec<Passwd>, DirError> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut err = None;
+        for b in &self.blocks {
+            match b.find_users("", true).await {
+                Ok(entries) => {
+                    for (p, _) in self.convert_users(b, &entries, None) {
+                        if seen.insert(p.name.clone()) {
+                            out.push(p);
+                        }
+                    }
+                }
+                Err(e) => err = Some(e),
+            }
+        }
+        match err {
+            Some(e) if out.is_empty() => Err(e),
+            _ => Ok(out),
+        }
+    }
+
+    fn group_attrs(b: &ServerBlock) -> Vec<String> {
+        let e = &b.eff;
+        let member = match &e.membership {
+            Membership::Names(a) | Membership::Dns(a) => a.clone(),
+        };
+        vec![e.attr_group_name.clone(), e.attr_group_gid.clone(), member]
+    }
+
+    async fn find_groups(&self, b: &ServerBlock, extra: &str, paged: bool) -> Result<Vec<Entry>, DirError> {
+        let f = filter::and(&b.eff.group_filter, extra);
+        b.search(&b.eff.group_base, &f, &Self::group_attrs(b), paged).await
+    }
+
+    /// Member DN → user name: the RDN when it is the name attribute, else a lookup (cached).
+    async fn member_name(&self, b: &ServerBlock, dn: &str, lookups: &mut usize) -> Option<String> {
+        if let Some((t, v)) = first_rdn(dn) {
+            if t.eq_ignore_ascii_case(&b.eff.attr_name) {
+                return valid_name(v).then(|| v.to_string());
+            }
+        }
+        if let Some(n) = self.dn_names.get(&dn.to_string(), self.clock.now()) {
+            return n;
+        }
+        if *lookups >= MAX_DN_LOOKUPS {
+            return None;
+        }
+        *lookups += 1;
+        let name = match b.search(dn, &b.eff.user_filter, &[b.eff.attr_name.clone()], false).await {
+            Ok(entries) => entries.first().and_then(|e| e.first(&b.eff.attr_name)).filter(|n| valid_name(n)).map(str::to_string),
+            Err(_) => None,
+        };
+        self.dn_names.put(dn.to_string(), name.clone(), self.entry_ttl, self.clock.now());
+        name
+    }
+
+    async fn convert_group(&self, b: &ServerBlock, e: &Entry, wanted: Option<&str>) -> Option<Group> {
+        let names = e.values(&b.eff.attr_group_name);
+        let name = match wanted {
+            Some(w) => names.iter().find(|n| n.as_str() == w)?,
+            None => names.first()?,
+        };
+        if !valid_name(name) {
+            return None;
+        }
+        let gid = e.first(&b.eff.attr_group_gid)?.trim().parse::<u32>().ok()?;
+        if gid < self.limits.min_gid {
+            debug!("server {}: skipping group {name}: gid {gid} below min_gid", b.name());
+            return None;
+        }
+        let mut members = Vec::new();
+        let mut seen = HashSet::new();
+        match &b.eff.membership {
+            Membership::Names(attr) => {
+                for m in e.values(attr) {
+                    if valid_name(m) && seen.insert(m.clone()) {
+                        members.push(m.clone());
+                    }
+                }
+            }
+            Membership::Dns(attr) => {
+                let mut lookups = 0;
+                for dn in e.values(attr) {
+                    if let Some(m) = self.member_name(b, dn, &mut lookups).await {
+                        if seen.insert(m.clone()) {
+                            members.push(m);
+                        }
+                    }
+                }
+            }
+        }
+        Some(Group { name: name.clone(), gid, members })
+    }
+
+    async fn group_by_name(&self, name: &str) -> Lookup<Group> {
+        if !valid_name(name) {
+            return Ok(None);
+        }
+        self.first_hit(|_, b| async move {
+            let entries = self.find_groups(b, &eq(&b.eff.attr_group_name, name), false).await?;
+            for e in &entries {
+                if let Some(g) = self.convert_group(b, e, Some(name)).await {
+                    return Ok(Some(g));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn group_by_gid(&self, gid: u32) -> Lookup<Group> {
+        if gid < self.limits.min_gid {
+            return Ok(None);
+        }
+        self.first_hit(|_, b| async move {
+            let entries = self.find_groups(b, &eq(&b.eff.attr_group_gid, &gid.to_string()), false).await?;
+            for e in &entries {
+                if let Some(g) = self.convert_group(b, e, None).await {
+                    return Ok(Some(g));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn all_groups(&self) -> Result<Vec<Group>, DirError> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut err = None;
+        for b in &self.blocks {
+            match self.find_groups(b, "", true).await {
+                Ok(entries) => {
+                    for e in &entries {
+                        if let Some(g) = self.convert_group(b, e, None).await {
+                            if seen.insert(g.name.clone()) {
+                                out.push(g);
+                            }
+                        }
+                    }
+                }
+                Err(e) => err = Some(e),
+            }
+        }
+        match err {
+            Some(e) if out.is_empty() => Err(e),
+            _ => Ok(out),
+        }
+    }
+
+    /// The user's supplementary groups (name and gid, members left empty), or None if the user
+    /// does not exist.
+    async fn groups_of(&self, name: &str) -> Lookup<Vec<Group>> {
+        // The user must exist (and pass the id limits) before we say anything about it.
+        let user = match Box::pin(self.lookup(0, Key::UserName(name.to_string()))).await {
+            Response::User(p) => p,
+            Response::NotFound => return Ok(None),
+            Response::Error { message, .. } => return Err(DirError::Unreachable(message)),
+            _ => return Ok(None),
+        };
+        let dn = match self.user_dns.get(&name.to_string(), self.clock.now()) {
+            Some((_, dn)) => Some(dn),
+            None => {
+                // Cached passwd without a cached DN (evicted): ask again.
+                let _ = self.user_by_name(name).await;
+                self.user_dns.get(&name.to_string(), self.clock.now()).map(|(_, dn)| dn)
+            }
+        };
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut err = None;
+        for b in &self.blocks {
+            let extra = match (&b.eff.membership, &dn) {
+                (Membership::Names(attr), _) => eq(attr, &user.name),
+                (Membership::Dns(attr), Some(dn)) => eq(attr, dn),
+                (Membership::Dns(_), None) => continue,
+            };
+            let f = filter::and(&b.eff.group_filter, &extra);
+            let attrs = [b.eff.attr_group_name.clone(), b.eff.attr_group_gid.clone()];
+            match b.search(&b.eff.group_base, &f, &attrs, true).await {
+                Ok(entries) => {
+                    for e in &entries {
+                        let Some(gname) = e.first(&b.eff.attr_group_name) else { continue };
+                        let Some(gid) = e.first(&b.eff.attr_group_gid).and_then(|g| g.trim().parse::<u32>().ok()) else { continue };
+                        if gid >= self.limits.min_gid && valid_name(gname) && seen.insert(gid) {
+                            out.push(Group { name: gname.to_string(), gid, members: Vec::new() });
+                        }
+                    }
+                }
+                Err(e) => err = Some(e),
+            }
+        }
+        // A partial answer would silently drop groups (and with them deny_groups): fail.
+        if let Some(e) = err {
+            return Err(e);
+        }
+        Ok(Some(out))
+    }
+
+    /// Names of every group the user is in, primary group included.
+    async fn group_names_of(&self, user: &Passwd) -> Result<Vec<String>, DirError> {
+        let mut names = match self.lookup(0, Key::GroupsOf(user.name.clone())).await {
+            Response::Groups(gs) => gs.into_iter().map(|g| g.name).collect::<Vec<_>>(),
+            Response::Error { message, .. } => return Err(DirError::Unreachable(message)),
+            _ => Vec::new(),
+        };
+        match self.lookup(0, Key::GroupGid(user.gid)).await {
+            Response::Group(g) => names.push(g.name),
+            Response::Error { message, .. } => return Err(DirError::Unreachable(message)),
+            _ => {}
+        }
+        Ok(names)
+    }
+
+    async fn authenticate(&self, id: u64, user: &str, password: &Secret, ctx: &PamContext, peer: Peer) -> Response {
+        let auth = |code: AuthCode, message: &str| Response::Auth { code, message: message.to_string() };
+        let who = format!("req={id} auth user={user} service={} rhost={} peer_uid={}", ctx.service, ctx.rhost, peer.uid);
+        if !valid_name(user) {
+            info!("req={id} auth: invalid user name refused");
+            return auth(AuthCode::UserUnknown, "");
+        }
+        if password.is_empty() {
+            // RFC 4513 §5.1.2: an empty password is an unauthenticated bind. Never send it.
+            info!("{who}: empty password refused, no bind sent");
+            return auth(AuthCode::Denied, "");
+        }
+        let Ok(pw) = std::str::from_utf8(password.expose()) else {
+            info!("{who}: password is not UTF-8, refused");
+            return auth(AuthCode::Denied, "");
+        };
+        // Always a fresh search: a cached DN could belong to an entry deleted since.
+        let found = match self.user_by_name(user).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                info!("{who}: no such user in the directory");
+                return auth(AuthCode::UserUnknown, "");
+            }
+            Err(e) => {
+                warn!("{who}: directory unavailable: {e}");
+                return auth(AuthCode::Unavailable, "");
+            }
+        };
+        if peer.uid != 0 && peer.uid != found.uid {
+            warn!("{who}: refused: a non-root caller may only authenticate its own account");
+            return auth(AuthCode::Refused, "");
+        }
+        let Some((block, dn)) = self.user_dns.get(&user.to_string(), self.clock.now()) else {
+            return auth(AuthCode::Unavailable, "");
+        };
+        let Some(b) = self.blocks.get(block) else { return auth(AuthCode::Unavailable, "") };
+        match b.user_bind(&dn, pw).await {
+            Ok(BindOutcome::Success) => {
+                info!("{who}: success (server {}, dn {dn})", b.name());
+                auth(AuthCode::Success, "")
+            }
+            Ok(BindOutcome::InvalidCredentials) => {
+                info!("{who}: wrong password (server {})", b.name());
+                auth(AuthCode::Denied, "")
+            }
+            Ok(BindOutcome::Refused(m)) => {
+                info!("{who}: refused: {m}");
+                auth(AuthCode::Denied, "")
+            }
+            Err(e) => {
+                warn!("{who}: unavailable: {e}");
+                auth(AuthCode::Unavailable, "")
+            }
+        }
+    }
+
+    async fn account(&self, id: u64, user: &str, ctx: &PamContext, peer: Peer) -> Response {
+        let auth = |code: AuthCode, message: &str| Response::Auth { code, message: message.to_string() };
+        let who = format!("req={id} account user={user} service={} rhost={} peer_uid={}", ctx.service, ctx.rhost, peer.uid);
+        let p = match self.lookup(id, Key::UserName(user.to_string())).await {
+            Response::User(p) => p,
+            Response::NotFound => {
+                info!("{who}: no such user in the directory");
+                return auth(AuthCode::UserUnknown, "");
+            }
+            _ => {
+                warn!("{who}: directory unavailable");
+                return auth(AuthCode::Unavailable, "");
+            }
+        };
+        if peer.uid != 0 && peer.uid != p.uid {
+            warn!("{who}: refused: a non-root caller may only check its own account");
+            return auth(AuthCode::Refused, "");
+        }
+        if self.pam.allow_groups.is_empty() && self.pam.deny_groups.is_empty() {
+            info!("{who}: allowed (no group rules)");
+            return auth(AuthCode::Success, "");
+        }
+        let groups = match self.group_names_of(&p).await {
+            Ok(g) => g,
+            Err(e) => {
+                // Cannot evaluate the rules: deny (fail closed), but say why.
+                warn!("{who}: group rules could not be evaluated: {e}");
+                return auth(AuthCode::Unavailable, "");
+            }
+        };
+        match decide(&groups, &self.pam.allow_groups, &self.pam.deny_groups) {
+            Decision::Allow(why) => {
+                info!("{who}: allowed ({why})");
+                auth(AuthCode::Success, "")
+            }
+            Decision::Deny(why) => {
+                info!("{who}: denied ({why})");
+                auth(AuthCode::AccountDenied, &format!("Access denied: {why}."))
+            }
+        }
+    }
+}
