@@ -1,0 +1,386 @@
+//! Test harness: a real slapd on a free loopback port, the real daemon, and the real modules
+//! loaded by glibc (getent, id) and libpam (pamtester under pam_wrapper), all inside a private
+//! mount namespace so that `/run/ldaprs` and `/etc/nsswitch.conf` are the test's own and the
+//! host is never touched. Every process started here is stopped by its PID on drop.
+//!
+//! Needs root (unshare, nsenter) and the packages `tests/run` installs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const BASE: &str = "dc=example,dc=com";
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Where cargo put the binaries and modules of this build (debug profile by default;
+/// `LDAPRS_PROFILE=release` to test a release build).
+pub fn build_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
+    target.join(std::env::var("LDAPRS_PROFILE").unwrap_or_else(|_| "debug".into()))
+}
+
+pub fn artifact(name: &str) -> PathBuf {
+    let p = build_dir().join(name);
+    assert!(p.exists(), "{} is missing: run `cargo build --workspace` first (tests/run does)", p.display());
+    p
+}
+
+/// A scratch directory under /tmp, fresh for each test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(format!("/tmp/ldaprs-tests/{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out after {limit:?} waiting for {what}");
+}
+
+fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) on a PID this harness started.
+    unsafe { libc::kill(pid as i32, sig) };
+}
+
+fn stop_child(c: &mut Child) {
+    signal(c.id(), libc::SIGCONT);
+    signal(c.id(), libc::SIGTERM);
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(3) {
+        if let Ok(Some(_)) = c.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+/// A throwaway slapd loaded from one of `tests/fixtures/*.ldif`.
+pub struct Slapd {
+    pub dir: PathBuf,
+    pub port: u16,
+    pub uri: String,
+    child: Option<Child>,
+}
+
+impl Slapd {
+    /// `schema` is `rfc2307` or `rfc2307bis`; `ldif` a file name in tests/fixtures.
+    pub fn start(name: &str, ldif: &str, schema: &str) -> Slapd {
+        let dir = scratch(&format!("slapd-{name}"));
+        let fixture = workspace().join("tests/fixtures").join(ldif);
+        let st = Command::new(workspace().join("tests/slapd/prepare"))
+            .arg(&dir)
+            .arg(&fixture)
+            .arg(schema)
+            .status()
+            .unwrap();
+        assert!(st.success(), "tests/slapd/prepare failed");
+        let mut s = Slapd { dir, port: 0, uri: String::new(), child: None };
+        s.launch();
+        s
+    }
+
+    fn launch(&mut self) {
+        for _ in 0..5 {
+            let port = if self.port == 0 { free_port() } else { self.port };
+            let uri = format!("ldap://127.0.0.1:{port}");
+            let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("slapd.log")).unwrap();
+            let mut child = Command::new("slapd")
+                .arg("-f")
+                .arg(self.dir.join("slapd.conf"))
+                .arg("-h")
+                .arg(format!("{uri}/"))
+                .args(["-d", "stats"])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("slapd (apt-get install slapd)");
+            let t = Instant::now();
+            let mut up = false;
+            while t.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // port taken or config error: retry with another port
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    up = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if up {
+                self.port = port;
+                self.uri = uri;
+                self.child = Some(child);
+                return;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            if self.port != 0 {
+                break;
+            }
+        }
+        panic!("slapd did not start; see {}", self.dir.join("slapd.log").display());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("slapd.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// SIGSTOP: the kernel still accepts connections, slapd never answers.
+    pub fn freeze(&self) {
+        signal(self.pid(), libc::SIGSTOP);
+    }
+
+    pub fn thaw(&self) {
+        signal(self.pid(), libc::SIGCONT);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            stop_child(&mut c);
+        }
+    }
+
+    /// Starts again on the same port with the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The NSS call harness (tests/c/nsscall.c), compiled once per test run.
+pub fn nsscall() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let out = build_dir().join(format!("nsscall-{}", std::process::id()));
+        let st = Command::new("cc")
+            .arg("-O1")
+            .arg("-o")
+            .arg(&out)
+            .arg(workspace().join("tests/c/nsscall.c"))
+            .arg("-ldl")
+            .status()
+            .unwrap();
+        assert!(st.success(), "compiling tests/c/nsscall.c failed");
+        out
+    })
+    .clone()
+}
+
+/// A private mount namespace with its own `/run` (so `/run/ldaprs/socket` is ours) and its own
+/// `/etc/nsswitch.conf` (`passwd: files ldaprs`), a held-open process to enter it with
+/// nsenter, and optionally the daemon running inside.
+pub struct Env {
+    pub dir: PathBuf,
+    holder: Child,
+    daemon: Option<Child>,
+    pub config: PathBuf,
+}
+
+impl Env {
+    pub fn new(name: &str) -> Env {
+        let dir = scratch(&format!("env-{name}"));
+        // glibc loads "libnss_ldaprs.so.2" by name; LD_LIBRARY_PATH points it here.
+        let lib = dir.join("lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::copy(artifact("libnss_ldaprs.so"), lib.join("libnss_ldaprs.so.2")).unwrap();
+        let host_ns = std::fs::read_to_string("/etc/nsswitch.conf").unwrap_or_default();
+        let mut ns: String = host_ns
+            .lines()
+            .filter(|l| !l.starts_with("passwd:") && !l.starts_with("group:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        ns.push_str("passwd: files ldaprs\ngroup: files ldaprs\n");
+        std::fs::write(dir.join("nsswitch.conf"), ns).unwrap();
+        let pam_dir = dir.join("pam.d");
+        std::fs::create_dir_all(&pam_dir).unwrap();
+        let module = artifact("libpam_ldaprs.so");
+        std::fs::write(
+            pam_dir.join("ldaprs-test"),
+            format!("auth required {m}\naccount required {m}\npassword required {m}\nsession required {m}\n", m = module.display()),
+        )
+        .unwrap();
+        let script = format!(
+            "set -e; mount -t tmpfs -o mode=0755 tmpfs /run; mkdir -p /run/ldaprs; mount --bind {ns} /etc/nsswitch.conf; touch {ready}; exec sleep 3600",
+            ns = dir.join("nsswitch.conf").display(),
+            ready = dir.join("ready").display()
+        );
+        let holder = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "--", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("unshare (util-linux); tests must run as root");
+        let ready = dir.join("ready");
+        wait_until("the test namespace", Duration::from_secs(10), || ready.exists());
+        Env { config: dir.join("ldaprs.toml"), dir, holder, daemon: None }
+    }
+
+    /// The default test config for one slapd, with extra TOML appended to the server block.
+    pub fn config_for(slapd: &Slapd, schema: &str, extra_top: &str, extra_server: &str) -> String {
+        format!(
+            "{extra_top}\n[daemon]\nlog_level = \"debug\"\n\n[[servers]]\nname = \"test\"\nuri = [\"{uri}\"]\nschema = \"{schema}\"\nbase = \"{BASE}\"\ntimeout = 2\n{extra_server}\n",
+            uri = slapd.uri
+        )
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// A command prefixed with nsenter into the namespace, with the module on the library path.
+    pub fn command(&self, argv: &[&str]) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg("--target").arg(self.holder.id().to_string()).arg("--mount").arg("--");
+        c.arg("env").arg(format!("LD_LIBRARY_PATH={}", self.dir.join("lib").display()));
+        c.args(argv);
+        c
+    }
+
+    pub fn run(&self, argv: &[&str]) -> Output {
+        self.command(argv).stdin(Stdio::null()).output().unwrap()
+    }
+
+    pub fn run_input(&self, argv: &[&str], input: &str) -> Output {
+        let mut child = self.command(argv).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Where the namespace's socket is seen from the host.
+    pub fn socket_from_host(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root/run/ldaprs/socket", self.holder.id()))
+    }
+
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("ldaprsd.log")).unwrap_or_default()
+    }
+
+    /// Starts ldaprsd with the written config and waits for its socket.
+    pub fn start_daemon(&mut self) {
+        self.try_start_daemon().unwrap_or_else(|log| panic!("ldaprsd did not start:\n{log}"));
+    }
+
+    /// Starts ldaprsd; Err(log) if it exits or does not listen within 10 s.
+    pub fn try_start_daemon(&mut self) -> Result<(), String> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("ldaprsd.log")).unwrap();
+        let mut child = self
+            .command(&[artifact("ldaprsd").to_str().unwrap(), "--config", self.config.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let sock = self.socket_from_host();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = child.try_wait() {
+                return Err(self.daemon_log());
+            }
+            if sock.exists() {
+                self.daemon = Some(child);
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(self.daemon_log())
+    }
+
+    pub fn stop_daemon(&mut self) {
+        if let Some(mut c) = self.daemon.take() {
+            stop_child(&mut c);
+        }
+        let sock = self.socket_from_host();
+        wait_until("the socket to go", Duration::from_secs(5), || !sock.exists());
+    }
+
+    /// `getent ARGS...` → (exit code, stdout).
+    pub fn getent(&self, args: &[&str]) -> (i32, String) {
+        let mut argv = vec!["getent"];
+        argv.extend_from_slice(args);
+        let o = self.run(&argv);
+        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+
+    /// pamtester under pam_wrapper with the test's own service file → (exit code, stderr).
+    pub fn pam(&self, user: &str, password: &str, ops: &[&str]) -> (i32, String) {
+        let mut argv = vec![
+            "LD_PRELOAD=libpam_wrapper.so".to_string(),
+            "PAM_WRAPPER=1".to_string(),
+            format!("PAM_WRAPPER_SERVICE_DIR={}", self.dir.join("pam.d").display()),
+            "pamtester".to_string(),
+            "-v".to_string(),
+            "ldaprs-test".to_string(),
+            user.to_string(),
+        ];
+        argv.extend(ops.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let o = self.run_input(&refs, &format!("{password}\n"));
+        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout))
+    }
+
+    /// The NSS call harness run inside the namespace against the built module.
+    pub fn nsscall(&self, args: &[&str]) -> (i32, i32, u64, String) {
+        let module = self.dir.join("lib/libnss_ldaprs.so.2");
+        let bin = nsscall();
+        let mut argv = vec![bin.to_str().unwrap(), module.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        let o = self.run(&argv);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let first = out.lines().next().unwrap_or_default().to_string();
+        let field = |k: &str| -> i64 {
+            first.split_whitespace().find_map(|kv| kv.strip_prefix(k)).and_then(|v| v.parse().ok()).unwrap_or(i64::MIN)
+        };
+        let rest = out.lines().skip(1).collect::<Vec<_>>().join("\n");
+        (field("status=") as i32, field("errno=") as i32, field("us=") as u64, rest)
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.daemon.take() {
+            stop_child(&mut c);
+        }
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// A bind password file with the given mode.
+pub fn secret_file(dir: &Path, password: &str, mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("bind_password");
+    std::fs::write(&p, format!("{password}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    p
+}
