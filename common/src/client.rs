@@ -41,7 +41,10 @@ impl fmt::Display for ClientError {
             ClientError::Io(e) => write!(f, "talking to ldaprsd failed: {e}"),
             ClientError::Protocol(e) => write!(f, "bad reply from ldaprsd: {e}"),
             ClientError::UntrustedPeer(uid) => {
-                write!(f, "the socket is served by uid {uid}, not by the daemon's owner")
+                write!(
+                    f,
+                    "the socket is served by uid {uid}, not by the daemon's owner"
+                )
             }
         }
     }
@@ -61,11 +64,15 @@ pub struct CallOptions {
 
 impl CallOptions {
     /// NSS lookups: a hung daemon costs at most 3 s (DESIGN.md target).
-    pub const NSS: CallOptions =
-        CallOptions { timeout: Duration::from_millis(2900), require_trusted_peer: false };
+    pub const NSS: CallOptions = CallOptions {
+        timeout: Duration::from_millis(2900),
+        require_trusted_peer: false,
+    };
     /// PAM calls: the daemon may need a failover round; every PAM call ends within 12 s.
-    pub const PAM: CallOptions =
-        CallOptions { timeout: Duration::from_secs(11), require_trusted_peer: true };
+    pub const PAM: CallOptions = CallOptions {
+        timeout: Duration::from_secs(11),
+        require_trusted_peer: true,
+    };
 }
 
 /// An fd this call created and therefore owns; closed on drop. Never wraps a foreign fd.
@@ -96,7 +103,11 @@ fn remaining(deadline: Instant) -> Result<libc::c_int, ClientError> {
 fn wait(fd: libc::c_int, events: libc::c_short, deadline: Instant) -> Result<(), ClientError> {
     loop {
         let ms = remaining(deadline)?;
-        let mut pfd = libc::pollfd { fd, events, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
         // SAFETY: pfd is a valid pollfd on our stack and nfds is 1.
         let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
         if rc > 0 {
@@ -117,7 +128,11 @@ fn connect(path: &str, deadline: Instant) -> Result<OwnedSock, ClientError> {
         .map_err(|_| ClientError::Unavailable(io::Error::from(io::ErrorKind::InvalidInput)))?;
     // SAFETY: plain socket(2) call; the result is checked below.
     let fd = unsafe {
-        libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0)
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
     };
     if fd < 0 {
         return Err(ClientError::Unavailable(last_err()));
@@ -139,7 +154,9 @@ fn connect(path: &str, deadline: Instant) -> Result<OwnedSock, ClientError> {
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
     let bytes = cpath.as_bytes_with_nul();
     if bytes.len() > addr.sun_path.len() {
-        return Err(ClientError::Unavailable(io::Error::from(io::ErrorKind::InvalidInput)));
+        return Err(ClientError::Unavailable(io::Error::from(
+            io::ErrorKind::InvalidInput,
+        )));
     }
     for (dst, src) in addr.sun_path.iter_mut().zip(bytes.iter()) {
         *dst = *src as libc::c_char;
@@ -148,7 +165,11 @@ fn connect(path: &str, deadline: Instant) -> Result<OwnedSock, ClientError> {
     loop {
         // SAFETY: addr is a valid sockaddr_un of `len` bytes, fd is our socket.
         let rc = unsafe {
-            libc::connect(sock.0, (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(), len)
+            libc::connect(
+                sock.0,
+                (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
+                len,
+            )
         };
         if rc == 0 {
             return Ok(sock);
@@ -204,7 +225,12 @@ fn send_all(fd: libc::c_int, mut buf: &[u8], deadline: Instant) -> Result<(), Cl
     while !buf.is_empty() {
         // SAFETY: buf is a valid readable slice of buf.len() bytes.
         let n = unsafe {
-            libc::send(fd, buf.as_ptr().cast::<libc::c_void>(), buf.len(), libc::MSG_NOSIGNAL)
+            libc::send(
+                fd,
+                buf.as_ptr().cast::<libc::c_void>(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
         };
         if n >= 0 {
             buf = buf.get(n as usize..).unwrap_or_default();
@@ -232,7 +258,9 @@ fn recv_exact(fd: libc::c_int, out: &mut [u8], deadline: Instant) -> Result<(), 
             continue;
         }
         if n == 0 {
-            return Err(ClientError::Io(io::Error::from(io::ErrorKind::UnexpectedEof)));
+            return Err(ClientError::Io(io::Error::from(
+                io::ErrorKind::UnexpectedEof,
+            )));
         }
         let e = last_err();
         match e.raw_os_error() {
@@ -302,7 +330,11 @@ mod tests {
     #[test]
     fn missing_socket_is_unavailable_at_once() {
         let t = Instant::now();
-        let r = call("/nonexistent/ldaprs/socket", &Request::AllUsers, CallOptions::NSS);
+        let r = call(
+            "/nonexistent/ldaprs/socket",
+            &Request::AllUsers,
+            CallOptions::NSS,
+        );
         assert!(matches!(r, Err(ClientError::Unavailable(_))), "{r:?}");
         assert!(t.elapsed() < Duration::from_millis(50));
     }
@@ -311,12 +343,18 @@ mod tests {
     fn silent_daemon_times_out_within_budget() {
         let path = tmp_sock("silent");
         let _l = UnixListener::bind(&path).unwrap(); // accepts (backlog) but never answers
-        let opts = CallOptions { timeout: Duration::from_millis(300), require_trusted_peer: false };
+        let opts = CallOptions {
+            timeout: Duration::from_millis(300),
+            require_trusted_peer: false,
+        };
         let t = Instant::now();
         let r = call(&path, &Request::AllUsers, opts);
         assert!(matches!(r, Err(ClientError::Timeout)), "{r:?}");
         let el = t.elapsed();
-        assert!(el >= Duration::from_millis(290) && el < Duration::from_millis(800), "{el:?}");
+        assert!(
+            el >= Duration::from_millis(290) && el < Duration::from_millis(800),
+            "{el:?}"
+        );
     }
 
     #[test]
@@ -352,7 +390,10 @@ mod tests {
         let r = call(&path, &Request::UserByUid(5), CallOptions::NSS).unwrap();
         assert!(matches!(r, Response::User(ref p) if p.uid == 5));
         let r = call(&path, &Request::UserByUid(5), CallOptions::NSS);
-        assert!(matches!(r, Err(ClientError::Protocol(DecodeError::TooLarge(_)))), "{r:?}");
+        assert!(
+            matches!(r, Err(ClientError::Protocol(DecodeError::TooLarge(_)))),
+            "{r:?}"
+        );
         let r = call(&path, &Request::UserByUid(5), CallOptions::NSS);
         assert!(matches!(r, Err(ClientError::Io(_))), "{r:?}");
         srv.join().unwrap();

@@ -74,7 +74,10 @@ pub struct DaemonSection {
 
 impl Default for DaemonSection {
     fn default() -> Self {
-        DaemonSection { socket: default_socket(), log_level: default_log_level() }
+        DaemonSection {
+            socket: default_socket(),
+            log_level: default_log_level(),
+        }
     }
 }
 
@@ -98,7 +101,10 @@ pub struct CacheSection {
 
 impl Default for CacheSection {
     fn default() -> Self {
-        CacheSection { entry_ttl: default_entry_ttl(), negative_ttl: default_negative_ttl() }
+        CacheSection {
+            entry_ttl: default_entry_ttl(),
+            negative_ttl: default_negative_ttl(),
+        }
     }
 }
 
@@ -130,7 +136,10 @@ impl NssSection {
 
 impl Default for NssSection {
     fn default() -> Self {
-        NssSection { min_uid: default_min_id(), min_gid: None }
+        NssSection {
+            min_uid: default_min_id(),
+            min_gid: None,
+        }
     }
 }
 
@@ -231,7 +240,13 @@ pub struct TlsSection {
 
 impl Default for TlsSection {
     fn default() -> Self {
-        TlsSection { mode: TlsMode::Auto, ca_file: None, verify: true, client_cert: None, client_key: None }
+        TlsSection {
+            mode: TlsMode::Auto,
+            ca_file: None,
+            verify: true,
+            client_cert: None,
+            client_key: None,
+        }
     }
 }
 
@@ -387,7 +402,9 @@ impl Server {
 
 /// 1-based line of a byte offset.
 fn line_of(src: &str, offset: usize) -> usize {
-    src.get(..offset.min(src.len())).map(|s| s.matches('\n').count() + 1).unwrap_or(1)
+    src.get(..offset.min(src.len()))
+        .map(|s| s.matches('\n').count() + 1)
+        .unwrap_or(1)
 }
 
 /// The key path at a line: the nearest table header above plus the key on the line.
@@ -405,7 +422,11 @@ fn key_at_line(src: &str, line: usize) -> Option<String> {
     if let Some(h) = header(text) {
         return Some(h);
     }
-    let key = text.split('=').next().map(str::trim).filter(|k| !k.is_empty())?;
+    let key = text
+        .split('=')
+        .next()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())?;
     let section = lines
         .iter()
         .take(line.saturating_sub(1))
@@ -444,14 +465,18 @@ fn hint_for(message: &str) -> Option<String> {
         }
         return Some(format!("valid here: {}", expected.join(", ")));
     }
-    if message.contains("invalid type: string") && (message.contains("u64") || message.contains("u32")) {
+    if message.contains("invalid type: string")
+        && (message.contains("u64") || message.contains("u32"))
+    {
         return Some("write the number without quotes".into());
     }
     if message.contains("invalid type") && message.contains("expected a sequence") {
         return Some("write a list: [\"a\", \"b\"]".into());
     }
     if message.starts_with("missing field") {
-        return ticks.first().map(|k| format!("add `{k} = ...` to this table"));
+        return ticks
+            .first()
+            .map(|k| format!("add `{k} = ...` to this table"));
     }
     None
 }
@@ -476,7 +501,7 @@ fn locate(src: &str, index: Option<usize>, table: Option<&str>, key: &str) -> Op
             Some(i) => block == Some(i) && current_table.starts_with("servers"),
             None => true,
         };
-        let in_table = table.map_or(true, |tb| current_table == tb);
+        let in_table = table.is_none_or(|tb| current_table == tb);
         if in_block && in_table {
             let k = t.split('=').next().unwrap_or("").trim();
             if k == key && t.contains('=') {
@@ -487,7 +512,15 @@ fn locate(src: &str, index: Option<usize>, table: Option<&str>, key: &str) -> Op
     None
 }
 
-fn semantic(path: &str, src: &str, idx: Option<usize>, table: Option<&str>, key: &str, message: String, hint: Option<&str>) -> ConfigError {
+fn semantic(
+    path: &str,
+    src: &str,
+    idx: Option<usize>,
+    table: Option<&str>,
+    key: &str,
+    message: String,
+    hint: Option<&str>,
+) -> ConfigError {
     let full_key = match (idx, table) {
         (Some(i), Some(t)) => format!("servers[{i}].{}.{key}", t.trim_start_matches("servers.")),
         (Some(i), None) => format!("servers[{i}].{key}"),
@@ -535,41 +568,127 @@ fn validate(path: &str, src: &str, cfg: &Config) -> Result<(), ConfigError> {
         });
     }
     if !cfg.daemon.socket.starts_with('/') {
-        return Err(semantic(path, src, None, Some("daemon"), "socket", "must be an absolute path".into(), None));
+        return Err(semantic(
+            path,
+            src,
+            None,
+            Some("daemon"),
+            "socket",
+            "must be an absolute path".into(),
+            None,
+        ));
     }
     for (i, s) in cfg.servers.iter().enumerate() {
         let idx = Some(i);
         let uris = s.uris();
         if uris.is_empty() {
-            return Err(semantic(path, src, idx, None, "uri", "empty list".into(), Some("uri = [\"ldaps://ldap.example.com\"]")));
+            return Err(semantic(
+                path,
+                src,
+                idx,
+                None,
+                "uri",
+                "empty list".into(),
+                Some("uri = [\"ldaps://ldap.example.com\"]"),
+            ));
         }
         for u in &uris {
-            let ok = ["ldap://", "ldaps://", "ldapi://"].iter().any(|p| u.starts_with(p));
+            let ok = ["ldap://", "ldaps://", "ldapi://"]
+                .iter()
+                .any(|p| u.starts_with(p));
             if !ok {
-                return Err(semantic(path, src, idx, None, "uri", format!("`{u}` is not an ldap://, ldaps:// or ldapi:// URI"), None));
+                return Err(semantic(
+                    path,
+                    src,
+                    idx,
+                    None,
+                    "uri",
+                    format!("`{u}` is not an ldap://, ldaps:// or ldapi:// URI"),
+                    None,
+                ));
             }
             if s.tls.mode == TlsMode::Ldaps && !u.starts_with("ldaps://") {
-                return Err(semantic(path, src, idx, Some("servers.tls"), "mode", format!("mode = \"ldaps\" but `{u}` is not an ldaps:// URI"), Some("use ldaps:// URIs or mode = \"auto\"")));
+                return Err(semantic(
+                    path,
+                    src,
+                    idx,
+                    Some("servers.tls"),
+                    "mode",
+                    format!("mode = \"ldaps\" but `{u}` is not an ldaps:// URI"),
+                    Some("use ldaps:// URIs or mode = \"auto\""),
+                ));
             }
         }
         if s.base.trim().is_empty() {
-            return Err(semantic(path, src, idx, None, "base", "empty search base".into(), Some("base = \"dc=example,dc=com\"")));
+            return Err(semantic(
+                path,
+                src,
+                idx,
+                None,
+                "base",
+                "empty search base".into(),
+                Some("base = \"dc=example,dc=com\""),
+            ));
         }
         if s.timeout == 0 {
-            return Err(semantic(path, src, idx, None, "timeout", "must be at least 1 second".into(), None));
+            return Err(semantic(
+                path,
+                src,
+                idx,
+                None,
+                "timeout",
+                "must be at least 1 second".into(),
+                None,
+            ));
         }
         if s.bind_dn.is_some() && s.bind_password_file.is_none() {
-            return Err(semantic(path, src, idx, None, "bind_dn", "bind_dn is set but bind_password_file is not".into(), Some("put the password in a root-only file and name it in bind_password_file")));
+            return Err(semantic(
+                path,
+                src,
+                idx,
+                None,
+                "bind_dn",
+                "bind_dn is set but bind_password_file is not".into(),
+                Some("put the password in a root-only file and name it in bind_password_file"),
+            ));
         }
         if s.bind_dn.is_none() && s.bind_password_file.is_some() {
-            return Err(semantic(path, src, idx, None, "bind_password_file", "bind_password_file is set but bind_dn is not".into(), None));
+            return Err(semantic(
+                path,
+                src,
+                idx,
+                None,
+                "bind_password_file",
+                "bind_password_file is set but bind_dn is not".into(),
+                None,
+            ));
         }
         if s.tls.client_cert.is_some() != s.tls.client_key.is_some() {
-            return Err(semantic(path, src, idx, Some("servers.tls"), if s.tls.client_cert.is_some() { "client_cert" } else { "client_key" }, "client_cert and client_key go together".into(), None));
+            return Err(semantic(
+                path,
+                src,
+                idx,
+                Some("servers.tls"),
+                if s.tls.client_cert.is_some() {
+                    "client_cert"
+                } else {
+                    "client_key"
+                },
+                "client_cert and client_key go together".into(),
+                None,
+            ));
         }
         let names: Vec<&String> = cfg.servers.iter().map(|x| &x.name).collect();
         if names.iter().filter(|n| **n == &s.name).count() > 1 {
-            return Err(semantic(path, src, idx, None, "name", format!("server name `{}` is used twice", s.name), None));
+            return Err(semantic(
+                path,
+                src,
+                idx,
+                None,
+                "name",
+                format!("server name `{}` is used twice", s.name),
+                None,
+            ));
         }
     }
     Ok(())
@@ -600,9 +719,13 @@ pub fn read_secret(path: &Path) -> Result<String, ConfigError> {
         message,
         hint: hint.map(str::to_string),
     };
-    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read the bind password file: {e}"), None))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| err(format!("cannot read the bind password file: {e}"), None))?;
     if !meta.is_file() {
-        return Err(err("the bind password file is not a regular file".into(), None));
+        return Err(err(
+            "the bind password file is not a regular file".into(),
+            None,
+        ));
     }
     let mode = meta.mode() & 0o777;
     if mode & 0o077 != 0 {
@@ -611,10 +734,14 @@ pub fn read_secret(path: &Path) -> Result<String, ConfigError> {
             Some(&format!("chmod 600 {shown}")),
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read the bind password file: {e}"), None))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(format!("cannot read the bind password file: {e}"), None))?;
     let pw = text.trim_end_matches(['\n', '\r']).to_string();
     if pw.is_empty() {
-        return Err(err("the bind password file is empty (an empty password is an anonymous bind)".into(), None));
+        return Err(err(
+            "the bind password file is empty (an empty password is an anonymous bind)".into(),
+            None,
+        ));
     }
     Ok(pw)
 }
@@ -690,7 +817,10 @@ nested = true
         assert_eq!(e.key.as_deref(), Some("daemon.sockt"));
         assert_eq!(e.hint.as_deref(), Some("did you mean `socket`?"));
         let shown = e.to_string();
-        assert!(shown.starts_with("/etc/ldaprs/ldaprs.toml:2: key `daemon.sockt`: unknown field"), "{shown}");
+        assert!(
+            shown.starts_with("/etc/ldaprs/ldaprs.toml:2: key `daemon.sockt`: unknown field"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -730,7 +860,11 @@ nested = true
 
     #[test]
     fn minimal_config_and_defaults() {
-        let c = parse("c", "[[servers]]\nname = \"a\"\nuri = \"ldap://127.0.0.1\"\nbase = \"dc=x\"\n").unwrap();
+        let c = parse(
+            "c",
+            "[[servers]]\nname = \"a\"\nuri = \"ldap://127.0.0.1\"\nbase = \"dc=x\"\n",
+        )
+        .unwrap();
         assert_eq!(c.cache.entry_ttl, 600);
         assert_eq!(c.cache.negative_ttl, 30);
         assert_eq!(c.nss.min_uid, 1000);
@@ -738,7 +872,10 @@ nested = true
         let s = &c.servers[0];
         assert_eq!(s.timeout, 5);
         assert!(s.tls.verify);
-        assert_eq!(s.effective().membership, Membership::Names("memberUid".into()));
+        assert_eq!(
+            s.effective().membership,
+            Membership::Names("memberUid".into())
+        );
         assert_eq!(s.effective().user_filter, "(objectClass=posixAccount)");
     }
 
@@ -749,8 +886,15 @@ nested = true
         assert_eq!(e.attr_name, "sAMAccountName");
         assert_eq!(e.attr_home, "unixHomeDirectory");
         assert_eq!(e.attr_shell, "msSFU30LoginShell");
-        let c = parse("c", "[[servers]]\nname = \"a\"\nuri = \"ldap://x\"\nbase = \"dc=x\"\nschema = \"ipa\"\n").unwrap();
-        assert_eq!(c.servers[0].effective().user_base, "cn=users,cn=accounts,dc=x");
+        let c = parse(
+            "c",
+            "[[servers]]\nname = \"a\"\nuri = \"ldap://x\"\nbase = \"dc=x\"\nschema = \"ipa\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.servers[0].effective().user_base,
+            "cn=users,cn=accounts,dc=x"
+        );
     }
 
     #[test]
@@ -762,7 +906,11 @@ nested = true
         std::fs::write(&p, "s3cret\n").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         let e = read_secret(&p).unwrap_err();
-        assert!(e.message.contains("readable or writable by group or others"), "{e}");
+        assert!(
+            e.message
+                .contains("readable or writable by group or others"),
+            "{e}"
+        );
         assert!(e.message.contains("0644"));
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(read_secret(&p).unwrap(), "s3cret");

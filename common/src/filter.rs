@@ -90,7 +90,10 @@ mod tests {
     #[test]
     fn injection_cannot_widen_a_filter() {
         let f = and("(objectClass=posixAccount)", &eq("uid", "*)(|(uid=*"));
-        assert_eq!(f, "(&(objectClass=posixAccount)(uid=\\2a\\29\\28|\\28uid=\\2a))");
+        assert_eq!(
+            f,
+            "(&(objectClass=posixAccount)(uid=\\2a\\29\\28|\\28uid=\\2a))"
+        );
         // Balanced parentheses: exactly the ones we wrote.
         assert_eq!(f.matches('(').count(), 3);
         assert_eq!(f.matches(')').count(), 3);

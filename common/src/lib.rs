@@ -6,7 +6,15 @@
 //! `struct passwd`/`struct group` into caller buffers ([`nss_pack`]) and the PAM decision flow
 //! ([`pam_flow`]). The TOML config ([`config`]) is behind the `config` feature so that the
 //! modules never link serde or toml.
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 pub mod client;
 #[cfg(feature = "config")]

@@ -30,7 +30,9 @@ pub fn valid_name(name: &str) -> bool {
 /// Text fields of an entry (gecos, home, shell) may not contain NUL (they become C strings)
 /// nor `:` or newlines (they would corrupt `getent` output and `/etc/passwd`-style parsers).
 pub fn valid_field(value: &str) -> bool {
-    !value.bytes().any(|c| c == 0 || c == b':' || c == b'\n' || c == b'\r')
+    !value
+        .bytes()
+        .any(|c| c == 0 || c == b':' || c == b'\n' || c == b'\r')
 }
 
 #[cfg(test)]
@@ -39,14 +41,24 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_names() {
-        for n in ["alice", "bob.smith", "svc_backup", "j-doe", "user@example.com", "HOST01$", "A1"] {
+        for n in [
+            "alice",
+            "bob.smith",
+            "svc_backup",
+            "j-doe",
+            "user@example.com",
+            "HOST01$",
+            "A1",
+        ] {
             assert!(valid_name(n), "{n}");
         }
     }
 
     #[test]
     fn refuses_tricky_names() {
-        for n in ["", " alice", "alice ", "al ice", "alice\t", "-rf", "a*", "a)(uid=*", "$", "a\0b", "é"] {
+        for n in [
+            "", " alice", "alice ", "al ice", "alice\t", "-rf", "a*", "a)(uid=*", "$", "a\0b", "é",
+        ] {
             assert!(!valid_name(n), "{n:?}");
         }
         assert!(!valid_name(&"a".repeat(256)));

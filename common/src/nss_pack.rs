@@ -56,7 +56,9 @@ impl Packer<'_> {
         let addr = base.checked_add(self.pos).ok_or(TooSmall)?;
         let pad = (align - addr % align) % align;
         let start = self.pos.checked_add(pad).ok_or(TooSmall)?;
-        let bytes = n.checked_mul(std::mem::size_of::<usize>()).ok_or(TooSmall)?;
+        let bytes = n
+            .checked_mul(std::mem::size_of::<usize>())
+            .ok_or(TooSmall)?;
         let end = start.checked_add(bytes).ok_or(TooSmall)?;
         if end > self.buf.len() {
             return Err(TooSmall);
@@ -66,7 +68,10 @@ impl Packer<'_> {
     }
 
     fn write_pointer(&mut self, at: usize, value: usize) -> Result<(), TooSmall> {
-        let dst = self.buf.get_mut(at..at + std::mem::size_of::<usize>()).ok_or(TooSmall)?;
+        let dst = self
+            .buf
+            .get_mut(at..at + std::mem::size_of::<usize>())
+            .ok_or(TooSmall)?;
         dst.copy_from_slice(&value.to_ne_bytes());
         Ok(())
     }
@@ -98,7 +103,11 @@ pub fn pack_group(buf: &mut [u8], base: usize, g: &Group) -> Result<GroupLayout,
         w.write_pointer(members + i * ptr, base + off)?;
     }
     w.write_pointer(members + g.members.len() * ptr, 0)?;
-    Ok(GroupLayout { name, passwd, members })
+    Ok(GroupLayout {
+        name,
+        passwd,
+        members,
+    })
 }
 
 #[cfg(test)]
@@ -124,7 +133,15 @@ mod tests {
     #[test]
     fn passwd_fits_exactly_or_reports_too_small() {
         let p = alice();
-        let need = "alice".len() + 1 + 2 + "Alice".len() + 1 + "/home/alice".len() + 1 + "/bin/bash".len() + 1;
+        let need = "alice".len()
+            + 1
+            + 2
+            + "Alice".len()
+            + 1
+            + "/home/alice".len()
+            + 1
+            + "/bin/bash".len()
+            + 1;
         for len in 0..need {
             let mut buf = vec![0xAAu8; len];
             assert_eq!(pack_passwd(&mut buf, &p), Err(TooSmall), "len {len}");
@@ -140,7 +157,11 @@ mod tests {
 
     #[test]
     fn group_pointers_are_aligned_absolute_and_null_terminated() {
-        let g = Group { name: "devs".into(), gid: 1, members: vec!["alice".into(), "bob".into()] };
+        let g = Group {
+            name: "devs".into(),
+            gid: 1,
+            members: vec!["alice".into(), "bob".into()],
+        };
         for misalign in 0..8usize {
             let mut backing = vec![0u8; 256];
             let buf = &mut backing[misalign..];
@@ -149,7 +170,11 @@ mod tests {
             assert_eq!((base + l.members) % std::mem::align_of::<usize>(), 0);
             let ptr = std::mem::size_of::<usize>();
             let read = |buf: &[u8], i: usize| {
-                usize::from_ne_bytes(buf[l.members + i * ptr..l.members + (i + 1) * ptr].try_into().unwrap())
+                usize::from_ne_bytes(
+                    buf[l.members + i * ptr..l.members + (i + 1) * ptr]
+                        .try_into()
+                        .unwrap(),
+                )
             };
             assert_eq!(cstr_at(buf, read(buf, 0) - base), "alice");
             assert_eq!(cstr_at(buf, read(buf, 1) - base), "bob");
@@ -160,7 +185,11 @@ mod tests {
 
     #[test]
     fn group_too_small_at_every_length() {
-        let g = Group { name: "devs".into(), gid: 1, members: vec!["alice".into()] };
+        let g = Group {
+            name: "devs".into(),
+            gid: 1,
+            members: vec!["alice".into()],
+        };
         let mut ok_at = None;
         for len in 0..128 {
             let mut buf = vec![0u8; len];

@@ -88,7 +88,10 @@ impl Options {
 
 fn log_unknown_options(host: &mut dyn PamHost, opts: &Options) {
     for a in &opts.unknown {
-        host.log(Level::Warning, &format!("ignoring unknown module argument '{a}'"));
+        host.log(
+            Level::Warning,
+            &format!("ignoring unknown module argument '{a}'"),
+        );
     }
 }
 
@@ -99,7 +102,10 @@ fn checked_user(host: &mut dyn PamHost, opts: &Options) -> Result<String, PamCod
         // The name itself is not logged at the default level: it is often a password typed
         // into the login prompt (security.md S-9).
         if opts.debug {
-            host.log(Level::Debug, &format!("refusing invalid user name {user:?}"));
+            host.log(
+                Level::Debug,
+                &format!("refusing invalid user name {user:?}"),
+            );
         } else {
             host.log(Level::Notice, "refusing an invalid user name");
         }
@@ -114,7 +120,10 @@ fn get_password(host: &mut dyn PamHost, opts: &Options) -> Result<Secret, PamCod
             return Ok(tok);
         }
         if opts.use_first_pass {
-            host.log(Level::Notice, "use_first_pass given but no earlier module set a password");
+            host.log(
+                Level::Notice,
+                "use_first_pass given but no earlier module set a password",
+            );
             return Err(PamCode::AuthErr);
         }
     }
@@ -129,7 +138,10 @@ fn client_error_code(host: &mut dyn PamHost, what: &str, e: &ClientError) -> Pam
 }
 
 fn error_response_code(host: &mut dyn PamHost, what: &str, code: ErrorCode, msg: &str) -> PamCode {
-    host.log(Level::Error, &format!("{what}: daemon error {code:?}: {msg}"));
+    host.log(
+        Level::Error,
+        &format!("{what}: daemon error {code:?}: {msg}"),
+    );
     match code {
         ErrorCode::Unavailable => PamCode::AuthinfoUnavail,
         // Fail closed on anything else.
@@ -155,11 +167,18 @@ pub fn authenticate(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Opti
         return PamCode::AuthErr;
     }
     if password.expose().len() > MAX_PASSWORD {
-        host.log(Level::Notice, &format!("over-long password for {user} refused"));
+        host.log(
+            Level::Notice,
+            &format!("over-long password for {user} refused"),
+        );
         return PamCode::AuthErr;
     }
     let ctx = host.context();
-    let req = Request::Authenticate { user: user.clone(), password, ctx };
+    let req = Request::Authenticate {
+        user: user.clone(),
+        password,
+        ctx,
+    };
     match daemon.call(&req) {
         Ok(Response::Auth { code, message }) => {
             let pc = match code {
@@ -170,11 +189,18 @@ pub fn authenticate(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Opti
                 AuthCode::AccountDenied => PamCode::PermDenied,
                 AuthCode::Expired => PamCode::AcctExpired,
             };
-            let level = if pc == PamCode::Success { Level::Info } else { Level::Notice };
+            let level = if pc == PamCode::Success {
+                Level::Info
+            } else {
+                Level::Notice
+            };
             if pc == PamCode::UserUnknown && !opts.debug {
                 host.log(level, "authentication: user unknown to the directory");
             } else {
-                host.log(level, &format!("authentication for {user}: {code:?} {message}"));
+                host.log(
+                    level,
+                    &format!("authentication for {user}: {code:?} {message}"),
+                );
             }
             if matches!(code, AuthCode::AccountDenied | AuthCode::Expired) && !message.is_empty() {
                 host.error_message(&message);
@@ -185,7 +211,10 @@ pub fn authenticate(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Opti
             error_response_code(host, "authentication", code, &message)
         }
         Ok(other) => {
-            host.log(Level::Error, &format!("authentication: unexpected reply {other:?}"));
+            host.log(
+                Level::Error,
+                &format!("authentication: unexpected reply {other:?}"),
+            );
             PamCode::AuthErr
         }
         Err(e) => client_error_code(host, "authentication", &e),
@@ -200,7 +229,10 @@ pub fn account(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Options) 
         Err(c) => return c,
     };
     let ctx = host.context();
-    match daemon.call(&Request::AccountCheck { user: user.clone(), ctx }) {
+    match daemon.call(&Request::AccountCheck {
+        user: user.clone(),
+        ctx,
+    }) {
         Ok(Response::Auth { code, message }) => {
             let pc = match code {
                 AuthCode::Success => PamCode::Success,
@@ -213,7 +245,11 @@ pub fn account(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Options) 
             };
             if pc != PamCode::UserUnknown || opts.debug {
                 host.log(
-                    if pc == PamCode::Success { Level::Info } else { Level::Notice },
+                    if pc == PamCode::Success {
+                        Level::Info
+                    } else {
+                        Level::Notice
+                    },
                     &format!("account check for {user}: {code:?} {message}"),
                 );
             }
@@ -231,7 +267,10 @@ pub fn account(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Options) 
             }
         }
         Ok(other) => {
-            host.log(Level::Error, &format!("account check: unexpected reply {other:?}"));
+            host.log(
+                Level::Error,
+                &format!("account check: unexpected reply {other:?}"),
+            );
             PamCode::PermDenied
         }
         Err(e) => client_error_code(host, "account check", &e),
@@ -272,7 +311,10 @@ mod tests {
             self.shown.push(m.into());
         }
         fn context(&mut self) -> PamContext {
-            PamContext { service: "login".into(), ..Default::default() }
+            PamContext {
+                service: "login".into(),
+                ..Default::default()
+            }
         }
         fn log(&mut self, _: Level, m: &str) {
             self.logs.push(m.into());
@@ -295,22 +337,40 @@ mod tests {
     }
 
     fn auth(code: AuthCode) -> Option<Response> {
-        Some(Response::Auth { code, message: String::new() })
+        Some(Response::Auth {
+            code,
+            message: String::new(),
+        })
     }
 
     fn host(user: &str, typed: &str) -> Host {
-        Host { user: Some(user.into()), typed: Some(typed.as_bytes().to_vec()), ..Default::default() }
+        Host {
+            user: Some(user.into()),
+            typed: Some(typed.as_bytes().to_vec()),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn good_password_succeeds_and_is_stored_for_later_modules() {
         let mut h = host("alice", "pw");
-        let mut d = Script { answer: auth(AuthCode::Success), asked: vec![] };
-        assert_eq!(authenticate(&mut h, &mut d, &Options::default()), PamCode::Success);
+        let mut d = Script {
+            answer: auth(AuthCode::Success),
+            asked: vec![],
+        };
+        assert_eq!(
+            authenticate(&mut h, &mut d, &Options::default()),
+            PamCode::Success
+        );
         assert_eq!(h.stored.as_deref(), Some(&b"pw"[..]));
-        assert!(matches!(&d.asked[0], Request::Authenticate { user, password, .. }
-            if user == "alice" && password.expose() == b"pw"));
-        assert!(h.logs.iter().all(|l| !l.contains("pw\"") && !l.contains(" pw")));
+        assert!(
+            matches!(&d.asked[0], Request::Authenticate { user, password, .. }
+            if user == "alice" && password.expose() == b"pw")
+        );
+        assert!(h
+            .logs
+            .iter()
+            .all(|l| !l.contains("pw\"") && !l.contains(" pw")));
     }
 
     #[test]
@@ -323,41 +383,75 @@ mod tests {
             (AuthCode::Expired, PamCode::AcctExpired),
         ] {
             let mut h = host("alice", "pw");
-            let mut d = Script { answer: auth(code), asked: vec![] };
-            assert_eq!(authenticate(&mut h, &mut d, &Options::default()), want, "{code:?}");
+            let mut d = Script {
+                answer: auth(code),
+                asked: vec![],
+            };
+            assert_eq!(
+                authenticate(&mut h, &mut d, &Options::default()),
+                want,
+                "{code:?}"
+            );
         }
     }
 
     #[test]
     fn empty_password_is_refused_without_asking_the_daemon() {
         let mut h = host("alice", "");
-        let mut d = Script { answer: auth(AuthCode::Success), asked: vec![] };
-        assert_eq!(authenticate(&mut h, &mut d, &Options::default()), PamCode::AuthErr);
+        let mut d = Script {
+            answer: auth(AuthCode::Success),
+            asked: vec![],
+        };
+        assert_eq!(
+            authenticate(&mut h, &mut d, &Options::default()),
+            PamCode::AuthErr
+        );
         assert!(d.asked.is_empty());
     }
 
     #[test]
     fn overlong_password_is_refused_without_asking_the_daemon() {
         let mut h = host("alice", &"x".repeat(MAX_PASSWORD + 1));
-        let mut d = Script { answer: auth(AuthCode::Success), asked: vec![] };
-        assert_eq!(authenticate(&mut h, &mut d, &Options::default()), PamCode::AuthErr);
+        let mut d = Script {
+            answer: auth(AuthCode::Success),
+            asked: vec![],
+        };
+        assert_eq!(
+            authenticate(&mut h, &mut d, &Options::default()),
+            PamCode::AuthErr
+        );
         assert!(d.asked.is_empty());
     }
 
     #[test]
     fn daemon_down_is_authinfo_unavail() {
         let mut h = host("alice", "pw");
-        let mut d = Script { answer: None, asked: vec![] };
-        assert_eq!(authenticate(&mut h, &mut d, &Options::default()), PamCode::AuthinfoUnavail);
-        assert_eq!(account(&mut h, &mut d, &Options::default()), PamCode::AuthinfoUnavail);
+        let mut d = Script {
+            answer: None,
+            asked: vec![],
+        };
+        assert_eq!(
+            authenticate(&mut h, &mut d, &Options::default()),
+            PamCode::AuthinfoUnavail
+        );
+        assert_eq!(
+            account(&mut h, &mut d, &Options::default()),
+            PamCode::AuthinfoUnavail
+        );
     }
 
     #[test]
     fn invalid_names_are_unknown_and_never_sent() {
         for name in ["ALICE ", " alice", "a*", "a)(uid=*", ""] {
             let mut h = host(name, "pw");
-            let mut d = Script { answer: auth(AuthCode::Success), asked: vec![] };
-            assert_eq!(authenticate(&mut h, &mut d, &Options::default()), PamCode::UserUnknown);
+            let mut d = Script {
+                answer: auth(AuthCode::Success),
+                asked: vec![],
+            };
+            assert_eq!(
+                authenticate(&mut h, &mut d, &Options::default()),
+                PamCode::UserUnknown
+            );
             assert!(d.asked.is_empty());
             assert_eq!(h.prompts, 0);
         }
@@ -366,8 +460,15 @@ mod tests {
     #[test]
     fn first_pass_options() {
         let opts = Options::parse(["use_first_pass"]);
-        let mut h = Host { user: Some("alice".into()), item: Some(b"earlier".to_vec()), ..Default::default() };
-        let mut d = Script { answer: auth(AuthCode::Success), asked: vec![] };
+        let mut h = Host {
+            user: Some("alice".into()),
+            item: Some(b"earlier".to_vec()),
+            ..Default::default()
+        };
+        let mut d = Script {
+            answer: auth(AuthCode::Success),
+            asked: vec![],
+        };
         assert_eq!(authenticate(&mut h, &mut d, &opts), PamCode::Success);
         assert_eq!(h.prompts, 0);
         // use_first_pass without an item: fail, never prompt.
@@ -386,9 +487,18 @@ mod tests {
 
     #[test]
     fn conversation_failure_is_conv_err() {
-        let mut h = Host { user: Some("alice".into()), ..Default::default() };
-        let mut d = Script { answer: auth(AuthCode::Success), asked: vec![] };
-        assert_eq!(authenticate(&mut h, &mut d, &Options::default()), PamCode::ConvErr);
+        let mut h = Host {
+            user: Some("alice".into()),
+            ..Default::default()
+        };
+        let mut d = Script {
+            answer: auth(AuthCode::Success),
+            asked: vec![],
+        };
+        assert_eq!(
+            authenticate(&mut h, &mut d, &Options::default()),
+            PamCode::ConvErr
+        );
         assert!(d.asked.is_empty());
     }
 
@@ -402,13 +512,31 @@ mod tests {
             }),
             asked: vec![],
         };
-        assert_eq!(account(&mut h, &mut d, &Options::default()), PamCode::PermDenied);
-        assert_eq!(h.shown, vec!["not a member of an allowed group".to_string()]);
+        assert_eq!(
+            account(&mut h, &mut d, &Options::default()),
+            PamCode::PermDenied
+        );
+        assert_eq!(
+            h.shown,
+            vec!["not a member of an allowed group".to_string()]
+        );
         d.answer = auth(AuthCode::Success);
-        assert_eq!(account(&mut h, &mut d, &Options::default()), PamCode::Success);
+        assert_eq!(
+            account(&mut h, &mut d, &Options::default()),
+            PamCode::Success
+        );
         d.answer = auth(AuthCode::UserUnknown);
-        assert_eq!(account(&mut h, &mut d, &Options::default()), PamCode::UserUnknown);
-        d.answer = Some(Response::Error { code: ErrorCode::Internal, message: "x".into() });
-        assert_eq!(account(&mut h, &mut d, &Options::default()), PamCode::PermDenied);
+        assert_eq!(
+            account(&mut h, &mut d, &Options::default()),
+            PamCode::UserUnknown
+        );
+        d.answer = Some(Response::Error {
+            code: ErrorCode::Internal,
+            message: "x".into(),
+        });
+        assert_eq!(
+            account(&mut h, &mut d, &Options::default()),
+            PamCode::PermDenied
+        );
     }
 }

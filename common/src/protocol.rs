@@ -91,8 +91,15 @@ pub enum Request {
     AllGroups,
     /// Supplementary gids of a user (for `initgroups_dyn`).
     GroupsOfUser(String),
-    Authenticate { user: String, password: Secret, ctx: PamContext },
-    AccountCheck { user: String, ctx: PamContext },
+    Authenticate {
+        user: String,
+        password: Secret,
+        ctx: PamContext,
+    },
+    AccountCheck {
+        user: String,
+        ctx: PamContext,
+    },
     Status,
     FlushCache,
 }
@@ -164,11 +171,17 @@ pub enum Response {
     Groups(Vec<Group>),
     Gids(Vec<u32>),
     NotFound,
-    Auth { code: AuthCode, message: String },
+    Auth {
+        code: AuthCode,
+        message: String,
+    },
     /// Free-form status lines (ldaprsctl status).
     Status(Vec<(String, String)>),
     Ok,
-    Error { code: ErrorCode, message: String },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 /// Why a frame could not be decoded.
@@ -188,7 +201,10 @@ impl fmt::Display for DecodeError {
         match self {
             DecodeError::BadMagic => write!(f, "not an ldaprs frame"),
             DecodeError::UnsupportedVersion(v) => {
-                write!(f, "protocol version {v} not supported (this side speaks {VERSION})")
+                write!(
+                    f,
+                    "protocol version {v} not supported (this side speaks {VERSION})"
+                )
             }
             DecodeError::TooLarge(n) => write!(f, "frame of {n} bytes exceeds the local cap"),
             DecodeError::Truncated => write!(f, "frame truncated"),
@@ -306,7 +322,9 @@ impl<'a> Reader<'a> {
     }
     fn string(&mut self) -> Result<String, DecodeError> {
         let b = self.bytes()?;
-        std::str::from_utf8(b).map(str::to_owned).map_err(|_| DecodeError::BadUtf8)
+        std::str::from_utf8(b)
+            .map(str::to_owned)
+            .map_err(|_| DecodeError::BadUtf8)
     }
     /// A list count, bounded by what is left (each item takes at least `min_item` bytes), so a
     /// hostile count cannot make us reserve memory.
@@ -333,7 +351,11 @@ fn encode_ctx(w: &mut Writer, c: &PamContext) {
 }
 
 fn decode_ctx(r: &mut Reader<'_>) -> Result<PamContext, DecodeError> {
-    Ok(PamContext { service: r.string()?, rhost: r.string()?, tty: r.string()? })
+    Ok(PamContext {
+        service: r.string()?,
+        rhost: r.string()?,
+        tty: r.string()?,
+    })
 }
 
 fn encode_request(w: &mut Writer, req: &Request) {
@@ -360,7 +382,11 @@ fn encode_request(w: &mut Writer, req: &Request) {
             w.u8(7);
             w.str(n);
         }
-        Request::Authenticate { user, password, ctx } => {
+        Request::Authenticate {
+            user,
+            password,
+            ctx,
+        } => {
             w.u8(8);
             w.str(user);
             w.bytes(password.expose());
@@ -391,7 +417,11 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, DecodeError> {
             let user = r.string()?;
             let password = Secret::new(r.bytes()?.to_vec());
             let ctx = decode_ctx(&mut r)?;
-            Request::Authenticate { user, password, ctx }
+            Request::Authenticate {
+                user,
+                password,
+                ctx,
+            }
         }
         9 => {
             let user = r.string()?;
@@ -534,7 +564,10 @@ pub fn decode_response(payload: &[u8]) -> Result<Response, DecodeError> {
         7 => {
             let c = r.u8()?;
             let code = AuthCode::from_u8(c).ok_or(DecodeError::BadTag(c))?;
-            Response::Auth { code, message: r.string()? }
+            Response::Auth {
+                code,
+                message: r.string()?,
+            }
         }
         8 => {
             let n = r.count(8)?;
@@ -548,7 +581,10 @@ pub fn decode_response(payload: &[u8]) -> Result<Response, DecodeError> {
         10 => {
             let c = r.u8()?;
             let code = ErrorCode::from_u8(c).ok_or(DecodeError::BadTag(c))?;
-            Response::Error { code, message: r.string()? }
+            Response::Error {
+                code,
+                message: r.string()?,
+            }
         }
         t => return Err(DecodeError::BadTag(t)),
     };
@@ -587,9 +623,16 @@ mod tests {
         roundtrip_req(Request::Authenticate {
             user: "alice".into(),
             password: Secret::new(b"s3cr\xffet".to_vec()),
-            ctx: PamContext { service: "sshd".into(), rhost: "::1".into(), tty: "ssh".into() },
+            ctx: PamContext {
+                service: "sshd".into(),
+                rhost: "::1".into(),
+                tty: "ssh".into(),
+            },
         });
-        roundtrip_req(Request::AccountCheck { user: "a".into(), ctx: PamContext::default() });
+        roundtrip_req(Request::AccountCheck {
+            user: "a".into(),
+            ctx: PamContext::default(),
+        });
         roundtrip_req(Request::Status);
         roundtrip_req(Request::FlushCache);
     }
@@ -604,17 +647,27 @@ mod tests {
             dir: "/home/alice".into(),
             shell: "/bin/bash".into(),
         };
-        let g = Group { name: "devs".into(), gid: 20001, members: vec!["alice".into(), "bob".into()] };
+        let g = Group {
+            name: "devs".into(),
+            gid: 20001,
+            members: vec!["alice".into(), "bob".into()],
+        };
         roundtrip_resp(Response::User(p.clone()));
         roundtrip_resp(Response::Users(vec![p.clone(), p]));
         roundtrip_resp(Response::Group(g.clone()));
         roundtrip_resp(Response::Groups(vec![g.clone(), g]));
         roundtrip_resp(Response::Gids(vec![1, 2, 3]));
         roundtrip_resp(Response::NotFound);
-        roundtrip_resp(Response::Auth { code: AuthCode::Denied, message: "no".into() });
+        roundtrip_resp(Response::Auth {
+            code: AuthCode::Denied,
+            message: "no".into(),
+        });
         roundtrip_resp(Response::Status(vec![("a".into(), "b".into())]));
         roundtrip_resp(Response::Ok);
-        roundtrip_resp(Response::Error { code: ErrorCode::Unavailable, message: "x".into() });
+        roundtrip_resp(Response::Error {
+            code: ErrorCode::Unavailable,
+            message: "x".into(),
+        });
     }
 
     #[test]
@@ -632,12 +685,18 @@ mod tests {
     #[test]
     fn header_rejects_oversize_bad_magic_and_version() {
         let mut h = header(MAX_REQUEST + 1);
-        assert_eq!(parse_header(&h, MAX_REQUEST), Err(DecodeError::TooLarge(MAX_REQUEST + 1)));
+        assert_eq!(
+            parse_header(&h, MAX_REQUEST),
+            Err(DecodeError::TooLarge(MAX_REQUEST + 1))
+        );
         h[0] = b'X';
         assert_eq!(parse_header(&h, MAX_REQUEST), Err(DecodeError::BadMagic));
         let mut h = header(1);
         h[5] = 9;
-        assert_eq!(parse_header(&h, MAX_REQUEST), Err(DecodeError::UnsupportedVersion(9)));
+        assert_eq!(
+            parse_header(&h, MAX_REQUEST),
+            Err(DecodeError::UnsupportedVersion(9))
+        );
     }
 
     #[test]
@@ -647,11 +706,17 @@ mod tests {
         assert_eq!(decode_response(&payload), Err(DecodeError::Truncated));
         // A string claiming 4 GiB.
         let payload = [1u8, 0xff, 0xff, 0xff, 0xff];
-        assert!(matches!(decode_request(&payload), Err(DecodeError::TooLarge(_))));
+        assert!(matches!(
+            decode_request(&payload),
+            Err(DecodeError::TooLarge(_))
+        ));
         // Trailing garbage.
         let mut f = frame_request(&Request::AllUsers);
         f.push(0);
-        assert_eq!(decode_request(&f[HEADER_LEN..]), Err(DecodeError::TrailingBytes));
+        assert_eq!(
+            decode_request(&f[HEADER_LEN..]),
+            Err(DecodeError::TrailingBytes)
+        );
         // Every truncation of a valid frame fails cleanly.
         let f = frame_response(&Response::Group(Group {
             name: "g".into(),

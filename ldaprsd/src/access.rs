@@ -31,16 +31,32 @@ mod tests {
 
     #[test]
     fn deny_wins_over_allow() {
-        let d = decide(&v(&["devs", "contractors"]), &v(&["devs"]), &v(&["contractors"]));
-        assert_eq!(d, Decision::Deny("member of denied group contractors".into()));
+        let d = decide(
+            &v(&["devs", "contractors"]),
+            &v(&["devs"]),
+            &v(&["contractors"]),
+        );
+        assert_eq!(
+            d,
+            Decision::Deny("member of denied group contractors".into())
+        );
     }
 
     #[test]
     fn allow_list_restricts() {
-        assert!(matches!(decide(&v(&["devs"]), &v(&["admins"]), &[]), Decision::Deny(_)));
-        assert!(matches!(decide(&v(&["admins"]), &v(&["admins"]), &[]), Decision::Allow(_)));
+        assert!(matches!(
+            decide(&v(&["devs"]), &v(&["admins"]), &[]),
+            Decision::Deny(_)
+        ));
+        assert!(matches!(
+            decide(&v(&["admins"]), &v(&["admins"]), &[]),
+            Decision::Allow(_)
+        ));
         assert!(matches!(decide(&[], &[], &[]), Decision::Allow(_)));
         // Exact comparison: no case folding.
-        assert!(matches!(decide(&v(&["Admins"]), &v(&["admins"]), &[]), Decision::Deny(_)));
+        assert!(matches!(
+            decide(&v(&["Admins"]), &v(&["admins"]), &[]),
+            Decision::Deny(_)
+        ));
     }
 }

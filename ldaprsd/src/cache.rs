@@ -32,14 +32,18 @@ pub struct TtlCache<K, V> {
 
 impl<K: Eq + Hash, V: Clone> Default for TtlCache<K, V> {
     fn default() -> Self {
-        TtlCache { map: Mutex::new(HashMap::new()) }
+        TtlCache {
+            map: Mutex::new(HashMap::new()),
+        }
     }
 }
 
 impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     pub fn get(&self, key: &K, now: Instant) -> Option<V> {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).filter(|s| s.expires > now).map(|s| s.value.clone())
+        map.get(key)
+            .filter(|s| s.expires > now)
+            .map(|s| s.value.clone())
     }
 
     pub fn put(&self, key: K, value: V, ttl: Duration, now: Instant) {
@@ -47,9 +51,15 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
             return;
         }
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(key, Slot { value, expires: now + ttl });
+        map.insert(
+            key,
+            Slot {
+                value,
+                expires: now + ttl,
+            },
+        );
         // Keep memory bounded: drop expired entries when the map grows.
-        if map.len() % 4096 == 0 {
+        if map.len().is_multiple_of(4096) {
             map.retain(|_, s| s.expires > now);
         }
     }

@@ -54,12 +54,19 @@ pub struct Entry {
 
 impl Entry {
     fn from_search(e: SearchEntry) -> Entry {
-        let attrs = e.attrs.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        let attrs = e
+            .attrs
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
         Entry { dn: e.dn, attrs }
     }
 
     pub fn values(&self, attr: &str) -> &[String] {
-        self.attrs.get(&attr.to_ascii_lowercase()).map(Vec::as_slice).unwrap_or_default()
+        self.attrs
+            .get(&attr.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     pub fn first(&self, attr: &str) -> Option<&str> {
@@ -92,10 +99,18 @@ pub struct IdLimits {
 
 /// Turns a user entry into a passwd record, or says why not. With `wanted`, the entry must
 /// carry exactly that name (byte for byte: LDAP matched it case-insensitively).
-pub fn entry_to_passwd(e: &Entry, eff: &Effective, lim: IdLimits, wanted: Option<&str>) -> Result<Passwd, Reject> {
+pub fn entry_to_passwd(
+    e: &Entry,
+    eff: &Effective,
+    lim: IdLimits,
+    wanted: Option<&str>,
+) -> Result<Passwd, Reject> {
     let names = e.values(&eff.attr_name);
     let name = match wanted {
-        Some(w) => names.iter().find(|n| n.as_str() == w).ok_or(Reject::NameMismatch)?,
+        Some(w) => names
+            .iter()
+            .find(|n| n.as_str() == w)
+            .ok_or(Reject::NameMismatch)?,
         None => names.first().ok_or(Reject::Missing("name"))?,
     };
     if !valid_name(name) {
@@ -109,7 +124,11 @@ pub fn entry_to_passwd(e: &Entry, eff: &Effective, lim: IdLimits, wanted: Option
     if gid < lim.min_gid {
         return Err(Reject::BelowMinimum("gid", gid));
     }
-    let gecos = e.first(&eff.attr_gecos).or_else(|| e.first("cn")).unwrap_or("").to_string();
+    let gecos = e
+        .first(&eff.attr_gecos)
+        .or_else(|| e.first("cn"))
+        .unwrap_or("")
+        .to_string();
     let dir = e.first(&eff.attr_home).unwrap_or("").to_string();
     let shell = e.first(&eff.attr_shell).unwrap_or("").to_string();
     for (v, what) in [(&gecos, "gecos"), (&dir, "home"), (&shell, "shell")] {
@@ -117,7 +136,14 @@ pub fn entry_to_passwd(e: &Entry, eff: &Effective, lim: IdLimits, wanted: Option
             return Err(Reject::BadField(what));
         }
     }
-    Ok(Passwd { name: name.clone(), uid, gid, gecos, dir, shell })
+    Ok(Passwd {
+        name: name.clone(),
+        uid,
+        gid,
+        gecos,
+        dir,
+        shell,
+    })
 }
 
 /// The first RDN's attribute type and value of a DN (`uid=alice,ou=people` → (uid, alice)),
@@ -135,7 +161,10 @@ pub fn first_rdn(dn: &str) -> Option<(&str, &str)> {
 pub fn normalize_dn(dn: &str) -> String {
     dn.split(',')
         .map(|rdn| {
-            rdn.split('=').map(|p| p.trim().to_ascii_lowercase()).collect::<Vec<_>>().join("=")
+            rdn.split('=')
+                .map(|p| p.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join("=")
         })
         .collect::<Vec<_>>()
         .join(",")
@@ -166,8 +195,16 @@ fn transport(uri: &str, what: &str, e: &LdapError) -> DirError {
 }
 
 impl ServerBlock {
-    pub fn new(cfg: Server, limits: IdLimits, bind_password: Option<String>) -> Result<ServerBlock, tls::TlsError> {
-        let tls = if cfg.tls.verify { tls::client_config(&cfg)? } else { None };
+    pub fn new(
+        cfg: Server,
+        limits: IdLimits,
+        bind_password: Option<String>,
+    ) -> Result<ServerBlock, tls::TlsError> {
+        let tls = if cfg.tls.verify {
+            tls::client_config(&cfg)?
+        } else {
+            None
+        };
         Ok(ServerBlock {
             eff: cfg.effective(),
             timeout: Duration::from_secs(cfg.timeout),
@@ -197,7 +234,12 @@ impl ServerBlock {
         }
         let fut = LdapConnAsync::with_settings(settings, uri);
         let (conn, ldap) = match tokio::time::timeout(self.timeout, fut).await {
-            Err(_) => return Err(DirError::Unreachable(format!("{uri}: connect: no answer within {}s", self.timeout.as_secs()))),
+            Err(_) => {
+                return Err(DirError::Unreachable(format!(
+                    "{uri}: connect: no answer within {}s",
+                    self.timeout.as_secs()
+                )))
+            }
             Ok(Err(e)) => return Err(transport(uri, "connect", &e)),
             Ok(Ok(x)) => x,
         };
@@ -212,10 +254,19 @@ impl ServerBlock {
 
     /// Binds as the service account (or stays anonymous).
     async fn service_bind(&self, ldap: &mut Ldap, uri: &str) -> Result<(), DirError> {
-        let (Some(dn), Some(pw)) = (&self.cfg.bind_dn, &self.bind_password) else { return Ok(()) };
-        let res = ldap.with_timeout(self.timeout).simple_bind(dn, pw).await.map_err(|e| transport(uri, "service bind", &e))?;
+        let (Some(dn), Some(pw)) = (&self.cfg.bind_dn, &self.bind_password) else {
+            return Ok(());
+        };
+        let res = ldap
+            .with_timeout(self.timeout)
+            .simple_bind(dn, pw)
+            .await
+            .map_err(|e| transport(uri, "service bind", &e))?;
         if res.rc != 0 {
-            return Err(DirError::Server(format!("{uri}: service bind as {dn} refused: resultCode {} {}", res.rc, res.text)));
+            return Err(DirError::Server(format!(
+                "{uri}: service bind as {dn} refused: resultCode {} {}",
+                res.rc, res.text
+            )));
         }
         Ok(())
     }
@@ -235,7 +286,10 @@ impl ServerBlock {
                 Ok(mut ldap) => match self.service_bind(&mut ldap, &uri).await {
                     Ok(()) => {
                         debug!("server {}: connected to {uri}", self.cfg.name);
-                        *slot = Some(Conn { ldap: ldap.clone(), uri: uri.clone() });
+                        *slot = Some(Conn {
+                            ldap: ldap.clone(),
+                            uri: uri.clone(),
+                        });
                         return Ok((ldap, uri));
                     }
                     Err(e) => {
@@ -249,7 +303,11 @@ impl ServerBlock {
                 }
             }
         }
-        Err(DirError::Unreachable(format!("server {}: no URI answered ({})", self.cfg.name, errors.join("; "))))
+        Err(DirError::Unreachable(format!(
+            "server {}: no URI answered ({})",
+            self.cfg.name,
+            errors.join("; ")
+        )))
     }
 
     async fn drop_conn(&self, uri: &str) {
@@ -259,7 +317,15 @@ impl ServerBlock {
         }
     }
 
-    async fn search_on(&self, ldap: &mut Ldap, uri: &str, base: &str, f: &str, attrs: &[String], paged: bool) -> Result<Vec<Entry>, DirError> {
+    async fn search_on(
+        &self,
+        ldap: &mut Ldap,
+        uri: &str,
+        base: &str,
+        f: &str,
+        attrs: &[String],
+        paged: bool,
+    ) -> Result<Vec<Entry>, DirError> {
         let attrs: Vec<String> = attrs.to_vec();
         if !paged {
             let res = ldap
@@ -269,12 +335,22 @@ impl ServerBlock {
                 .map_err(|e| transport(uri, "search", &e))?;
             let ldap3::SearchResult(entries, result) = res;
             return match result.rc {
-                0 => Ok(entries.into_iter().filter(|e| !e.is_ref()).map(|e| Entry::from_search(SearchEntry::construct(e))).collect()),
+                0 => Ok(entries
+                    .into_iter()
+                    .filter(|e| !e.is_ref())
+                    .map(|e| Entry::from_search(SearchEntry::construct(e)))
+                    .collect()),
                 32 => Ok(Vec::new()), // noSuchObject: the base does not exist, so nothing matches
-                rc => Err(DirError::Server(format!("{uri}: search {f} under {base}: resultCode {rc} {}", result.text))),
+                rc => Err(DirError::Server(format!(
+                    "{uri}: search {f} under {base}: resultCode {rc} {}",
+                    result.text
+                ))),
             };
         }
-        let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
+        let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(PAGE_SIZE)),
+        ];
         let overall = self.timeout * 12;
         let work = async {
             let mut stream = ldap
@@ -283,7 +359,11 @@ impl ServerBlock {
                 .await
                 .map_err(|e| transport(uri, "search", &e))?;
             let mut out = Vec::new();
-            while let Some(e) = stream.next().await.map_err(|e| transport(uri, "search", &e))? {
+            while let Some(e) = stream
+                .next()
+                .await
+                .map_err(|e| transport(uri, "search", &e))?
+            {
                 out.push(Entry::from_search(SearchEntry::construct(e)));
             }
             let result = stream.finish().await;
@@ -291,19 +371,34 @@ impl ServerBlock {
                 0 => Ok(out),
                 32 => Ok(Vec::new()),
                 // rc 80 with ldap3 marks a transport failure inside the stream.
-                80 => Err(DirError::Unreachable(format!("{uri}: paged search {f}: {}", result.text))),
-                rc => Err(DirError::Server(format!("{uri}: paged search {f} under {base}: resultCode {rc} {}", result.text))),
+                80 => Err(DirError::Unreachable(format!(
+                    "{uri}: paged search {f}: {}",
+                    result.text
+                ))),
+                rc => Err(DirError::Server(format!(
+                    "{uri}: paged search {f} under {base}: resultCode {rc} {}",
+                    result.text
+                ))),
             }
         };
         match tokio::time::timeout(overall, work).await {
             Ok(r) => r,
-            Err(_) => Err(DirError::Unreachable(format!("{uri}: paged search {f}: no complete answer within {}s", overall.as_secs()))),
+            Err(_) => Err(DirError::Unreachable(format!(
+                "{uri}: paged search {f}: no complete answer within {}s",
+                overall.as_secs()
+            ))),
         }
     }
 
     /// Searches under `base`; a broken connection is re-made (failing over along the `uri`
     /// list) and the search retried once.
-    pub async fn search(&self, base: &str, f: &str, attrs: &[String], paged: bool) -> Result<Vec<Entry>, DirError> {
+    pub async fn search(
+        &self,
+        base: &str,
+        f: &str,
+        attrs: &[String],
+        paged: bool,
+    ) -> Result<Vec<Entry>, DirError> {
         let mut last = None;
         for _attempt in 0..2 {
             let (mut ldap, uri) = self.service_conn().await?;
@@ -321,13 +416,22 @@ impl ServerBlock {
 
     pub fn user_attrs(&self) -> Vec<String> {
         let e = &self.eff;
-        vec![e.attr_name.clone(), e.attr_uid.clone(), e.attr_gid.clone(), e.attr_gecos.clone(), "cn".into(), e.attr_home.clone(), e.attr_shell.clone()]
+        vec![
+            e.attr_name.clone(),
+            e.attr_uid.clone(),
+            e.attr_gid.clone(),
+            e.attr_gecos.clone(),
+            "cn".into(),
+            e.attr_home.clone(),
+            e.attr_shell.clone(),
+        ]
     }
 
     /// The user entries matching `extra` (already escaped) under the user base.
     pub async fn find_users(&self, extra: &str, paged: bool) -> Result<Vec<Entry>, DirError> {
         let f = filter::and(&self.eff.user_filter, extra);
-        self.search(&self.eff.user_base, &f, &self.user_attrs(), paged).await
+        self.search(&self.eff.user_base, &f, &self.user_attrs(), paged)
+            .await
     }
 
     /// Binds as `dn` with `password` on a new connection, then checks with "Who am I?"
@@ -343,7 +447,11 @@ impl ServerBlock {
                     continue;
                 }
             };
-            let res = match ldap.with_timeout(self.timeout).simple_bind(dn, password).await {
+            let res = match ldap
+                .with_timeout(self.timeout)
+                .simple_bind(dn, password)
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => {
                     errors.push(transport(&uri, "bind", &e).to_string());
@@ -353,7 +461,10 @@ impl ServerBlock {
             let outcome = match res.rc {
                 0 => self.confirm_identity(&mut ldap, &uri, dn).await,
                 49 => Ok(BindOutcome::InvalidCredentials),
-                rc => Ok(BindOutcome::Refused(format!("{uri}: bind refused: resultCode {rc} {}", res.text))),
+                rc => Ok(BindOutcome::Refused(format!(
+                    "{uri}: bind refused: resultCode {rc} {}",
+                    res.text
+                ))),
             };
             let _ = ldap.unbind().await;
             match outcome {
@@ -361,19 +472,38 @@ impl ServerBlock {
                 other => return other,
             }
         }
-        Err(DirError::Unreachable(format!("server {}: no URI answered the bind ({})", self.cfg.name, errors.join("; "))))
+        Err(DirError::Unreachable(format!(
+            "server {}: no URI answered the bind ({})",
+            self.cfg.name,
+            errors.join("; ")
+        )))
     }
 
-    async fn confirm_identity(&self, ldap: &mut Ldap, uri: &str, dn: &str) -> Result<BindOutcome, DirError> {
-        let r = ldap.with_timeout(self.timeout).extended(WhoAmI).await.map_err(|e| transport(uri, "whoami", &e))?;
+    async fn confirm_identity(
+        &self,
+        ldap: &mut Ldap,
+        uri: &str,
+        dn: &str,
+    ) -> Result<BindOutcome, DirError> {
+        let r = ldap
+            .with_timeout(self.timeout)
+            .extended(WhoAmI)
+            .await
+            .map_err(|e| transport(uri, "whoami", &e))?;
         let ldap3::result::ExopResult(exop, result) = r;
         if result.rc == 0 {
-            let authzid = exop.val.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+            let authzid = exop
+                .val
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
             let got = authzid.strip_prefix("dn:").unwrap_or("");
             if !got.is_empty() && normalize_dn(got) == normalize_dn(dn) {
                 return Ok(BindOutcome::Success);
             }
-            return Ok(BindOutcome::Refused(format!("{uri}: bind succeeded but the server says we are {authzid:?}, not {dn}")));
+            return Ok(BindOutcome::Refused(format!(
+                "{uri}: bind succeeded but the server says we are {authzid:?}, not {dn}"
+            )));
         }
         // No "Who am I?" on this server: read our own entry as the user instead (nslcd's way).
         let res = ldap
@@ -385,7 +515,10 @@ impl ServerBlock {
         if result.rc == 0 && entries.len() == 1 {
             Ok(BindOutcome::Success)
         } else {
-            Ok(BindOutcome::Refused(format!("{uri}: bind succeeded but the user cannot read its own entry (resultCode {})", result.rc)))
+            Ok(BindOutcome::Refused(format!(
+                "{uri}: bind succeeded but the user cannot read its own entry (resultCode {})",
+                result.rc
+            )))
         }
     }
 }
@@ -396,55 +529,147 @@ mod tests {
     use ldaprs_common::config;
 
     fn eff() -> Effective {
-        config::parse("t", "[[servers]]\nname = \"a\"\nuri = \"ldap://x\"\nbase = \"dc=x\"\n").unwrap().servers[0].effective()
+        config::parse(
+            "t",
+            "[[servers]]\nname = \"a\"\nuri = \"ldap://x\"\nbase = \"dc=x\"\n",
+        )
+        .unwrap()
+        .servers[0]
+            .effective()
     }
 
     fn entry(pairs: &[(&str, &[&str])]) -> Entry {
         Entry {
             dn: "uid=alice,ou=people,dc=x".into(),
-            attrs: pairs.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.iter().map(|s| s.to_string()).collect())).collect(),
+            attrs: pairs
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_ascii_lowercase(),
+                        v.iter().map(|s| s.to_string()).collect(),
+                    )
+                })
+                .collect(),
         }
     }
 
-    const LIM: IdLimits = IdLimits { min_uid: 1000, min_gid: 1000 };
+    const LIM: IdLimits = IdLimits {
+        min_uid: 1000,
+        min_gid: 1000,
+    };
 
     #[test]
     fn a_full_entry_converts() {
-        let e = entry(&[("uid", &["alice"]), ("uidNumber", &["10001"]), ("gidNumber", &["10001"]), ("cn", &["Alice"]), ("homeDirectory", &["/home/alice"]), ("loginShell", &["/bin/bash"])]);
+        let e = entry(&[
+            ("uid", &["alice"]),
+            ("uidNumber", &["10001"]),
+            ("gidNumber", &["10001"]),
+            ("cn", &["Alice"]),
+            ("homeDirectory", &["/home/alice"]),
+            ("loginShell", &["/bin/bash"]),
+        ]);
         let p = entry_to_passwd(&e, &eff(), LIM, Some("alice")).unwrap();
-        assert_eq!(p, Passwd { name: "alice".into(), uid: 10001, gid: 10001, gecos: "Alice".into(), dir: "/home/alice".into(), shell: "/bin/bash".into() });
+        assert_eq!(
+            p,
+            Passwd {
+                name: "alice".into(),
+                uid: 10001,
+                gid: 10001,
+                gecos: "Alice".into(),
+                dir: "/home/alice".into(),
+                shell: "/bin/bash".into()
+            }
+        );
     }
 
     #[test]
     fn root_and_low_ids_are_refused() {
-        let e = entry(&[("uid", &["evil"]), ("uidNumber", &["0"]), ("gidNumber", &["10001"])]);
-        assert_eq!(entry_to_passwd(&e, &eff(), LIM, None), Err(Reject::BelowMinimum("uid", 0)));
-        let e = entry(&[("uid", &["evil"]), ("uidNumber", &["10001"]), ("gidNumber", &["0"])]);
-        assert_eq!(entry_to_passwd(&e, &eff(), LIM, None), Err(Reject::BelowMinimum("gid", 0)));
+        let e = entry(&[
+            ("uid", &["evil"]),
+            ("uidNumber", &["0"]),
+            ("gidNumber", &["10001"]),
+        ]);
+        assert_eq!(
+            entry_to_passwd(&e, &eff(), LIM, None),
+            Err(Reject::BelowMinimum("uid", 0))
+        );
+        let e = entry(&[
+            ("uid", &["evil"]),
+            ("uidNumber", &["10001"]),
+            ("gidNumber", &["0"]),
+        ]);
+        assert_eq!(
+            entry_to_passwd(&e, &eff(), LIM, None),
+            Err(Reject::BelowMinimum("gid", 0))
+        );
     }
 
     #[test]
     fn case_variants_and_bad_values_are_refused() {
-        let e = entry(&[("uid", &["alice"]), ("uidNumber", &["10001"]), ("gidNumber", &["10001"])]);
-        assert_eq!(entry_to_passwd(&e, &eff(), LIM, Some("ALICE")), Err(Reject::NameMismatch));
-        let e = entry(&[("uid", &["alice"]), ("uidNumber", &["-1"]), ("gidNumber", &["10001"])]);
-        assert_eq!(entry_to_passwd(&e, &eff(), LIM, None), Err(Reject::BadNumber("uidNumber")));
-        let e = entry(&[("uid", &["alice"]), ("uidNumber", &["10001"]), ("gidNumber", &["10001"]), ("homeDirectory", &["/x:y"])]);
-        assert_eq!(entry_to_passwd(&e, &eff(), LIM, None), Err(Reject::BadField("home")));
-        let e = entry(&[("uid", &["bad name"]), ("uidNumber", &["10001"]), ("gidNumber", &["10001"])]);
-        assert!(matches!(entry_to_passwd(&e, &eff(), LIM, None), Err(Reject::BadName(_))));
+        let e = entry(&[
+            ("uid", &["alice"]),
+            ("uidNumber", &["10001"]),
+            ("gidNumber", &["10001"]),
+        ]);
+        assert_eq!(
+            entry_to_passwd(&e, &eff(), LIM, Some("ALICE")),
+            Err(Reject::NameMismatch)
+        );
+        let e = entry(&[
+            ("uid", &["alice"]),
+            ("uidNumber", &["-1"]),
+            ("gidNumber", &["10001"]),
+        ]);
+        assert_eq!(
+            entry_to_passwd(&e, &eff(), LIM, None),
+            Err(Reject::BadNumber("uidNumber"))
+        );
+        let e = entry(&[
+            ("uid", &["alice"]),
+            ("uidNumber", &["10001"]),
+            ("gidNumber", &["10001"]),
+            ("homeDirectory", &["/x:y"]),
+        ]);
+        assert_eq!(
+            entry_to_passwd(&e, &eff(), LIM, None),
+            Err(Reject::BadField("home"))
+        );
+        let e = entry(&[
+            ("uid", &["bad name"]),
+            ("uidNumber", &["10001"]),
+            ("gidNumber", &["10001"]),
+        ]);
+        assert!(matches!(
+            entry_to_passwd(&e, &eff(), LIM, None),
+            Err(Reject::BadName(_))
+        ));
     }
 
     #[test]
     fn second_name_value_matches_exactly() {
-        let e = entry(&[("uid", &["alice", "alice.l"]), ("uidNumber", &["10001"]), ("gidNumber", &["10001"])]);
-        assert_eq!(entry_to_passwd(&e, &eff(), LIM, Some("alice.l")).unwrap().name, "alice.l");
+        let e = entry(&[
+            ("uid", &["alice", "alice.l"]),
+            ("uidNumber", &["10001"]),
+            ("gidNumber", &["10001"]),
+        ]);
+        assert_eq!(
+            entry_to_passwd(&e, &eff(), LIM, Some("alice.l"))
+                .unwrap()
+                .name,
+            "alice.l"
+        );
     }
 
     #[test]
     fn dn_helpers() {
-        assert_eq!(first_rdn("uid=alice,ou=people,dc=x"), Some(("uid", "alice")));
+        assert_eq!(
+            first_rdn("uid=alice,ou=people,dc=x"),
+            Some(("uid", "alice"))
+        );
         assert_eq!(first_rdn("cn=a\\,b,dc=x"), None);
-        assert_eq!(normalize_dn("UID=Alice, ou=People,dc=X"), "uid=alice,ou=people,dc=x");
+        assert_eq!(
+            normalize_dn("UID=Alice, ou=People,dc=X"),
+            "uid=alice,ou=people,dc=x"
+        );
     }
 }

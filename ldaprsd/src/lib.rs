@@ -1,6 +1,14 @@
 //! ldaprsd: the only ldaprs process that talks LDAP. It owns the connections, failover, TLS,
 //! the cache and the access decisions, and answers the modules over a Unix socket.
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 pub mod access;
 pub mod cache;

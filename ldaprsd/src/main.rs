@@ -11,7 +11,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: ldaprsd [--config PATH]   (default {})", ldaprs_common::DEFAULT_CONFIG);
+    eprintln!(
+        "usage: ldaprsd [--config PATH]   (default {})",
+        ldaprs_common::DEFAULT_CONFIG
+    );
     ExitCode::from(2)
 }
 
@@ -44,9 +47,16 @@ fn main() -> ExitCode {
     };
     ldaprsd::log::set_level(cfg.daemon.log_level);
     if cfg.daemon.socket != ldaprs_common::DEFAULT_SOCKET {
-        warn!("listening on {} — the NSS and PAM modules use {}", cfg.daemon.socket, ldaprs_common::DEFAULT_SOCKET);
+        warn!(
+            "listening on {} — the NSS and PAM modules use {}",
+            cfg.daemon.socket,
+            ldaprs_common::DEFAULT_SOCKET
+        );
     }
-    let limits = IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() };
+    let limits = IdLimits {
+        min_uid: cfg.nss.min_uid,
+        min_gid: cfg.nss.min_gid(),
+    };
     let mut blocks = Vec::new();
     for s in &cfg.servers {
         let pw = match &s.bind_password_file {
@@ -70,7 +80,11 @@ fn main() -> ExitCode {
             }
         }
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             error!("cannot start the runtime: {e}");
@@ -86,14 +100,20 @@ fn main() -> ExitCode {
             }
         };
         let svc = Arc::new(Service::new(&cfg, blocks, Arc::new(SystemClock)));
-        info!("ldaprsd {} listening on {} ({} server block(s))", env!("CARGO_PKG_VERSION"), cfg.daemon.socket, cfg.servers.len());
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                error!("cannot handle SIGTERM: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+        info!(
+            "ldaprsd {} listening on {} ({} server block(s))",
+            env!("CARGO_PKG_VERSION"),
+            cfg.daemon.socket,
+            cfg.servers.len()
+        );
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    error!("cannot handle SIGTERM: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
         let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
             Ok(s) => s,
             Err(e) => {

@@ -33,7 +33,10 @@ pub fn bind(path: &str) -> std::io::Result<UnixListener> {
         if meta.file_type().is_socket() {
             std::fs::remove_file(p)?;
         } else {
-            return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{path} exists and is not a socket; refusing to replace it")));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{path} exists and is not a socket; refusing to replace it"),
+            ));
         }
     }
     let l = UnixListener::bind(p)?;
@@ -73,13 +76,19 @@ async fn read_request(stream: &mut UnixStream) -> Result<Option<Vec<u8>>, String
     }
     let len = protocol::parse_header(&h, MAX_REQUEST).map_err(|e| e.to_string())?;
     let mut payload = vec![0u8; len];
-    stream.read_exact(&mut payload).await.map_err(|e| e.to_string())?;
+    stream
+        .read_exact(&mut payload)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Some(payload))
 }
 
 async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
     let peer = match stream.peer_cred() {
-        Ok(c) => Peer { uid: c.uid(), pid: c.pid().unwrap_or(0) },
+        Ok(c) => Peer {
+            uid: c.uid(),
+            pid: c.pid().unwrap_or(0),
+        },
         Err(e) => {
             warn!("no peer credentials: {e}");
             return;
@@ -92,7 +101,10 @@ async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
             Ok(Ok(Some(p))) => p,
             Ok(Err(e)) => {
                 debug!("bad request from pid {} uid {}: {e}", peer.pid, peer.uid);
-                let resp = Response::Error { code: ErrorCode::BadRequest, message: e };
+                let resp = Response::Error {
+                    code: ErrorCode::BadRequest,
+                    message: e,
+                };
                 let _ = stream.write_all(&protocol::frame_response(&resp)).await;
                 return;
             }
@@ -107,14 +119,27 @@ async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
                     Ok(Ok(r)) => r,
                     Ok(Err(e)) => {
                         warn!("request from pid {} failed internally: {e}", peer.pid);
-                        Response::Error { code: ErrorCode::Internal, message: "internal error".into() }
+                        Response::Error {
+                            code: ErrorCode::Internal,
+                            message: "internal error".into(),
+                        }
                     }
-                    Err(_) => Response::Error { code: ErrorCode::Unavailable, message: "timed out".into() },
+                    Err(_) => Response::Error {
+                        code: ErrorCode::Unavailable,
+                        message: "timed out".into(),
+                    },
                 }
             }
-            Err(e) => Response::Error { code: ErrorCode::BadRequest, message: e.to_string() },
+            Err(e) => Response::Error {
+                code: ErrorCode::BadRequest,
+                message: e.to_string(),
+            },
         };
-        if stream.write_all(&protocol::frame_response(&resp)).await.is_err() {
+        if stream
+            .write_all(&protocol::frame_response(&resp))
+            .await
+            .is_err()
+        {
             return;
         }
     }

@@ -3,12 +3,16 @@
 
 use crate::access::{decide, Decision};
 use crate::cache::{Clock, TtlCache};
-use crate::directory::{entry_to_passwd, first_rdn, BindOutcome, DirError, Entry, IdLimits, ServerBlock};
+use crate::directory::{
+    entry_to_passwd, first_rdn, BindOutcome, DirError, Entry, IdLimits, ServerBlock,
+};
 use crate::{debug, info, warn};
 use ldaprs_common::config::{Config, Membership, PamSection};
 use ldaprs_common::filter::{self, eq};
 use ldaprs_common::names::valid_name;
-use ldaprs_common::protocol::{AuthCode, ErrorCode, Group, PamContext, Passwd, Request, Response, Secret};
+use ldaprs_common::protocol::{
+    AuthCode, ErrorCode, Group, PamContext, Passwd, Request, Response, Secret,
+};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -59,7 +63,10 @@ pub struct Service {
 }
 
 fn unavailable(e: &DirError) -> Response {
-    Response::Error { code: ErrorCode::Unavailable, message: e.to_string() }
+    Response::Error {
+        code: ErrorCode::Unavailable,
+        message: e.to_string(),
+    }
 }
 
 impl Service {
@@ -73,7 +80,10 @@ impl Service {
             entry_ttl: Duration::from_secs(cfg.cache.entry_ttl),
             negative_ttl: Duration::from_secs(cfg.cache.negative_ttl),
             pam: cfg.pam.clone(),
-            limits: IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() },
+            limits: IdLimits {
+                min_uid: cfg.nss.min_uid,
+                min_gid: cfg.nss.min_gid(),
+            },
             next_id: AtomicU64::new(1),
         }
     }
@@ -109,9 +119,21 @@ impl Service {
                 Response::Groups(gs) => Response::Gids(gs.iter().map(|g| g.gid).collect()),
                 other => other,
             },
-            Request::Authenticate { user, password, ctx } => {
+            Request::Authenticate {
+                user,
+                password,
+                ctx,
+            } => {
                 let resp = self.authenticate(id, &user, &password, &ctx, peer).await;
-                if peer.uid != 0 && !matches!(resp, Response::Auth { code: AuthCode::Success, .. }) {
+                if peer.uid != 0
+                    && !matches!(
+                        resp,
+                        Response::Auth {
+                            code: AuthCode::Success,
+                            ..
+                        }
+                    )
+                {
                     tokio::time::sleep(NON_ROOT_FAILURE_DELAY).await;
                 }
                 resp
@@ -121,7 +143,10 @@ impl Service {
             Request::FlushCache => {
                 if peer.uid != 0 {
                     warn!("req={id} cache flush refused for uid {}", peer.uid);
-                    return Response::Error { code: ErrorCode::PermissionDenied, message: "only root may flush the cache".into() };
+                    return Response::Error {
+                        code: ErrorCode::PermissionDenied,
+                        message: "only root may flush the cache".into(),
+                    };
                 }
                 self.flush();
                 info!("req={id} cache flushed by uid 0 (pid {})", peer.pid);
@@ -166,13 +191,16 @@ impl Service {
                 unavailable(&e)
             }
         };
-        debug!("req={id} {key:?}: {}", match &resp {
-            Response::NotFound => "not found".to_string(),
-            Response::Error { .. } => "unavailable".to_string(),
-            Response::Users(v) => format!("{} users", v.len()),
-            Response::Groups(v) => format!("{} groups", v.len()),
-            _ => "found".to_string(),
-        });
+        debug!(
+            "req={id} {key:?}: {}",
+            match &resp {
+                Response::NotFound => "not found".to_string(),
+                Response::Error { .. } => "unavailable".to_string(),
+                Response::Users(v) => format!("{} users", v.len()),
+                Response::Groups(v) => format!("{} groups", v.len()),
+                _ => "found".to_string(),
+            }
+        );
         self.remember(key, &resp);
         resp
     }
@@ -201,7 +229,12 @@ impl Service {
         }
     }
 
-    fn convert_users(&self, b: &ServerBlock, entries: &[Entry], wanted: Option<&str>) -> Vec<(Passwd, String)> {
+    fn convert_users(
+        &self,
+        b: &ServerBlock,
+        entries: &[Entry],
+        wanted: Option<&str>,
+    ) -> Vec<(Passwd, String)> {
         entries
             .iter()
             .filter_map(|e| match entry_to_passwd(e, &b.eff, self.limits, wanted) {
@@ -224,14 +257,19 @@ impl Service {
                 let mut users = self.convert_users(b, &entries, Some(name));
                 if users.len() > 1 {
                     // Two entries claim the name: answering either could be the wrong person.
-                    warn!("server {}: {} entries match user {name}; refusing to pick one", b.name(), users.len());
+                    warn!(
+                        "server {}: {} entries match user {name}; refusing to pick one",
+                        b.name(),
+                        users.len()
+                    );
                     return Err(DirError::Server(format!("ambiguous user {name}")));
                 }
                 Ok(users.pop().map(|(p, dn)| (i, p, dn)))
             })
             .await?;
         Ok(hit.map(|(i, p, dn)| {
-            self.user_dns.put(name.to_string(), (i, dn), self.entry_ttl, self.clock.now());
+            self.user_dns
+                .put(name.to_string(), (i, dn), self.entry_ttl, self.clock.now());
             p
         }))
     }
@@ -241,8 +279,14 @@ impl Service {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
-            let entries = b.find_users(&eq(&b.eff.attr_uid, &uid.to_string()), false).await?;
-            Ok(self.convert_users(b, &entries, None).into_iter().map(|(p, _)| p).find(|p| p.uid == uid))
+            let entries = b
+                .find_users(&eq(&b.eff.attr_uid, &uid.to_string()), false)
+                .await?;
+            Ok(self
+                .convert_users(b, &entries, None)
+                .into_iter()
+                .map(|(p, _)| p)
+                .find(|p| p.uid == uid))
         })
         .await
     }
@@ -277,9 +321,15 @@ impl Service {
         vec![e.attr_group_name.clone(), e.attr_group_gid.clone(), member]
     }
 
-    async fn find_groups(&self, b: &ServerBlock, extra: &str, paged: bool) -> Result<Vec<Entry>, DirError> {
+    async fn find_groups(
+        &self,
+        b: &ServerBlock,
+        extra: &str,
+        paged: bool,
+    ) -> Result<Vec<Entry>, DirError> {
         let f = filter::and(&b.eff.group_filter, extra);
-        b.search(&b.eff.group_base, &f, &Self::group_attrs(b), paged).await
+        b.search(&b.eff.group_base, &f, &Self::group_attrs(b), paged)
+            .await
     }
 
     /// Member DN → user name: the RDN when it is the name attribute, else a lookup (cached).
@@ -296,15 +346,37 @@ impl Service {
             return None;
         }
         *lookups += 1;
-        let name = match b.search(dn, &b.eff.user_filter, &[b.eff.attr_name.clone()], false).await {
-            Ok(entries) => entries.first().and_then(|e| e.first(&b.eff.attr_name)).filter(|n| valid_name(n)).map(str::to_string),
+        let name = match b
+            .search(
+                dn,
+                &b.eff.user_filter,
+                std::slice::from_ref(&b.eff.attr_name),
+                false,
+            )
+            .await
+        {
+            Ok(entries) => entries
+                .first()
+                .and_then(|e| e.first(&b.eff.attr_name))
+                .filter(|n| valid_name(n))
+                .map(str::to_string),
             Err(_) => None,
         };
-        self.dn_names.put(dn.to_string(), name.clone(), self.entry_ttl, self.clock.now());
+        self.dn_names.put(
+            dn.to_string(),
+            name.clone(),
+            self.entry_ttl,
+            self.clock.now(),
+        );
         name
     }
 
-    async fn convert_group(&self, b: &ServerBlock, e: &Entry, wanted: Option<&str>) -> Option<Group> {
+    async fn convert_group(
+        &self,
+        b: &ServerBlock,
+        e: &Entry,
+        wanted: Option<&str>,
+    ) -> Option<Group> {
         let names = e.values(&b.eff.attr_group_name);
         let name = match wanted {
             Some(w) => names.iter().find(|n| n.as_str() == w)?,
@@ -315,7 +387,10 @@ impl Service {
         }
         let gid = e.first(&b.eff.attr_group_gid)?.trim().parse::<u32>().ok()?;
         if gid < self.limits.min_gid {
-            debug!("server {}: skipping group {name}: gid {gid} below min_gid", b.name());
+            debug!(
+                "server {}: skipping group {name}: gid {gid} below min_gid",
+                b.name()
+            );
             return None;
         }
         let mut members = Vec::new();
@@ -339,7 +414,11 @@ impl Service {
                 }
             }
         }
-        Some(Group { name: name.clone(), gid, members })
+        Some(Group {
+            name: name.clone(),
+            gid,
+            members,
+        })
     }
 
     async fn group_by_name(&self, name: &str) -> Lookup<Group> {
@@ -347,7 +426,9 @@ impl Service {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
-            let entries = self.find_groups(b, &eq(&b.eff.attr_group_name, name), false).await?;
+            let entries = self
+                .find_groups(b, &eq(&b.eff.attr_group_name, name), false)
+                .await?;
             for e in &entries {
                 if let Some(g) = self.convert_group(b, e, Some(name)).await {
                     return Ok(Some(g));
@@ -363,7 +444,9 @@ impl Service {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
-            let entries = self.find_groups(b, &eq(&b.eff.attr_group_gid, &gid.to_string()), false).await?;
+            let entries = self
+                .find_groups(b, &eq(&b.eff.attr_group_gid, &gid.to_string()), false)
+                .await?;
             for e in &entries {
                 if let Some(g) = self.convert_group(b, e, None).await {
                     return Ok(Some(g));
@@ -413,7 +496,9 @@ impl Service {
             None => {
                 // Cached passwd without a cached DN (evicted): ask again.
                 let _ = self.user_by_name(name).await;
-                self.user_dns.get(&name.to_string(), self.clock.now()).map(|(_, dn)| dn)
+                self.user_dns
+                    .get(&name.to_string(), self.clock.now())
+                    .map(|(_, dn)| dn)
             }
         };
         let mut out = Vec::new();
@@ -430,10 +515,21 @@ impl Service {
             match b.search(&b.eff.group_base, &f, &attrs, true).await {
                 Ok(entries) => {
                     for e in &entries {
-                        let Some(gname) = e.first(&b.eff.attr_group_name) else { continue };
-                        let Some(gid) = e.first(&b.eff.attr_group_gid).and_then(|g| g.trim().parse::<u32>().ok()) else { continue };
+                        let Some(gname) = e.first(&b.eff.attr_group_name) else {
+                            continue;
+                        };
+                        let Some(gid) = e
+                            .first(&b.eff.attr_group_gid)
+                            .and_then(|g| g.trim().parse::<u32>().ok())
+                        else {
+                            continue;
+                        };
                         if gid >= self.limits.min_gid && valid_name(gname) && seen.insert(gid) {
-                            out.push(Group { name: gname.to_string(), gid, members: Vec::new() });
+                            out.push(Group {
+                                name: gname.to_string(),
+                                gid,
+                                members: Vec::new(),
+                            });
                         }
                     }
                 }
@@ -462,9 +558,22 @@ impl Service {
         Ok(names)
     }
 
-    async fn authenticate(&self, id: u64, user: &str, password: &Secret, ctx: &PamContext, peer: Peer) -> Response {
-        let auth = |code: AuthCode, message: &str| Response::Auth { code, message: message.to_string() };
-        let who = format!("req={id} auth user={user} service={} rhost={} peer_uid={}", ctx.service, ctx.rhost, peer.uid);
+    async fn authenticate(
+        &self,
+        id: u64,
+        user: &str,
+        password: &Secret,
+        ctx: &PamContext,
+        peer: Peer,
+    ) -> Response {
+        let auth = |code: AuthCode, message: &str| Response::Auth {
+            code,
+            message: message.to_string(),
+        };
+        let who = format!(
+            "req={id} auth user={user} service={} rhost={} peer_uid={}",
+            ctx.service, ctx.rhost, peer.uid
+        );
         if !valid_name(user) {
             info!("req={id} auth: invalid user name refused");
             return auth(AuthCode::UserUnknown, "");
@@ -497,7 +606,9 @@ impl Service {
         let Some((block, dn)) = self.user_dns.get(&user.to_string(), self.clock.now()) else {
             return auth(AuthCode::Unavailable, "");
         };
-        let Some(b) = self.blocks.get(block) else { return auth(AuthCode::Unavailable, "") };
+        let Some(b) = self.blocks.get(block) else {
+            return auth(AuthCode::Unavailable, "");
+        };
         match b.user_bind(&dn, pw).await {
             Ok(BindOutcome::Success) => {
                 info!("{who}: success (server {}, dn {dn})", b.name());
@@ -519,8 +630,14 @@ impl Service {
     }
 
     async fn account(&self, id: u64, user: &str, ctx: &PamContext, peer: Peer) -> Response {
-        let auth = |code: AuthCode, message: &str| Response::Auth { code, message: message.to_string() };
-        let who = format!("req={id} account user={user} service={} rhost={} peer_uid={}", ctx.service, ctx.rhost, peer.uid);
+        let auth = |code: AuthCode, message: &str| Response::Auth {
+            code,
+            message: message.to_string(),
+        };
+        let who = format!(
+            "req={id} account user={user} service={} rhost={} peer_uid={}",
+            ctx.service, ctx.rhost, peer.uid
+        );
         let p = match self.lookup(id, Key::UserName(user.to_string())).await {
             Response::User(p) => p,
             Response::NotFound => {

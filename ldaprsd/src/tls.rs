@@ -27,13 +27,18 @@ fn load_roots(server: &str, tls: &TlsSection) -> Result<rustls::RootCertStore, T
     let mut roots = rustls::RootCertStore::empty();
     let files: Vec<String> = match &tls.ca_file {
         Some(p) => vec![p.display().to_string()],
-        None => SYSTEM_BUNDLES.iter().filter(|p| std::path::Path::new(p).exists()).map(|p| p.to_string()).collect(),
+        None => SYSTEM_BUNDLES
+            .iter()
+            .filter(|p| std::path::Path::new(p).exists())
+            .map(|p| p.to_string())
+            .collect(),
     };
     for f in &files {
         let certs = CertificateDer::pem_file_iter(f)
             .map_err(|e| TlsError(format!("server `{server}`: cannot read ca_file {f}: {e}")))?;
         for c in certs {
-            let c = c.map_err(|e| TlsError(format!("server `{server}`: bad certificate in {f}: {e}")))?;
+            let c =
+                c.map_err(|e| TlsError(format!("server `{server}`: bad certificate in {f}: {e}")))?;
             // Bundles hold a few certificates rustls cannot parse; skip those, as libraries do.
             let _ = roots.add(c);
         }
@@ -41,7 +46,11 @@ fn load_roots(server: &str, tls: &TlsSection) -> Result<rustls::RootCertStore, T
     if roots.is_empty() && tls.verify {
         return Err(TlsError(format!(
             "server `{server}`: no CA certificates found (tried {}); set [servers.tls] ca_file",
-            if files.is_empty() { SYSTEM_BUNDLES.join(", ") } else { files.join(", ") }
+            if files.is_empty() {
+                SYSTEM_BUNDLES.join(", ")
+            } else {
+                files.join(", ")
+            }
         )));
     }
     Ok(roots)
@@ -67,12 +76,23 @@ pub fn client_config(server: &Server) -> Result<Option<Arc<rustls::ClientConfig>
         (Some(cert), Some(key)) => {
             let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| TlsError(format!("server `{}`: client_cert {}: {e}", server.name, cert.display())))?;
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| TlsError(format!("server `{}`: client_key {}: {e}", server.name, key.display())))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| TlsError(format!("server `{}`: client certificate: {e}", server.name)))?
+                .map_err(|e| {
+                    TlsError(format!(
+                        "server `{}`: client_cert {}: {e}",
+                        server.name,
+                        cert.display()
+                    ))
+                })?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+                TlsError(format!(
+                    "server `{}`: client_key {}: {e}",
+                    server.name,
+                    key.display()
+                ))
+            })?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                TlsError(format!("server `{}`: client certificate: {e}", server.name))
+            })?
         }
         _ => builder.with_no_client_auth(),
     };

@@ -5,7 +5,10 @@
 //! Rules (DESIGN.md): no threads, no thread-locals, no runtime; every export runs under
 //! [`guard`], which turns a panic into `NSS_STATUS_UNAVAIL`; nothing is ever written to fds 0-2;
 //! a missing daemon is `UNAVAIL` at once so `files` keeps working.
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 use ldaprs_common::client::{self, CallOptions, ClientError};
 use ldaprs_common::names::valid_name;
@@ -37,7 +40,8 @@ static QUIET_PANICS: Once = Once::new();
 /// replaced by a silent one first, so that a panic never prints on the host's stderr.
 fn guard(errnop: *mut c_int, body: impl FnOnce() -> (NssStatus, c_int)) -> NssStatus {
     QUIET_PANICS.call_once(|| std::panic::set_hook(Box::new(|_| {})));
-    let (status, err) = catch_unwind(AssertUnwindSafe(body)).unwrap_or((NssStatus::Unavail, libc::EAGAIN));
+    let (status, err) =
+        catch_unwind(AssertUnwindSafe(body)).unwrap_or((NssStatus::Unavail, libc::EAGAIN));
     if !errnop.is_null() {
         // SAFETY: glibc passes a valid `int *errnop`; checked for NULL above.
         unsafe { *errnop = err };
@@ -89,12 +93,19 @@ fn too_small(len: usize) -> (NssStatus, c_int) {
 
 /// # Safety
 /// `result` points to a `struct passwd`, `buf` to `len` writable bytes.
-unsafe fn fill_passwd(p: &Passwd, result: *mut libc::passwd, buf: *mut c_char, len: size_t) -> (NssStatus, c_int) {
+unsafe fn fill_passwd(
+    p: &Passwd,
+    result: *mut libc::passwd,
+    buf: *mut c_char,
+    len: size_t,
+) -> (NssStatus, c_int) {
     if result.is_null() {
         return UNAVAIL;
     }
     // SAFETY: per this function's contract.
-    let Some(slice) = (unsafe { buffer(buf, len) }) else { return UNAVAIL };
+    let Some(slice) = (unsafe { buffer(buf, len) }) else {
+        return UNAVAIL;
+    };
     match nss_pack::pack_passwd(slice, p) {
         Err(TooSmall) => too_small(len),
         Ok(l) => {
@@ -116,12 +127,19 @@ unsafe fn fill_passwd(p: &Passwd, result: *mut libc::passwd, buf: *mut c_char, l
 
 /// # Safety
 /// `result` points to a `struct group`, `buf` to `len` writable bytes.
-unsafe fn fill_group(g: &Group, result: *mut libc::group, buf: *mut c_char, len: size_t) -> (NssStatus, c_int) {
+unsafe fn fill_group(
+    g: &Group,
+    result: *mut libc::group,
+    buf: *mut c_char,
+    len: size_t,
+) -> (NssStatus, c_int) {
     if result.is_null() {
         return UNAVAIL;
     }
     // SAFETY: per this function's contract.
-    let Some(slice) = (unsafe { buffer(buf, len) }) else { return UNAVAIL };
+    let Some(slice) = (unsafe { buffer(buf, len) }) else {
+        return UNAVAIL;
+    };
     match nss_pack::pack_group(slice, buf as usize, g) {
         Err(TooSmall) => too_small(len),
         Ok(l) => {
@@ -157,10 +175,18 @@ fn one_group(req: Request) -> Result<Group, (NssStatus, c_int)> {
 /// # Safety
 /// glibc's NSS contract for `getpwnam_r`.
 #[no_mangle]
-pub unsafe extern "C" fn _nss_ldaprs_getpwnam_r(name: *const c_char, result: *mut libc::passwd, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+pub unsafe extern "C" fn _nss_ldaprs_getpwnam_r(
+    name: *const c_char,
+    result: *mut libc::passwd,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
     guard(errnop, || {
         // SAFETY: name is the caller's C string.
-        let Some(name) = (unsafe { name_arg(name) }) else { return NOT_FOUND };
+        let Some(name) = (unsafe { name_arg(name) }) else {
+            return NOT_FOUND;
+        };
         match one_user(Request::UserByName(name)) {
             // SAFETY: result/buf/buflen come from glibc.
             Ok(p) => unsafe { fill_passwd(&p, result, buf, buflen) },
@@ -172,7 +198,13 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwnam_r(name: *const c_char, result: *mu
 /// # Safety
 /// glibc's NSS contract for `getpwuid_r`.
 #[no_mangle]
-pub unsafe extern "C" fn _nss_ldaprs_getpwuid_r(uid: uid_t, result: *mut libc::passwd, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+pub unsafe extern "C" fn _nss_ldaprs_getpwuid_r(
+    uid: uid_t,
+    result: *mut libc::passwd,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
     guard(errnop, || match one_user(Request::UserByUid(uid)) {
         // SAFETY: result/buf/buflen come from glibc.
         Ok(p) => unsafe { fill_passwd(&p, result, buf, buflen) },
@@ -183,10 +215,18 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwuid_r(uid: uid_t, result: *mut libc::p
 /// # Safety
 /// glibc's NSS contract for `getgrnam_r`.
 #[no_mangle]
-pub unsafe extern "C" fn _nss_ldaprs_getgrnam_r(name: *const c_char, result: *mut libc::group, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+pub unsafe extern "C" fn _nss_ldaprs_getgrnam_r(
+    name: *const c_char,
+    result: *mut libc::group,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
     guard(errnop, || {
         // SAFETY: name is the caller's C string.
-        let Some(name) = (unsafe { name_arg(name) }) else { return NOT_FOUND };
+        let Some(name) = (unsafe { name_arg(name) }) else {
+            return NOT_FOUND;
+        };
         match one_group(Request::GroupByName(name)) {
             // SAFETY: result/buf/buflen come from glibc.
             Ok(g) => unsafe { fill_group(&g, result, buf, buflen) },
@@ -198,7 +238,13 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrnam_r(name: *const c_char, result: *mu
 /// # Safety
 /// glibc's NSS contract for `getgrgid_r`.
 #[no_mangle]
-pub unsafe extern "C" fn _nss_ldaprs_getgrgid_r(gid: gid_t, result: *mut libc::group, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+pub unsafe extern "C" fn _nss_ldaprs_getgrgid_r(
+    gid: gid_t,
+    result: *mut libc::group,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
     guard(errnop, || match one_group(Request::GroupByGid(gid)) {
         // SAFETY: result/buf/buflen come from glibc.
         Ok(g) => unsafe { fill_group(&g, result, buf, buflen) },
@@ -214,8 +260,14 @@ struct Walk<T> {
     next: usize,
 }
 
-static USERS: Mutex<Walk<Passwd>> = Mutex::new(Walk { items: None, next: 0 });
-static GROUPS: Mutex<Walk<Group>> = Mutex::new(Walk { items: None, next: 0 });
+static USERS: Mutex<Walk<Passwd>> = Mutex::new(Walk {
+    items: None,
+    next: 0,
+});
+static GROUPS: Mutex<Walk<Group>> = Mutex::new(Walk {
+    items: None,
+    next: 0,
+});
 
 fn reset<T>(walk: &Mutex<Walk<T>>) {
     let mut w = walk.lock().unwrap_or_else(|p| p.into_inner());
@@ -225,7 +277,11 @@ fn reset<T>(walk: &Mutex<Walk<T>>) {
 
 /// One step of a walk: fetch the list on first use, then hand out entries; an entry that
 /// does not fit (ERANGE) is handed out again on the next call.
-fn step<T>(walk: &Mutex<Walk<T>>, fetch: impl FnOnce() -> Option<Vec<T>>, fill: impl FnOnce(&T) -> (NssStatus, c_int)) -> (NssStatus, c_int) {
+fn step<T>(
+    walk: &Mutex<Walk<T>>,
+    fetch: impl FnOnce() -> Option<Vec<T>>,
+    fill: impl FnOnce(&T) -> (NssStatus, c_int),
+) -> (NssStatus, c_int) {
     let mut w = walk.lock().unwrap_or_else(|p| p.into_inner());
     if w.items.is_none() {
         match fetch() {
@@ -237,7 +293,9 @@ fn step<T>(walk: &Mutex<Walk<T>>, fetch: impl FnOnce() -> Option<Vec<T>>, fill: 
         }
     }
     let next = w.next;
-    let Some(item) = w.items.as_ref().and_then(|v| v.get(next)) else { return NOT_FOUND };
+    let Some(item) = w.items.as_ref().and_then(|v| v.get(next)) else {
+        return NOT_FOUND;
+    };
     let r = fill(item);
     if r.0 == NssStatus::Success {
         w.next += 1;
@@ -264,14 +322,21 @@ pub extern "C" fn _nss_ldaprs_endpwent() -> NssStatus {
 /// # Safety
 /// glibc's NSS contract for `getpwent_r`.
 #[no_mangle]
-pub unsafe extern "C" fn _nss_ldaprs_getpwent_r(result: *mut libc::passwd, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+pub unsafe extern "C" fn _nss_ldaprs_getpwent_r(
+    result: *mut libc::passwd,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
     guard(errnop, || {
         let fetch = || match ask(&Request::AllUsers) {
             Ok(Response::Users(v)) => Some(v),
             _ => None,
         };
         // SAFETY: result/buf/buflen come from glibc.
-        step(&USERS, fetch, |p| unsafe { fill_passwd(p, result, buf, buflen) })
+        step(&USERS, fetch, |p| unsafe {
+            fill_passwd(p, result, buf, buflen)
+        })
     })
 }
 
@@ -294,14 +359,21 @@ pub extern "C" fn _nss_ldaprs_endgrent() -> NssStatus {
 /// # Safety
 /// glibc's NSS contract for `getgrent_r`.
 #[no_mangle]
-pub unsafe extern "C" fn _nss_ldaprs_getgrent_r(result: *mut libc::group, buf: *mut c_char, buflen: size_t, errnop: *mut c_int) -> NssStatus {
+pub unsafe extern "C" fn _nss_ldaprs_getgrent_r(
+    result: *mut libc::group,
+    buf: *mut c_char,
+    buflen: size_t,
+    errnop: *mut c_int,
+) -> NssStatus {
     guard(errnop, || {
         let fetch = || match ask(&Request::AllGroups) {
             Ok(Response::Groups(v)) => Some(v),
             _ => None,
         };
         // SAFETY: result/buf/buflen come from glibc.
-        step(&GROUPS, fetch, |g| unsafe { fill_group(g, result, buf, buflen) })
+        step(&GROUPS, fetch, |g| unsafe {
+            fill_group(g, result, buf, buflen)
+        })
     })
 }
 
@@ -311,7 +383,14 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrent_r(result: *mut libc::group, buf: *
 ///
 /// # Safety
 /// `start`, `size`, `groupsp` are valid; `*groupsp` is NULL or a malloc'ed array of `*size`.
-unsafe fn add_gids(gids: &[u32], skip: gid_t, start: *mut c_long, size: *mut c_long, groupsp: *mut *mut gid_t, limit: c_long) -> (NssStatus, c_int) {
+unsafe fn add_gids(
+    gids: &[u32],
+    skip: gid_t,
+    start: *mut c_long,
+    size: *mut c_long,
+    groupsp: *mut *mut gid_t,
+    limit: c_long,
+) -> (NssStatus, c_int) {
     for &gid in gids {
         if gid == skip {
             continue;
@@ -335,7 +414,9 @@ unsafe fn add_gids(gids: &[u32], skip: gid_t, start: *mut c_long, size: *mut c_l
             if limit > 0 {
                 new_cap = new_cap.min(limit);
             }
-            let bytes = usize::try_from(new_cap).unwrap_or(0).saturating_mul(std::mem::size_of::<gid_t>());
+            let bytes = usize::try_from(new_cap)
+                .unwrap_or(0)
+                .saturating_mul(std::mem::size_of::<gid_t>());
             // SAFETY: arr is NULL or from malloc (glibc's contract); realloc handles both.
             let grown = unsafe { libc::realloc(arr.cast::<libc::c_void>(), bytes) }.cast::<gid_t>();
             if grown.is_null() {
@@ -360,16 +441,28 @@ unsafe fn add_gids(gids: &[u32], skip: gid_t, start: *mut c_long, size: *mut c_l
 /// # Safety
 /// glibc's NSS contract for `initgroups_dyn`.
 #[no_mangle]
-pub unsafe extern "C" fn _nss_ldaprs_initgroups_dyn(user: *const c_char, skipgroup: gid_t, start: *mut c_long, size: *mut c_long, groupsp: *mut *mut gid_t, limit: c_long, errnop: *mut c_int) -> NssStatus {
+pub unsafe extern "C" fn _nss_ldaprs_initgroups_dyn(
+    user: *const c_char,
+    skipgroup: gid_t,
+    start: *mut c_long,
+    size: *mut c_long,
+    groupsp: *mut *mut gid_t,
+    limit: c_long,
+    errnop: *mut c_int,
+) -> NssStatus {
     guard(errnop, || {
         if start.is_null() || size.is_null() || groupsp.is_null() {
             return UNAVAIL;
         }
         // SAFETY: user is the caller's C string.
-        let Some(name) = (unsafe { name_arg(user) }) else { return NOT_FOUND };
+        let Some(name) = (unsafe { name_arg(user) }) else {
+            return NOT_FOUND;
+        };
         match ask(&Request::GroupsOfUser(name)) {
             // SAFETY: pointers checked above, per glibc's contract.
-            Ok(Response::Gids(gids)) => unsafe { add_gids(&gids, skipgroup, start, size, groupsp, limit) },
+            Ok(Response::Gids(gids)) => unsafe {
+                add_gids(&gids, skipgroup, start, size, groupsp, limit)
+            },
             Ok(Response::NotFound) => NOT_FOUND,
             _ => UNAVAIL,
         }
@@ -377,6 +470,7 @@ pub unsafe extern "C" fn _nss_ldaprs_initgroups_dyn(user: *const c_char, skipgro
 }
 
 #[cfg(test)]
+#[allow(clippy::undocumented_unsafe_blocks)]
 mod tests {
     use super::*;
 
@@ -401,7 +495,16 @@ mod tests {
         let arr = unsafe { libc::malloc(std::mem::size_of::<gid_t>()) }.cast::<gid_t>();
         unsafe { *arr = 100 };
         let mut groups = arr;
-        let st = unsafe { add_gids(&[100, 5, 6, 5, 7, 8], 6, &mut start, &mut size, &mut groups, 0) };
+        let st = unsafe {
+            add_gids(
+                &[100, 5, 6, 5, 7, 8],
+                6,
+                &mut start,
+                &mut size,
+                &mut groups,
+                0,
+            )
+        };
         assert_eq!(st.0, NssStatus::Success);
         let got = unsafe { std::slice::from_raw_parts(groups, start as usize) }.to_vec();
         assert_eq!(got, vec![100, 5, 7, 8]);
@@ -418,7 +521,14 @@ mod tests {
 
     #[test]
     fn passwd_erange_then_success() {
-        let p = Passwd { name: "alice".into(), uid: 1, gid: 2, gecos: "A".into(), dir: "/h".into(), shell: "/s".into() };
+        let p = Passwd {
+            name: "alice".into(),
+            uid: 1,
+            gid: 2,
+            gecos: "A".into(),
+            dir: "/h".into(),
+            shell: "/s".into(),
+        };
         // SAFETY: zeroed passwd is a valid out-parameter.
         let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
         let mut small = [0 as c_char; 4];

@@ -3,7 +3,10 @@
 //!
 //! Every export runs under [`guard`] (a panic becomes `PAM_SYSTEM_ERR`), logs go to syslog
 //! through `pam_syslog` (facility authpriv), and nothing is written to fds 0-2.
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod sys;
 
@@ -60,7 +63,9 @@ impl RealHost {
             return String::new();
         }
         // SAFETY: string items are NUL-terminated C strings owned by libpam.
-        unsafe { CStr::from_ptr(p.cast::<c_char>()) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(p.cast::<c_char>()) }
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// One conversation round with a single message; returns the response text, if any.
@@ -73,9 +78,14 @@ impl RealHost {
         }
         // SAFETY: the PAM_CONV item is a struct pam_conv owned by the application.
         let conv = unsafe { &*conv.cast::<sys::PamConv>() };
-        let Some(f) = conv.conv else { return Err(PamCode::ConvErr) };
+        let Some(f) = conv.conv else {
+            return Err(PamCode::ConvErr);
+        };
         let ctext = CString::new(text).map_err(|_| PamCode::ConvErr)?;
-        let msg = sys::PamMessage { msg_style: style, msg: ctext.as_ptr() };
+        let msg = sys::PamMessage {
+            msg_style: style,
+            msg: ctext.as_ptr(),
+        };
         let mut msgp: *const sys::PamMessage = &msg;
         let mut resp: *mut sys::PamResponse = std::ptr::null_mut();
         // SAFETY: one valid message; the application allocates `resp` with malloc.
@@ -132,7 +142,11 @@ impl PamHost for RealHost {
             return None;
         }
         // SAFETY: PAM_AUTHTOK is a NUL-terminated string owned by libpam.
-        Some(Secret::new(unsafe { CStr::from_ptr(p.cast::<c_char>()) }.to_bytes().to_vec()))
+        Some(Secret::new(
+            unsafe { CStr::from_ptr(p.cast::<c_char>()) }
+                .to_bytes()
+                .to_vec(),
+        ))
     }
 
     fn set_authtok(&mut self, password: &Secret) {
@@ -197,21 +211,36 @@ impl Daemon for SocketDaemon {
 ///
 /// # Safety
 /// libpam's contract for `pam_sm_*` arguments.
-unsafe fn run(pamh: *mut PamHandle, flags: c_int, argc: c_int, argv: *const *const c_char, f: fn(&mut dyn PamHost, &mut dyn Daemon, &Options) -> PamCode) -> c_int {
+unsafe fn run(
+    pamh: *mut PamHandle,
+    flags: c_int,
+    argc: c_int,
+    argv: *const *const c_char,
+    f: fn(&mut dyn PamHost, &mut dyn Daemon, &Options) -> PamCode,
+) -> c_int {
     if pamh.is_null() {
         return sys::PAM_SYSTEM_ERR;
     }
     // SAFETY: per this function's contract.
     let a = unsafe { args(argc, argv) };
     let opts = Options::parse(a.iter().map(String::as_str));
-    let mut host = RealHost { pamh, silent: flags & sys::PAM_SILENT != 0, debug: opts.debug };
+    let mut host = RealHost {
+        pamh,
+        silent: flags & sys::PAM_SILENT != 0,
+        debug: opts.debug,
+    };
     f(&mut host, &mut SocketDaemon, &opts) as c_int
 }
 
 /// # Safety
 /// Called by libpam with its handle and the module arguments.
 #[no_mangle]
-pub unsafe extern "C" fn pam_sm_authenticate(pamh: *mut PamHandle, flags: c_int, argc: c_int, argv: *const *const c_char) -> c_int {
+pub unsafe extern "C" fn pam_sm_authenticate(
+    pamh: *mut PamHandle,
+    flags: c_int,
+    argc: c_int,
+    argv: *const *const c_char,
+) -> c_int {
     // SAFETY: arguments from libpam.
     guard(|| unsafe { run(pamh, flags, argc, argv, pam_flow::authenticate) })
 }
@@ -219,30 +248,55 @@ pub unsafe extern "C" fn pam_sm_authenticate(pamh: *mut PamHandle, flags: c_int,
 /// # Safety
 /// Called by libpam with its handle and the module arguments.
 #[no_mangle]
-pub unsafe extern "C" fn pam_sm_acct_mgmt(pamh: *mut PamHandle, flags: c_int, argc: c_int, argv: *const *const c_char) -> c_int {
+pub unsafe extern "C" fn pam_sm_acct_mgmt(
+    pamh: *mut PamHandle,
+    flags: c_int,
+    argc: c_int,
+    argv: *const *const c_char,
+) -> c_int {
     // SAFETY: arguments from libpam.
     guard(|| unsafe { run(pamh, flags, argc, argv, pam_flow::account) })
 }
 
 /// Credentials are the directory's business; nothing to set on the host.
 #[no_mangle]
-pub extern "C" fn pam_sm_setcred(_pamh: *mut PamHandle, _flags: c_int, _argc: c_int, _argv: *const *const c_char) -> c_int {
+pub extern "C" fn pam_sm_setcred(
+    _pamh: *mut PamHandle,
+    _flags: c_int,
+    _argc: c_int,
+    _argv: *const *const c_char,
+) -> c_int {
     guard(|| sys::PAM_SUCCESS)
 }
 
 #[no_mangle]
-pub extern "C" fn pam_sm_open_session(_pamh: *mut PamHandle, _flags: c_int, _argc: c_int, _argv: *const *const c_char) -> c_int {
+pub extern "C" fn pam_sm_open_session(
+    _pamh: *mut PamHandle,
+    _flags: c_int,
+    _argc: c_int,
+    _argv: *const *const c_char,
+) -> c_int {
     guard(|| sys::PAM_SUCCESS)
 }
 
 #[no_mangle]
-pub extern "C" fn pam_sm_close_session(_pamh: *mut PamHandle, _flags: c_int, _argc: c_int, _argv: *const *const c_char) -> c_int {
+pub extern "C" fn pam_sm_close_session(
+    _pamh: *mut PamHandle,
+    _flags: c_int,
+    _argc: c_int,
+    _argv: *const *const c_char,
+) -> c_int {
     guard(|| sys::PAM_SUCCESS)
 }
 
 /// Password change arrives with a later release (RFC 3062); until then the module steps aside.
 #[no_mangle]
-pub extern "C" fn pam_sm_chauthtok(_pamh: *mut PamHandle, _flags: c_int, _argc: c_int, _argv: *const *const c_char) -> c_int {
+pub extern "C" fn pam_sm_chauthtok(
+    _pamh: *mut PamHandle,
+    _flags: c_int,
+    _argc: c_int,
+    _argv: *const *const c_char,
+) -> c_int {
     guard(|| sys::PAM_IGNORE)
 }
 

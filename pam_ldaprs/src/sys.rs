@@ -51,8 +51,16 @@ pub struct PamConv {
 }
 
 extern "C" {
-    pub fn pam_get_user(pamh: *mut PamHandle, user: *mut *const c_char, prompt: *const c_char) -> c_int;
-    pub fn pam_get_item(pamh: *const PamHandle, item_type: c_int, item: *mut *const c_void) -> c_int;
+    pub fn pam_get_user(
+        pamh: *mut PamHandle,
+        user: *mut *const c_char,
+        prompt: *const c_char,
+    ) -> c_int;
+    pub fn pam_get_item(
+        pamh: *const PamHandle,
+        item_type: c_int,
+        item: *mut *const c_void,
+    ) -> c_int;
     pub fn pam_set_item(pamh: *mut PamHandle, item_type: c_int, item: *const c_void) -> c_int;
     pub fn pam_syslog(pamh: *const PamHandle, priority: c_int, fmt: *const c_char, ...);
 }

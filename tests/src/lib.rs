@@ -4,7 +4,12 @@
 //! host is never touched. Every process started here is stopped by its PID on drop.
 //!
 //! Needs root (unshare, nsenter) and the packages `tests/run` installs.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -16,19 +21,28 @@ use std::time::{Duration, Instant};
 pub const BASE: &str = "dc=example,dc=com";
 
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Where cargo put the binaries and modules of this build (debug profile by default;
 /// `LDAPRS_PROFILE=release` to test a release build).
 pub fn build_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
     target.join(std::env::var("LDAPRS_PROFILE").unwrap_or_else(|_| "debug".into()))
 }
 
 pub fn artifact(name: &str) -> PathBuf {
     let p = build_dir().join(name);
-    assert!(p.exists(), "{} is missing: run `cargo build --workspace` first (tests/run does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace` first (tests/run does)",
+        p.display()
+    );
     p
 }
 
@@ -41,7 +55,11 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
@@ -94,16 +112,29 @@ impl Slapd {
             .status()
             .unwrap();
         assert!(st.success(), "tests/slapd/prepare failed");
-        let mut s = Slapd { dir, port: 0, uri: String::new(), child: None };
+        let mut s = Slapd {
+            dir,
+            port: 0,
+            uri: String::new(),
+            child: None,
+        };
         s.launch();
         s
     }
 
     fn launch(&mut self) {
         for _ in 0..5 {
-            let port = if self.port == 0 { free_port() } else { self.port };
+            let port = if self.port == 0 {
+                free_port()
+            } else {
+                self.port
+            };
             let uri = format!("ldap://127.0.0.1:{port}");
-            let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("slapd.log")).unwrap();
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join("slapd.log"))
+                .unwrap();
             let mut child = Command::new("slapd")
                 .arg("-f")
                 .arg(self.dir.join("slapd.conf"))
@@ -138,7 +169,10 @@ impl Slapd {
                 break;
             }
         }
-        panic!("slapd did not start; see {}", self.dir.join("slapd.log").display());
+        panic!(
+            "slapd did not start; see {}",
+            self.dir.join("slapd.log").display()
+        );
     }
 
     pub fn log(&self) -> String {
@@ -235,13 +269,28 @@ impl Env {
             ready = dir.join("ready").display()
         );
         let holder = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "--", "sh", "-c", &script])
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
             .stdin(Stdio::null())
             .spawn()
             .expect("unshare (util-linux); tests must run as root");
         let ready = dir.join("ready");
-        wait_until("the test namespace", Duration::from_secs(10), || ready.exists());
-        Env { config: dir.join("ldaprs.toml"), dir, holder, daemon: None }
+        wait_until("the test namespace", Duration::from_secs(10), || {
+            ready.exists()
+        });
+        Env {
+            config: dir.join("ldaprs.toml"),
+            dir,
+            holder,
+            daemon: None,
+        }
     }
 
     /// The default test config for one slapd, with extra TOML appended to the server block.
@@ -259,8 +308,14 @@ impl Env {
     /// A command prefixed with nsenter into the namespace, with the module on the library path.
     pub fn command(&self, argv: &[&str]) -> Command {
         let mut c = Command::new("nsenter");
-        c.arg("--target").arg(self.holder.id().to_string()).arg("--mount").arg("--");
-        c.arg("env").arg(format!("LD_LIBRARY_PATH={}", self.dir.join("lib").display()));
+        c.arg("--target")
+            .arg(self.holder.id().to_string())
+            .arg("--mount")
+            .arg("--");
+        c.arg("env").arg(format!(
+            "LD_LIBRARY_PATH={}",
+            self.dir.join("lib").display()
+        ));
         c.args(argv);
         c
     }
@@ -270,8 +325,19 @@ impl Env {
     }
 
     pub fn run_input(&self, argv: &[&str], input: &str) -> Output {
-        let mut child = self.command(argv).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let mut child = self
+            .command(argv)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     }
 
@@ -286,14 +352,23 @@ impl Env {
 
     /// Starts ldaprsd with the written config and waits for its socket.
     pub fn start_daemon(&mut self) {
-        self.try_start_daemon().unwrap_or_else(|log| panic!("ldaprsd did not start:\n{log}"));
+        self.try_start_daemon()
+            .unwrap_or_else(|log| panic!("ldaprsd did not start:\n{log}"));
     }
 
     /// Starts ldaprsd; Err(log) if it exits or does not listen within 10 s.
     pub fn try_start_daemon(&mut self) -> Result<(), String> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("ldaprsd.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("ldaprsd.log"))
+            .unwrap();
         let mut child = self
-            .command(&[artifact("ldaprsd").to_str().unwrap(), "--config", self.config.to_str().unwrap()])
+            .command(&[
+                artifact("ldaprsd").to_str().unwrap(),
+                "--config",
+                self.config.to_str().unwrap(),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -321,7 +396,9 @@ impl Env {
             stop_child(&mut c);
         }
         let sock = self.socket_from_host();
-        wait_until("the socket to go", Duration::from_secs(5), || !sock.exists());
+        wait_until("the socket to go", Duration::from_secs(5), || {
+            !sock.exists()
+        });
     }
 
     /// `getent ARGS...` → (exit code, stdout).
@@ -329,7 +406,10 @@ impl Env {
         let mut argv = vec!["getent"];
         argv.extend_from_slice(args);
         let o = self.run(&argv);
-        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned())
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
     }
 
     /// pamtester under pam_wrapper with the test's own service file → (exit code, stderr).
@@ -337,7 +417,10 @@ impl Env {
         let mut argv = vec![
             "LD_PRELOAD=libpam_wrapper.so".to_string(),
             "PAM_WRAPPER=1".to_string(),
-            format!("PAM_WRAPPER_SERVICE_DIR={}", self.dir.join("pam.d").display()),
+            format!(
+                "PAM_WRAPPER_SERVICE_DIR={}",
+                self.dir.join("pam.d").display()
+            ),
             "pamtester".to_string(),
             "-v".to_string(),
             "ldaprs-test".to_string(),
@@ -346,7 +429,10 @@ impl Env {
         argv.extend(ops.iter().map(|s| s.to_string()));
         let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
         let o = self.run_input(&refs, &format!("{password}\n"));
-        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout))
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout),
+        )
     }
 
     /// The NSS call harness run inside the namespace against the built module.
@@ -359,10 +445,19 @@ impl Env {
         let out = String::from_utf8_lossy(&o.stdout).into_owned();
         let first = out.lines().next().unwrap_or_default().to_string();
         let field = |k: &str| -> i64 {
-            first.split_whitespace().find_map(|kv| kv.strip_prefix(k)).and_then(|v| v.parse().ok()).unwrap_or(i64::MIN)
+            first
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix(k))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(i64::MIN)
         };
         let rest = out.lines().skip(1).collect::<Vec<_>>().join("\n");
-        (field("status=") as i32, field("errno=") as i32, field("us=") as u64, rest)
+        (
+            field("status=") as i32,
+            field("errno=") as i32,
+            field("us=") as u64,
+            rest,
+        )
     }
 }
 

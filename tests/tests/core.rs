@@ -1,6 +1,11 @@
 //! End to end: slapd → ldaprsd → libnss_ldaprs.so.2 loaded by glibc (getent, id) and
 //! pam_ldaprs.so loaded by libpam (pamtester under pam_wrapper). Issue 2.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use ldaprs_tests::{artifact, secret_file, workspace, Env, Slapd};
 use std::process::Command;
@@ -31,18 +36,34 @@ fn passwd_by_name_uid_and_enumeration() {
     let (_slapd, env) = setup("passwd", "rfc2307", "", "");
     assert_eq!(
         env.getent(&["-s", "ldaprs", "passwd", "alice"]),
-        (0, "alice:x:10001:10001:Alice Liddell:/home/alice:/bin/bash\n".to_string())
+        (
+            0,
+            "alice:x:10001:10001:Alice Liddell:/home/alice:/bin/bash\n".to_string()
+        )
     );
-    assert_eq!(env.getent(&["-s", "ldaprs", "passwd", "10002"]), (0, "bob:x:10002:10001:Bob Builder:/home/bob:/bin/bash\n".to_string()));
+    assert_eq!(
+        env.getent(&["-s", "ldaprs", "passwd", "10002"]),
+        (
+            0,
+            "bob:x:10002:10001:Bob Builder:/home/bob:/bin/bash\n".to_string()
+        )
+    );
     // Unknown, case variants and padded names are not found (LDAP would match them
     // case-insensitively; we must not).
     for name in ["nosuch", "ALICE", "Alice", " alice", "alice ", "a*"] {
-        assert_eq!(env.getent(&["-s", "ldaprs", "passwd", name]).0, 2, "{name:?}");
+        assert_eq!(
+            env.getent(&["-s", "ldaprs", "passwd", name]).0,
+            2,
+            "{name:?}"
+        );
     }
     // Enumeration: the 5 valid users, without uidNumber 0 or 500.
     let (code, out) = env.getent(&["-s", "ldaprs", "passwd"]);
     assert_eq!(code, 0);
-    let names: Vec<String> = lines(&out).iter().map(|l| l.split(':').next().unwrap().to_string()).collect();
+    let names: Vec<String> = lines(&out)
+        .iter()
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect();
     assert_eq!(names, vec!["alice", "bob", "carol", "dave", "erin"]);
 }
 
@@ -60,20 +81,35 @@ fn uid_zero_and_low_ids_are_never_answered() {
     assert!(!all.contains("evilroot") && !all.contains(":0:"), "{all}");
     // Through the whole nsswitch stack, root is still the local root.
     let o = env.run(&["id", "root"]);
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "uid=0(root) gid=0(root) groups=0(root)");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "uid=0(root) gid=0(root) groups=0(root)"
+    );
     let o = env.run(&["id", "evilroot"]);
     assert!(!o.status.success());
 }
 
 fn check_groups(schema: &str) {
     let (_slapd, env) = setup(&format!("groups-{schema}"), schema, "", "");
-    assert_eq!(env.getent(&["-s", "ldaprs", "group", "developers"]), (0, "developers:x:20001:alice,bob,erin\n".to_string()));
-    assert_eq!(env.getent(&["-s", "ldaprs", "group", "20002"]), (0, "admins:x:20002:alice\n".to_string()));
+    assert_eq!(
+        env.getent(&["-s", "ldaprs", "group", "developers"]),
+        (0, "developers:x:20001:alice,bob,erin\n".to_string())
+    );
+    assert_eq!(
+        env.getent(&["-s", "ldaprs", "group", "20002"]),
+        (0, "admins:x:20002:alice\n".to_string())
+    );
     assert_eq!(env.getent(&["-s", "ldaprs", "group", "nosuch"]).0, 2);
     let (code, out) = env.getent(&["-s", "ldaprs", "group"]);
     assert_eq!(code, 0);
-    let names: Vec<String> = lines(&out).iter().map(|l| l.split(':').next().unwrap().to_string()).collect();
-    assert_eq!(names, vec!["admins", "carol", "contractors", "developers", "employees"]);
+    let names: Vec<String> = lines(&out)
+        .iter()
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["admins", "carol", "contractors", "developers", "employees"]
+    );
     // initgroups through glibc (nsswitch: files ldaprs): primary group + supplementary ones.
     let o = env.run(&["id", "alice"]);
     assert_eq!(
@@ -82,7 +118,10 @@ fn check_groups(schema: &str) {
     );
     // erin's DN is cn=Erin Example,...: with member DNs the daemon resolves it by lookup.
     let o = env.run(&["id", "-Gn", "erin"]);
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "employees developers");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "employees developers"
+    );
     let (st, _, _, gids) = env.nsscall(&["initgroups", "alice", "10001"]);
     assert_eq!(st, SUCCESS);
     assert_eq!(gids, "20001 20002");
@@ -114,7 +153,10 @@ fn erange_is_exact_and_retry_succeeds() {
     let (st, errno, _, _) = env.nsscall(&["grnam", "developers", "16"]);
     assert_eq!((st, errno), (TRYAGAIN, ERANGE));
     let (st, _, _, rec) = env.nsscall(&["grnam", "developers", "4096"]);
-    assert_eq!((st, rec.as_str()), (SUCCESS, "developers:x:20001:alice,bob,erin"));
+    assert_eq!(
+        (st, rec.as_str()),
+        (SUCCESS, "developers:x:20001:alice,bob,erin")
+    );
     // Unknown is NOTFOUND with ENOENT.
     let (st, errno, _, _) = env.nsscall(&["pwnam", "nosuch"]);
     assert_eq!((st, errno), (NOTFOUND, 2));
@@ -165,7 +207,10 @@ fn pam_login_good_wrong_empty_unknown() {
     let (code, out) = env.pam("carol", "", &["authenticate"]);
     assert_ne!(code, 0);
     assert!(out.contains("Authentication failure"), "{out}");
-    assert!(!slapd.log().contains(bind), "an empty-password bind reached slapd");
+    assert!(
+        !slapd.log().contains(bind),
+        "an empty-password bind reached slapd"
+    );
     // The same check sees a real bind, so it would have caught one.
     assert_eq!(env.pam("carol", "carol-pw", &["authenticate"]).0, 0);
     assert!(slapd.log().contains(bind));
@@ -174,7 +219,10 @@ fn pam_login_good_wrong_empty_unknown() {
     env.stop_daemon();
     let (code, out) = env.pam("alice", "alice-pw", &["authenticate"]);
     assert_ne!(code, 0);
-    assert!(out.contains("Authentication service cannot retrieve authentication info"), "{out}");
+    assert!(
+        out.contains("Authentication service cannot retrieve authentication info"),
+        "{out}"
+    );
     assert!(out.contains("ldaprsd is not reachable"), "{out}");
 }
 
@@ -187,7 +235,11 @@ fn pam_account_allow_and_deny_groups() {
         "",
     );
     // alice: employees (primary group) → allowed.
-    assert_eq!(env.pam("alice", "alice-pw", &["authenticate", "acct_mgmt"]).0, 0);
+    assert_eq!(
+        env.pam("alice", "alice-pw", &["authenticate", "acct_mgmt"])
+            .0,
+        0
+    );
     // dave: employees and contractors → deny wins, with the reason shown.
     let (code, out) = env.pam("dave", "dave-pw", &["authenticate", "acct_mgmt"]);
     assert_ne!(code, 0);
@@ -197,7 +249,11 @@ fn pam_account_allow_and_deny_groups() {
     assert_ne!(code, 0);
     assert!(out.contains("not a member of any allowed group"), "{out}");
     let log = env.daemon_log();
-    assert!(log.contains("account user=dave") && log.contains("denied (member of denied group contractors)"), "{log}");
+    assert!(
+        log.contains("account user=dave")
+            && log.contains("denied (member of denied group contractors)"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -205,16 +261,24 @@ fn service_bind_account_and_secret_file_permissions() {
     let slapd = Slapd::start("svcbind", "rfc2307.ldif", "rfc2307");
     let mut env = Env::new("svcbind");
     let pw = secret_file(&env.dir, "reader-pw", 0o644);
-    let server = format!("bind_dn = \"cn=reader,dc=example,dc=com\"\nbind_password_file = \"{}\"", pw.display());
+    let server = format!(
+        "bind_dn = \"cn=reader,dc=example,dc=com\"\nbind_password_file = \"{}\"",
+        pw.display()
+    );
     env.write_config(&Env::config_for(&slapd, "rfc2307", "", &server));
     // Readable by others: refused with a message that says so.
     let err = env.try_start_daemon().unwrap_err();
-    assert!(err.contains("readable or writable by group or others (mode 0644)"), "{err}");
+    assert!(
+        err.contains("readable or writable by group or others (mode 0644)"),
+        "{err}"
+    );
     // 0600: starts, binds as the reader, answers.
     secret_file(&env.dir, "reader-pw", 0o600);
     env.start_daemon();
     assert_eq!(env.getent(&["-s", "ldaprs", "passwd", "alice"]).0, 0);
-    assert!(slapd.log().contains("BIND dn=\"cn=reader,dc=example,dc=com\""));
+    assert!(slapd
+        .log()
+        .contains("BIND dn=\"cn=reader,dc=example,dc=com\""));
 }
 
 #[test]
@@ -222,19 +286,31 @@ fn config_errors_name_file_line_and_key() {
     let mut env = Env::new("badconfig");
     env.write_config("[daemon]\nsockt = \"/run/x\"\n\n[[servers]]\nname = \"a\"\nuri = \"ldap://127.0.0.1\"\nbase = \"dc=x\"\n");
     let err = env.try_start_daemon().unwrap_err();
-    let want = format!("{}:2: key `daemon.sockt`: unknown field `sockt`", env.config.display());
+    let want = format!(
+        "{}:2: key `daemon.sockt`: unknown field `sockt`",
+        env.config.display()
+    );
     assert!(err.contains(&want), "{err}");
     assert!(err.contains("did you mean `socket`?"), "{err}");
     // ldaprsctl config check says the same, without a daemon.
-    let o = Command::new(artifact("ldaprsctl")).args(["--config", env.config.to_str().unwrap(), "config", "check"]).output().unwrap();
+    let o = Command::new(artifact("ldaprsctl"))
+        .args(["--config", env.config.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&o.stderr).contains(&want));
     // The shipped example config passes the check.
     let example = workspace().join("packaging/ldaprs.toml");
-    let o = Command::new(artifact("ldaprsctl")).args(["--config", example.to_str().unwrap(), "config", "check"]).output().unwrap();
+    let o = Command::new(artifact("ldaprsctl"))
+        .args(["--config", example.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
     // Its bind_password_file does not exist on a test machine: that, and only that, is reported.
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("bind_password_file") && !e.contains("unknown field"), "{e}");
+    assert!(
+        e.contains("bind_password_file") && !e.contains("unknown field"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -243,20 +319,54 @@ fn modules_link_only_libc_and_libpam() {
     for krate in ["nss_ldaprs", "pam_ldaprs"] {
         let o = Command::new(env!("CARGO"))
             .current_dir(workspace())
-            .args(["tree", "--offline", "-p", krate, "-e", "normal", "--prefix", "none"])
+            .args([
+                "tree",
+                "--offline",
+                "-p",
+                krate,
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let tree = String::from_utf8_lossy(&o.stdout);
         for banned in ["tokio", "ldap3", "rustls", "openssl", "native-tls", "ring"] {
-            assert!(!tree.lines().any(|l| l.starts_with(&format!("{banned} "))), "{krate} depends on {banned}:\n{tree}");
+            assert!(
+                !tree.lines().any(|l| l.starts_with(&format!("{banned} "))),
+                "{krate} depends on {banned}:\n{tree}"
+            );
         }
     }
     // What the dynamic linker will load.
-    for (lib, allowed) in [("libnss_ldaprs.so", &["libc.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2"][..]), ("libpam_ldaprs.so", &["libc.so.6", "libgcc_s.so.1", "libpam.so.0", "ld-linux-x86-64.so.2"][..])] {
-        let o = Command::new("readelf").args(["-d", artifact(lib).to_str().unwrap()]).output().unwrap();
+    for (lib, allowed) in [
+        (
+            "libnss_ldaprs.so",
+            &["libc.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2"][..],
+        ),
+        (
+            "libpam_ldaprs.so",
+            &[
+                "libc.so.6",
+                "libgcc_s.so.1",
+                "libpam.so.0",
+                "ld-linux-x86-64.so.2",
+            ][..],
+        ),
+    ] {
+        let o = Command::new("readelf")
+            .args(["-d", artifact(lib).to_str().unwrap()])
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&o.stdout);
-        let needed: Vec<&str> = text.lines().filter(|l| l.contains("(NEEDED)")).filter_map(|l| l.split('[').nth(1)).map(|s| s.trim_end_matches(']')).collect();
+        let needed: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("(NEEDED)"))
+            .filter_map(|l| l.split('[').nth(1))
+            .map(|s| s.trim_end_matches(']'))
+            .collect();
         assert!(!needed.is_empty());
         for n in &needed {
             assert!(allowed.contains(n), "{lib} needs {n}");
@@ -264,27 +374,46 @@ fn modules_link_only_libc_and_libpam() {
         // Thread-locals break hosts that fork or exit oddly. Rust's std keeps a few bytes of
         // its own (panic count, current thread: 0x50 bytes with Rust 1.95); anything larger
         // would be ours.
-        let o = Command::new("readelf").args(["-lW", artifact(lib).to_str().unwrap()]).output().unwrap();
+        let o = Command::new("readelf")
+            .args(["-lW", artifact(lib).to_str().unwrap()])
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&o.stdout);
         if let Some(tls) = text.lines().find(|l| l.trim_start().starts_with("TLS ")) {
             let memsz = tls.split_whitespace().nth(5).unwrap();
             let bytes = u64::from_str_radix(memsz.trim_start_matches("0x"), 16).unwrap();
-            assert!(bytes <= 0x100, "{lib} has {bytes} bytes of thread-local storage: {tls}");
+            assert!(
+                bytes <= 0x100,
+                "{lib} has {bytes} bytes of thread-local storage: {tls}"
+            );
         }
     }
     // Our own code never declares a thread-local.
     for dir in ["common/src", "nss_ldaprs/src", "pam_ldaprs/src"] {
         for f in std::fs::read_dir(workspace().join(dir)).unwrap() {
             let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
-            assert!(!text.contains(&["thread", "_local!"].concat()), "{dir} declares a thread-local");
+            assert!(
+                !text.contains(&["thread", "_local!"].concat()),
+                "{dir} declares a thread-local"
+            );
         }
     }
     // Exported symbols: only ours.
-    let o = Command::new("nm").args(["-D", "--defined-only", artifact("libnss_ldaprs.so").to_str().unwrap()]).output().unwrap();
+    let o = Command::new("nm")
+        .args([
+            "-D",
+            "--defined-only",
+            artifact("libnss_ldaprs.so").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     for l in String::from_utf8_lossy(&o.stdout).lines() {
         let sym = l.split_whitespace().last().unwrap_or("");
         assert!(sym.starts_with("_nss_ldaprs_"), "unexpected export {sym}");
     }
-    let o = Command::new("objdump").args(["-p", artifact("libnss_ldaprs.so").to_str().unwrap()]).output().unwrap();
+    let o = Command::new("objdump")
+        .args(["-p", artifact("libnss_ldaprs.so").to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("SONAME               libnss_ldaprs.so.2"));
 }

@@ -19,7 +19,10 @@ commands:
   cache flush           drop every cached answer (root only)";
 
 fn call(socket: &str, req: &Request) -> Result<Response, ExitCode> {
-    let opts = CallOptions { timeout: Duration::from_secs(15), require_trusted_peer: false };
+    let opts = CallOptions {
+        timeout: Duration::from_secs(15),
+        require_trusted_peer: false,
+    };
     client::call(socket, req, opts).map_err(|e| {
         eprintln!("ldaprsctl: {e} (socket {socket})");
         ExitCode::from(3)
@@ -29,7 +32,10 @@ fn call(socket: &str, req: &Request) -> Result<Response, ExitCode> {
 fn show(resp: Response) -> ExitCode {
     match resp {
         Response::User(p) => {
-            println!("{}:x:{}:{}:{}:{}:{}", p.name, p.uid, p.gid, p.gecos, p.dir, p.shell);
+            println!(
+                "{}:x:{}:{}:{}:{}:{}",
+                p.name, p.uid, p.gid, p.gecos, p.dir, p.shell
+            );
             ExitCode::SUCCESS
         }
         Response::Group(g) => {
@@ -37,7 +43,10 @@ fn show(resp: Response) -> ExitCode {
             ExitCode::SUCCESS
         }
         Response::Gids(g) => {
-            println!("{}", g.iter().map(u32::to_string).collect::<Vec<_>>().join(" "));
+            println!(
+                "{}",
+                g.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
+            );
             ExitCode::SUCCESS
         }
         Response::NotFound => {
@@ -55,7 +64,14 @@ fn show(resp: Response) -> ExitCode {
             ExitCode::SUCCESS
         }
         Response::Auth { code, message } => {
-            println!("{code:?}{}", if message.is_empty() { String::new() } else { format!(": {message}") });
+            println!(
+                "{code:?}{}",
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                }
+            );
             if code == AuthCode::Success {
                 ExitCode::SUCCESS
             } else {
@@ -73,7 +89,7 @@ fn show(resp: Response) -> ExitCode {
     }
 }
 
-fn config_check(path: &PathBuf) -> ExitCode {
+fn config_check(path: &std::path::Path) -> ExitCode {
     let cfg = match config::load(path) {
         Ok(c) => c,
         Err(e) => {
@@ -90,7 +106,16 @@ fn config_check(path: &PathBuf) -> ExitCode {
             }
         }
         let e = s.effective();
-        println!("server {}: {} (schema {:?}, users under {} with {}, groups under {} with {})", s.name, s.uris().join(", "), s.schema, e.user_base, e.user_filter, e.group_base, e.group_filter);
+        println!(
+            "server {}: {} (schema {:?}, users under {} with {}, groups under {} with {})",
+            s.name,
+            s.uris().join(", "),
+            s.schema,
+            e.user_base,
+            e.user_filter,
+            e.group_base,
+            e.group_filter
+        );
     }
     if bad {
         return ExitCode::from(78);
@@ -123,7 +148,11 @@ fn main() -> ExitCode {
         }
     }
     // The socket: --socket, else the config's [daemon] socket if readable, else the default.
-    let socket = socket.unwrap_or_else(|| config::load(&path).map(|c| c.daemon.socket).unwrap_or_else(|_| ldaprs_common::DEFAULT_SOCKET.to_string()));
+    let socket = socket.unwrap_or_else(|| {
+        config::load(&path)
+            .map(|c| c.daemon.socket)
+            .unwrap_or_else(|_| ldaprs_common::DEFAULT_SOCKET.to_string())
+    });
     let req = match rest.as_slice() {
         ["config", "check"] => return config_check(&path),
         ["status"] => Request::Status,
@@ -143,7 +172,14 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             let pw = line.trim_end_matches(['\n', '\r']).as_bytes().to_vec();
-            Request::Authenticate { user: n.to_string(), password: Secret::new(pw), ctx: PamContext { service: "ldaprsctl".into(), ..Default::default() } }
+            Request::Authenticate {
+                user: n.to_string(),
+                password: Secret::new(pw),
+                ctx: PamContext {
+                    service: "ldaprsctl".into(),
+                    ..Default::default()
+                },
+            }
         }
         _ => return usage(),
     };
