@@ -14,6 +14,7 @@ pub mod access;
 pub mod cache;
 pub mod directory;
 pub mod log;
+pub mod notify;
 pub mod server;
 pub mod service;
 pub mod tls;

@@ -34,6 +34,9 @@ fn main() -> ExitCode {
             _ => return usage(),
         }
     }
+    // Our own NSS module must never ask us about ourselves (see nss_ldaprs::recursion_guard).
+    // Set before any thread exists.
+    std::env::set_var("LDAPRS_NSS_DISABLE", "1");
     // Never leave the bind password in a core dump.
     // SAFETY: prctl with constant arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
             }
         };
         let server = tokio::spawn(ldaprsd::server::serve(listener, svc.clone()));
+        ldaprsd::notify::ready();
         loop {
             tokio::select! {
                 _ = term.recv() => break,
@@ -132,6 +136,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        ldaprsd::notify::stopping();
         server.abort();
         let _ = std::fs::remove_file(&cfg.daemon.socket);
         info!("ldaprsd stopped");

@@ -54,7 +54,25 @@ const NOT_FOUND: (NssStatus, c_int) = (NssStatus::NotFound, libc::ENOENT);
 const UNAVAIL: (NssStatus, c_int) = (NssStatus::Unavail, libc::ENOENT);
 const ERANGE: (NssStatus, c_int) = (NssStatus::TryAgain, libc::ERANGE);
 
+/// True inside ldaprsd itself or a process systemd runs on behalf of its unit: answering
+/// would mean asking the daemon about itself (a deadlock until the timeout). ldaprsd sets
+/// `LDAPRS_NSS_DISABLE=1` in its own environment; systemd sets `SYSTEMD_ACTIVATION_UNIT` for
+/// lookups it makes for a unit (systemd PR #9504). Either can only make us answer UNAVAIL.
+fn recursion_guard() -> bool {
+    let get = |name: &CStr| {
+        // SAFETY: getenv with a NUL-terminated name; the result is only compared, not kept.
+        let v = unsafe { libc::getenv(name.as_ptr()) };
+        // SAFETY: a non-NULL getenv result is a NUL-terminated string.
+        (!v.is_null()).then(|| unsafe { CStr::from_ptr(v) }.to_bytes().to_vec())
+    };
+    get(c"LDAPRS_NSS_DISABLE").is_some_and(|v| v == b"1")
+        || get(c"SYSTEMD_ACTIVATION_UNIT").is_some_and(|v| v == b"ldaprsd.service")
+}
+
 fn ask(req: &Request) -> Result<Response, ClientError> {
+    if recursion_guard() {
+        return Err(ClientError::Unavailable(std::io::Error::from(std::io::ErrorKind::Other)));
+    }
     client::call(DEFAULT_SOCKET, req, CallOptions::NSS)
 }
 
