@@ -37,7 +37,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
@@ -184,7 +184,7 @@ impl OneOrMany {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Server {
     pub name: String,
@@ -197,9 +197,30 @@ pub struct Server {
     pub bind_dn: Option<String>,
     #[serde(default)]
     pub bind_password_file: Option<PathBuf>,
-    /// Seconds per LDAP operation (connect, bind, search).
+    /// Seconds allowed for each LDAP operation (bind, search, each page of a paged search).
     #[serde(default = "default_timeout")]
-    pub timeout: u64,
+    pub timeout: f64,
+    /// Seconds allowed to open a connection (TCP, and TLS or StartTLS).
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: f64,
+    /// Seconds to wait for a server's answer before asking the next URI in parallel. The
+    /// server that did not answer in time is marked dead and probed in the background.
+    #[serde(default = "default_failover_delay")]
+    pub failover_delay: f64,
+    /// Seconds before a dead URI is probed again; doubles on each failed probe (±10 % jitter)
+    /// up to `retry_dead_max`.
+    #[serde(default = "default_retry_dead_after")]
+    pub retry_dead_after: f64,
+    #[serde(default = "default_retry_dead_max")]
+    pub retry_dead_max: f64,
+    /// Send user passwords over a connection that is neither TLS nor ldapi://. Off by default:
+    /// logins then fail with a log line that says why.
+    #[serde(default)]
+    pub allow_cleartext_passwords: bool,
+    /// Bind as this DN (`%s` = the RFC 4514-escaped user name) to authenticate, without
+    /// searching first: no service account needed (Grafana's single bind).
+    #[serde(default)]
+    pub user_dn_pattern: Option<String>,
     #[serde(default)]
     pub tls: TlsSection,
     #[serde(default)]
@@ -208,8 +229,25 @@ pub struct Server {
     pub groups: GroupsSection,
 }
 
-fn default_timeout() -> u64 {
-    5
+fn default_timeout() -> f64 {
+    5.0
+}
+fn default_connect_timeout() -> f64 {
+    2.0
+}
+fn default_failover_delay() -> f64 {
+    0.4
+}
+fn default_retry_dead_after() -> f64 {
+    10.0
+}
+fn default_retry_dead_max() -> f64 {
+    300.0
+}
+
+/// Seconds from the config as a Duration (validated to be finite and in range).
+pub fn seconds(v: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(v).unwrap_or(std::time::Duration::from_secs(5))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -466,7 +504,7 @@ fn hint_for(message: &str) -> Option<String> {
         return Some(format!("valid here: {}", expected.join(", ")));
     }
     if message.contains("invalid type: string")
-        && (message.contains("u64") || message.contains("u32"))
+        && ["u64", "u32", "f64"].iter().any(|t| message.contains(t))
     {
         return Some("write the number without quotes".into());
     }
@@ -630,16 +668,24 @@ fn validate(path: &str, src: &str, cfg: &Config) -> Result<(), ConfigError> {
                 Some("base = \"dc=example,dc=com\""),
             ));
         }
-        if s.timeout == 0 {
-            return Err(semantic(
-                path,
-                src,
-                idx,
-                None,
-                "timeout",
-                "must be at least 1 second".into(),
-                None,
-            ));
+        for (key, v, lo, hi) in [
+            ("timeout", s.timeout, 0.05, 120.0),
+            ("connect_timeout", s.connect_timeout, 0.05, 120.0),
+            ("failover_delay", s.failover_delay, 0.0, 60.0),
+            ("retry_dead_after", s.retry_dead_after, 0.1, 3600.0),
+            ("retry_dead_max", s.retry_dead_max, 0.1, 86400.0),
+        ] {
+            if !(v.is_finite() && v >= lo && v <= hi) {
+                let msg = format!("{v} is out of range ({lo} to {hi} seconds)");
+                return Err(semantic(path, src, idx, None, key, msg, None));
+            }
+        }
+        if let Some(p) = &s.user_dn_pattern {
+            if p.matches("%s").count() != 1 {
+                let hint = Some("user_dn_pattern = \"uid=%s,ou=people,dc=example,dc=com\"");
+                let msg = "must contain %s exactly once".to_string();
+                return Err(semantic(path, src, idx, None, "user_dn_pattern", msg, hint));
+            }
         }
         if s.bind_dn.is_some() && s.bind_password_file.is_none() {
             return Err(semantic(
@@ -870,7 +916,10 @@ nested = true
         assert_eq!(c.nss.min_uid, 1000);
         assert_eq!(c.daemon.socket, "/run/ldaprs/socket");
         let s = &c.servers[0];
-        assert_eq!(s.timeout, 5);
+        assert_eq!(s.timeout, 5.0);
+        assert_eq!(s.connect_timeout, 2.0);
+        assert_eq!(s.failover_delay, 0.4);
+        assert!(!s.allow_cleartext_passwords);
         assert!(s.tls.verify);
         assert_eq!(
             s.effective().membership,

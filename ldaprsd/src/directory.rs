@@ -3,7 +3,7 @@
 //! and the conversion of entries into passwd/group records.
 
 use crate::tls;
-use crate::{debug, warn};
+use crate::{debug, info, warn};
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::exop::WhoAmI;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
@@ -11,9 +11,13 @@ use ldaprs_common::config::{Effective, Server, TlsMode};
 use ldaprs_common::filter;
 use ldaprs_common::names::{valid_field, valid_name};
 use ldaprs_common::protocol::Passwd;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use ldaprs_common::config::seconds;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// Why a directory operation produced no answer.
@@ -170,20 +174,67 @@ pub fn normalize_dn(dn: &str) -> String {
         .join(",")
 }
 
-struct Conn {
-    ldap: Ldap,
-    uri: String,
+/// Where a URI stands: its open service connection, or why and until when it is avoided.
+#[derive(Default)]
+struct SlotState {
+    conn: Option<Ldap>,
+    dead: Option<DeadInfo>,
 }
 
-/// A `[[servers]]` block and its live service connection.
+/// A URI that failed: requests prefer the others until a background probe finds it healthy.
+#[derive(Clone, Debug)]
+pub struct DeadInfo {
+    pub since: Instant,
+    pub retry_at: Instant,
+    pub failures: u32,
+    pub reason: String,
+}
+
+struct Slot {
+    uri: String,
+    state: std::sync::Mutex<SlotState>,
+    /// Serialises connection set-up so that a burst of requests opens one connection.
+    connecting: Mutex<()>,
+}
+
+impl Slot {
+    fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Backoff before probing a dead URI again: `base · 2^(failures-1)`, capped at `max`, times a
+/// jitter factor in [0.9, 1.1] from `unit` (a number in [0, 1)), so that many hosts that lost
+/// the same server do not probe it in lockstep.
+pub fn backoff(base: Duration, max: Duration, failures: u32, unit: f64) -> Duration {
+    let exp = failures.saturating_sub(1).min(20);
+    let raw = base.saturating_mul(1u32 << exp).min(max);
+    raw.mul_f64(0.9 + 0.2 * unit.clamp(0.0, 1.0))
+}
+
+/// A cheap pseudo-random number in [0, 1) (jitter only; nothing secret depends on it).
+fn jitter_unit() -> f64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let mut x = u64::from(nanos) ^ 0x9e37_79b9_7f4a_7c15;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    (x % 1_000_000) as f64 / 1_000_000.0
+}
+
+/// A `[[servers]]` block: its URIs (with their health) and the settings to reach them.
 pub struct ServerBlock {
     pub cfg: Server,
     pub eff: Effective,
     pub limits: IdLimits,
     bind_password: Option<String>,
     tls: Option<Arc<rustls::ClientConfig>>,
-    timeout: Duration,
-    conn: Mutex<Option<Conn>>,
+    connect_timeout: Duration,
+    op_timeout: Duration,
+    failover_delay: Duration,
+    retry_base: Duration,
+    retry_max: Duration,
+    slots: Vec<Slot>,
 }
 
 /// The size of a page for searches that may return many entries (slapd's default size limit
@@ -194,25 +245,28 @@ fn transport(uri: &str, what: &str, e: &LdapError) -> DirError {
     DirError::Unreachable(format!("{uri}: {what}: {e}"))
 }
 
+type Attempt<'a, T> = Pin<Box<dyn Future<Output = (usize, Result<T, DirError>)> + Send + 'a>>;
+
 impl ServerBlock {
-    pub fn new(
-        cfg: Server,
-        limits: IdLimits,
-        bind_password: Option<String>,
-    ) -> Result<ServerBlock, tls::TlsError> {
-        let tls = if cfg.tls.verify {
-            tls::client_config(&cfg)?
-        } else {
-            None
-        };
+    pub fn new(cfg: Server, limits: IdLimits, bind_password: Option<String>) -> Result<ServerBlock, tls::TlsError> {
+        let tls = tls::client_config(&cfg)?;
+        let slots = cfg
+            .uris()
+            .into_iter()
+            .map(|uri| Slot { uri, state: std::sync::Mutex::new(SlotState::default()), connecting: Mutex::new(()) })
+            .collect();
         Ok(ServerBlock {
             eff: cfg.effective(),
-            timeout: Duration::from_secs(cfg.timeout),
+            connect_timeout: seconds(cfg.connect_timeout),
+            op_timeout: seconds(cfg.timeout),
+            failover_delay: seconds(cfg.failover_delay),
+            retry_base: seconds(cfg.retry_dead_after),
+            retry_max: seconds(cfg.retry_dead_max),
             cfg,
             limits,
             bind_password,
             tls,
-            conn: Mutex::new(None),
+            slots,
         })
     }
 
@@ -220,26 +274,75 @@ impl ServerBlock {
         &self.cfg.name
     }
 
-    /// A new, unbound connection to `uri`, within the timeout.
+    /// May a user's password go over this URI? Only over TLS or a local socket, unless the
+    /// admin allowed clear text.
+    pub fn password_transport_ok(&self, uri: &str) -> bool {
+        uri.starts_with("ldaps://")
+            || uri.starts_with("ldapi://")
+            || (uri.starts_with("ldap://") && self.cfg.tls.mode == TlsMode::Starttls)
+            || self.cfg.allow_cleartext_passwords
+    }
+
+    /// Lines for the start-up log about how passwords travel.
+    pub fn transport_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.slots {
+            let plain = s.uri.starts_with("ldap://") && self.cfg.tls.mode != TlsMode::Starttls;
+            if plain && self.cfg.allow_cleartext_passwords {
+                out.push(format!("server {}: {} is plain LDAP and allow_cleartext_passwords = true: USER PASSWORDS ARE SENT IN CLEAR TEXT", self.cfg.name, s.uri));
+            } else if plain {
+                out.push(format!("server {}: {} is plain LDAP: user passwords will not be sent there, so logins through it fail (use ldaps://, [servers.tls] mode = \"starttls\", ldapi://, or allow_cleartext_passwords = true)", self.cfg.name, s.uri));
+            }
+        }
+        out
+    }
+
+    /// URIs in the order to try them: the healthy ones in config order, then the dead ones.
+    fn order(&self) -> Vec<usize> {
+        let (mut alive, mut dead): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.state().dead.is_some() {
+                dead.push(i);
+            } else {
+                alive.push(i);
+            }
+        }
+        alive.extend(dead);
+        alive
+    }
+
+    fn mark_dead(&self, i: usize, reason: &str) {
+        let Some(slot) = self.slots.get(i) else { return };
+        let mut st = slot.state();
+        st.conn = None;
+        if st.dead.is_none() {
+            let now = Instant::now();
+            let wait = backoff(self.retry_base, self.retry_max, 1, jitter_unit());
+            warn!("server {}: {} marked down ({reason}); requests go to the other URIs, next probe in {:.1}s", self.cfg.name, slot.uri, wait.as_secs_f64());
+            st.dead = Some(DeadInfo { since: now, retry_at: now + wait, failures: 1, reason: reason.to_string() });
+        }
+    }
+
+    fn mark_alive(&self, i: usize) {
+        let Some(slot) = self.slots.get(i) else { return };
+        let mut st = slot.state();
+        if let Some(d) = st.dead.take() {
+            info!("server {}: {} is back after {:.1}s", self.cfg.name, slot.uri, d.since.elapsed().as_secs_f64());
+        }
+    }
+
+    /// A new, unbound connection to `uri`; TCP and TLS/StartTLS within `connect_timeout`.
     async fn connect(&self, uri: &str) -> Result<Ldap, DirError> {
-        let mut settings = LdapConnSettings::new().set_conn_timeout(self.timeout);
+        let mut settings = LdapConnSettings::new().set_conn_timeout(self.connect_timeout);
         if let Some(c) = &self.tls {
             settings = settings.set_config(c.clone());
-        }
-        if !self.cfg.tls.verify {
-            settings = settings.set_no_tls_verify(true);
         }
         if self.cfg.tls.mode == TlsMode::Starttls && uri.starts_with("ldap://") {
             settings = settings.set_starttls(true);
         }
         let fut = LdapConnAsync::with_settings(settings, uri);
-        let (conn, ldap) = match tokio::time::timeout(self.timeout, fut).await {
-            Err(_) => {
-                return Err(DirError::Unreachable(format!(
-                    "{uri}: connect: no answer within {}s",
-                    self.timeout.as_secs()
-                )))
-            }
+        let (conn, ldap) = match tokio::time::timeout(self.connect_timeout, fut).await {
+            Err(_) => return Err(DirError::Unreachable(format!("{uri}: connect: no answer within {:.1}s", self.connect_timeout.as_secs_f64()))),
             Ok(Err(e)) => return Err(transport(uri, "connect", &e)),
             Ok(Ok(x)) => x,
         };
@@ -254,272 +357,306 @@ impl ServerBlock {
 
     /// Binds as the service account (or stays anonymous).
     async fn service_bind(&self, ldap: &mut Ldap, uri: &str) -> Result<(), DirError> {
-        let (Some(dn), Some(pw)) = (&self.cfg.bind_dn, &self.bind_password) else {
-            return Ok(());
-        };
-        let res = ldap
-            .with_timeout(self.timeout)
-            .simple_bind(dn, pw)
-            .await
-            .map_err(|e| transport(uri, "service bind", &e))?;
+        let (Some(dn), Some(pw)) = (&self.cfg.bind_dn, &self.bind_password) else { return Ok(()) };
+        let res = ldap.with_timeout(self.op_timeout).simple_bind(dn, pw).await.map_err(|e| transport(uri, "service bind", &e))?;
         if res.rc != 0 {
-            return Err(DirError::Server(format!(
-                "{uri}: service bind as {dn} refused: resultCode {} {}",
-                res.rc, res.text
-            )));
+            // A refused service bind is the same on every replica; but another URI may be a
+            // differently configured server, so it still counts as this URI failing.
+            return Err(DirError::Unreachable(format!("{uri}: service bind as {dn} refused: resultCode {} {}", res.rc, res.text)));
         }
         Ok(())
     }
 
-    /// The shared service connection, (re)connecting through the `uri` list in order.
-    async fn service_conn(&self) -> Result<(Ldap, String), DirError> {
-        let mut slot = self.conn.lock().await;
-        if let Some(c) = slot.as_mut() {
-            if !c.ldap.is_closed() {
-                return Ok((c.ldap.clone(), c.uri.clone()));
-            }
+    fn open_conn(slot: &Slot) -> Option<Ldap> {
+        let mut st = slot.state();
+        let l = st.conn.as_mut()?;
+        if l.is_closed() {
+            st.conn = None;
+            return None;
         }
-        *slot = None;
-        let mut errors = Vec::new();
-        for uri in self.cfg.uris() {
-            match self.connect(&uri).await {
-                Ok(mut ldap) => match self.service_bind(&mut ldap, &uri).await {
-                    Ok(()) => {
-                        debug!("server {}: connected to {uri}", self.cfg.name);
-                        *slot = Some(Conn {
-                            ldap: ldap.clone(),
-                            uri: uri.clone(),
-                        });
-                        return Ok((ldap, uri));
+        Some(l.clone())
+    }
+
+    /// The open service connection to URI `i`, made (connect + service bind) if needed.
+    async fn conn(&self, i: usize) -> Result<(Ldap, String), DirError> {
+        let slot = self.slots.get(i).ok_or_else(|| DirError::Unreachable("no such URI".into()))?;
+        if let Some(l) = Self::open_conn(slot) {
+            return Ok((l, slot.uri.clone()));
+        }
+        let _guard = slot.connecting.lock().await;
+        if let Some(l) = Self::open_conn(slot) {
+            return Ok((l, slot.uri.clone()));
+        }
+        let mut ldap = self.connect(&slot.uri).await?;
+        self.service_bind(&mut ldap, &slot.uri).await?;
+        debug!("server {}: connected to {}", self.cfg.name, slot.uri);
+        slot.state().conn = Some(ldap.clone());
+        Ok((ldap, slot.uri.clone()))
+    }
+
+    /// Runs `op` against the URIs in preference order. With `hedge`, a URI that has not
+    /// answered within `failover_delay` gets company: the next URI is asked in parallel, the
+    /// first answer wins and the silent URI is marked down (later requests do not wait for it;
+    /// a background probe brings it back). Without `hedge` (long paged searches) the next URI
+    /// is asked only after a failure. An LDAP answer (even an error) is final; only transport
+    /// failures and timeouts move on.
+    async fn failover<'a, T, F>(&'a self, hedge: bool, op: F) -> Result<T, DirError>
+    where
+        T: Send + 'a,
+        F: Fn(usize) -> Attempt<'a, T>,
+    {
+        let order = self.order();
+        let mut next = 0usize;
+        let mut launched: Vec<usize> = Vec::new();
+        let mut running = FuturesUnordered::new();
+        let mut errors: Vec<String> = Vec::new();
+        if let Some(&i) = order.first() {
+            running.push(op(i));
+            launched.push(i);
+            next = 1;
+        }
+        loop {
+            let can_launch = next < order.len();
+            let delay = tokio::time::sleep(if hedge { self.failover_delay } else { Duration::from_secs(86_400) });
+            tokio::select! {
+                done = running.next() => {
+                    let Some((i, res)) = done else { break };
+                    match res {
+                        Ok(t) => {
+                            self.mark_alive(i);
+                            // Those asked earlier than the winner had longer and said nothing.
+                            for &j in launched.iter().take_while(|&&j| j != i) {
+                                self.mark_dead(j, &format!("no answer within {:.1}s while another URI answered", self.failover_delay.as_secs_f64()));
+                            }
+                            return Ok(t);
+                        }
+                        Err(DirError::Unreachable(m)) => {
+                            self.mark_dead(i, &m);
+                            errors.push(m);
+                            if let Some(&j) = order.get(next) {
+                                running.push(op(j));
+                                launched.push(j);
+                                next += 1;
+                            } else if running.is_empty() {
+                                break;
+                            }
+                        }
+                        Err(other) => return Err(other),
                     }
-                    Err(e) => {
-                        warn!("server {}: {e}", self.cfg.name);
-                        errors.push(e.to_string());
+                }
+                _ = delay, if can_launch && hedge => {
+                    if let Some(&j) = order.get(next) {
+                        running.push(op(j));
+                        launched.push(j);
+                        next += 1;
                     }
-                },
-                Err(e) => {
-                    warn!("server {}: {e}", self.cfg.name);
-                    errors.push(e.to_string());
                 }
             }
         }
-        Err(DirError::Unreachable(format!(
-            "server {}: no URI answered ({})",
-            self.cfg.name,
-            errors.join("; ")
-        )))
+        Err(DirError::Unreachable(format!("server {}: no URI answered ({})", self.cfg.name, errors.join("; "))))
     }
 
-    async fn drop_conn(&self, uri: &str) {
-        let mut slot = self.conn.lock().await;
-        if slot.as_ref().is_some_and(|c| c.uri == uri) {
-            *slot = None;
-        }
-    }
-
-    async fn search_on(
-        &self,
-        ldap: &mut Ldap,
-        uri: &str,
-        base: &str,
-        f: &str,
-        attrs: &[String],
-        paged: bool,
-    ) -> Result<Vec<Entry>, DirError> {
+    async fn search_on(&self, ldap: &mut Ldap, uri: &str, base: &str, f: &str, attrs: &[String], paged: bool) -> Result<Vec<Entry>, DirError> {
         let attrs: Vec<String> = attrs.to_vec();
         if !paged {
-            let res = ldap
-                .with_timeout(self.timeout)
-                .search(base, Scope::Subtree, f, attrs)
-                .await
-                .map_err(|e| transport(uri, "search", &e))?;
+            let fut = ldap.with_timeout(self.op_timeout).search(base, Scope::Subtree, f, attrs);
+            let res = match tokio::time::timeout(self.op_timeout, fut).await {
+                Err(_) => return Err(DirError::Unreachable(format!("{uri}: search: no answer within {:.1}s", self.op_timeout.as_secs_f64()))),
+                Ok(r) => r.map_err(|e| transport(uri, "search", &e))?,
+            };
             let ldap3::SearchResult(entries, result) = res;
             return match result.rc {
-                0 => Ok(entries
-                    .into_iter()
-                    .filter(|e| !e.is_ref())
-                    .map(|e| Entry::from_search(SearchEntry::construct(e)))
-                    .collect()),
+                0 => Ok(entries.into_iter().filter(|e| !e.is_ref()).map(|e| Entry::from_search(SearchEntry::construct(e))).collect()),
                 32 => Ok(Vec::new()), // noSuchObject: the base does not exist, so nothing matches
-                rc => Err(DirError::Server(format!(
-                    "{uri}: search {f} under {base}: resultCode {rc} {}",
-                    result.text
-                ))),
+                rc => Err(DirError::Server(format!("{uri}: search {f} under {base}: resultCode {rc} {}", result.text))),
             };
         }
-        let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![
-            Box::new(EntriesOnly::new()),
-            Box::new(PagedResults::new(PAGE_SIZE)),
-        ];
-        let overall = self.timeout * 12;
+        let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
+        let op_timeout = self.op_timeout;
         let work = async {
             let mut stream = ldap
-                .with_timeout(self.timeout)
+                .with_timeout(op_timeout)
                 .streaming_search_with(adapters, base, Scope::Subtree, f, attrs)
                 .await
                 .map_err(|e| transport(uri, "search", &e))?;
             let mut out = Vec::new();
-            while let Some(e) = stream
-                .next()
-                .await
-                .map_err(|e| transport(uri, "search", &e))?
-            {
-                out.push(Entry::from_search(SearchEntry::construct(e)));
+            loop {
+                // Each page (each entry, in fact) must arrive within the operation timeout.
+                let item = match tokio::time::timeout(op_timeout, stream.next()).await {
+                    Err(_) => return Err(DirError::Unreachable(format!("{uri}: paged search stalled for {:.1}s", op_timeout.as_secs_f64()))),
+                    Ok(r) => r.map_err(|e| transport(uri, "search", &e))?,
+                };
+                match item {
+                    Some(e) => out.push(Entry::from_search(SearchEntry::construct(e))),
+                    None => break,
+                }
             }
             let result = stream.finish().await;
             match result.rc {
                 0 => Ok(out),
                 32 => Ok(Vec::new()),
-                // rc 80 with ldap3 marks a transport failure inside the stream.
-                80 => Err(DirError::Unreachable(format!(
-                    "{uri}: paged search {f}: {}",
-                    result.text
-                ))),
-                rc => Err(DirError::Server(format!(
-                    "{uri}: paged search {f} under {base}: resultCode {rc} {}",
-                    result.text
-                ))),
+                // ldap3 reports a transport failure inside the stream as rc 80.
+                80 => Err(DirError::Unreachable(format!("{uri}: paged search {f}: {}", result.text))),
+                rc => Err(DirError::Server(format!("{uri}: paged search {f} under {base}: resultCode {rc} {}", result.text))),
             }
         };
-        match tokio::time::timeout(overall, work).await {
-            Ok(r) => r,
-            Err(_) => Err(DirError::Unreachable(format!(
-                "{uri}: paged search {f}: no complete answer within {}s",
-                overall.as_secs()
-            ))),
-        }
+        work.await
     }
 
-    /// Searches under `base`; a broken connection is re-made (failing over along the `uri`
-    /// list) and the search retried once.
-    pub async fn search(
-        &self,
-        base: &str,
-        f: &str,
-        attrs: &[String],
-        paged: bool,
-    ) -> Result<Vec<Entry>, DirError> {
-        let mut last = None;
-        for _attempt in 0..2 {
-            let (mut ldap, uri) = self.service_conn().await?;
-            match self.search_on(&mut ldap, &uri, base, f, attrs, paged).await {
-                Err(DirError::Unreachable(m)) => {
-                    warn!("server {}: {m}; reconnecting", self.cfg.name);
-                    self.drop_conn(&uri).await;
-                    last = Some(DirError::Unreachable(m));
+    /// Searches under `base`, failing over between URIs (see [`Self::failover`]).
+    pub async fn search(&self, base: &str, f: &str, attrs: &[String], paged: bool) -> Result<Vec<Entry>, DirError> {
+        self.failover(!paged, |i| -> Attempt<'_, Vec<Entry>> {
+            Box::pin(async move {
+                let res = match self.conn(i).await {
+                    Ok((mut ldap, uri)) => self.search_on(&mut ldap, &uri, base, f, attrs, paged).await,
+                    Err(e) => Err(e),
+                };
+                if matches!(res, Err(DirError::Unreachable(_))) {
+                    if let Some(s) = self.slots.get(i) {
+                        s.state().conn = None;
+                    }
                 }
-                other => return other,
-            }
-        }
-        Err(last.unwrap_or_else(|| DirError::Unreachable("no attempt made".into())))
+                (i, res)
+            })
+        })
+        .await
     }
 
     pub fn user_attrs(&self) -> Vec<String> {
         let e = &self.eff;
-        vec![
-            e.attr_name.clone(),
-            e.attr_uid.clone(),
-            e.attr_gid.clone(),
-            e.attr_gecos.clone(),
-            "cn".into(),
-            e.attr_home.clone(),
-            e.attr_shell.clone(),
-        ]
+        vec![e.attr_name.clone(), e.attr_uid.clone(), e.attr_gid.clone(), e.attr_gecos.clone(), "cn".into(), e.attr_home.clone(), e.attr_shell.clone()]
     }
 
     /// The user entries matching `extra` (already escaped) under the user base.
     pub async fn find_users(&self, extra: &str, paged: bool) -> Result<Vec<Entry>, DirError> {
         let f = filter::and(&self.eff.user_filter, extra);
-        self.search(&self.eff.user_base, &f, &self.user_attrs(), paged)
-            .await
+        self.search(&self.eff.user_base, &f, &self.user_attrs(), paged).await
     }
 
     /// Binds as `dn` with `password` on a new connection, then checks with "Who am I?"
-    /// (RFC 4532) that the server really authenticated that DN. Tries the `uri` list in
-    /// order only while servers are unreachable; a refused password is final.
-    pub async fn user_bind(&self, dn: &str, password: &str) -> Result<BindOutcome, DirError> {
-        let mut errors = Vec::new();
-        for uri in self.cfg.uris() {
-            let mut ldap = match self.connect(&uri).await {
-                Ok(l) => l,
-                Err(e) => {
-                    errors.push(e.to_string());
-                    continue;
-                }
-            };
-            let res = match ldap
-                .with_timeout(self.timeout)
-                .simple_bind(dn, password)
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    errors.push(transport(&uri, "bind", &e).to_string());
-                    continue;
-                }
-            };
-            let outcome = match res.rc {
-                0 => self.confirm_identity(&mut ldap, &uri, dn).await,
-                49 => Ok(BindOutcome::InvalidCredentials),
-                rc => Ok(BindOutcome::Refused(format!(
-                    "{uri}: bind refused: resultCode {rc} {}",
-                    res.text
-                ))),
-            };
-            let _ = ldap.unbind().await;
-            match outcome {
-                Err(DirError::Unreachable(m)) => errors.push(m),
-                other => return other,
-            }
-        }
-        Err(DirError::Unreachable(format!(
-            "server {}: no URI answered the bind ({})",
-            self.cfg.name,
-            errors.join("; ")
-        )))
+    /// (RFC 4532) that the server really authenticated that DN; with `read_entry`, also
+    /// reads the user's own entry as the user (for the user-DN-pattern mode). URIs are
+    /// tried as in [`Self::failover`]; a refused password is final and never retried.
+    pub async fn user_bind(&self, dn: &str, password: &str, read_entry: bool) -> Result<(BindOutcome, Option<Entry>), DirError> {
+        self.failover(true, |i| -> Attempt<'_, (BindOutcome, Option<Entry>)> {
+            Box::pin(async move { (i, self.bind_on(i, dn, password, read_entry).await) })
+        })
+        .await
     }
 
-    async fn confirm_identity(
-        &self,
-        ldap: &mut Ldap,
-        uri: &str,
-        dn: &str,
-    ) -> Result<BindOutcome, DirError> {
-        let r = ldap
-            .with_timeout(self.timeout)
-            .extended(WhoAmI)
-            .await
-            .map_err(|e| transport(uri, "whoami", &e))?;
+    async fn bind_on(&self, i: usize, dn: &str, password: &str, read_entry: bool) -> Result<(BindOutcome, Option<Entry>), DirError> {
+        let uri = self.slots.get(i).map(|s| s.uri.clone()).unwrap_or_default();
+        if !self.password_transport_ok(&uri) {
+            return Err(DirError::Server(format!("{uri} is neither TLS nor ldapi:// and allow_cleartext_passwords is off: the password was not sent")));
+        }
+        let mut ldap = self.connect(&uri).await?;
+        let fut = ldap.with_timeout(self.op_timeout).simple_bind(dn, password);
+        let res = match tokio::time::timeout(self.op_timeout, fut).await {
+            Err(_) => return Err(DirError::Unreachable(format!("{uri}: bind: no answer within {:.1}s", self.op_timeout.as_secs_f64()))),
+            Ok(r) => r.map_err(|e| transport(&uri, "bind", &e))?,
+        };
+        let outcome = match res.rc {
+            0 => self.confirm_identity(&mut ldap, &uri, dn, read_entry).await,
+            49 => Ok((BindOutcome::InvalidCredentials, None)),
+            rc => Ok((BindOutcome::Refused(format!("{uri}: bind refused: resultCode {rc} {}", res.text)), None)),
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(200), ldap.unbind()).await;
+        outcome
+    }
+
+    async fn confirm_identity(&self, ldap: &mut Ldap, uri: &str, dn: &str, read_entry: bool) -> Result<(BindOutcome, Option<Entry>), DirError> {
+        let fut = ldap.with_timeout(self.op_timeout).extended(WhoAmI);
+        let r = match tokio::time::timeout(self.op_timeout, fut).await {
+            Err(_) => return Err(DirError::Unreachable(format!("{uri}: whoami: no answer"))),
+            Ok(r) => r.map_err(|e| transport(uri, "whoami", &e))?,
+        };
         let ldap3::result::ExopResult(exop, result) = r;
-        if result.rc == 0 {
-            let authzid = exop
-                .val
-                .as_deref()
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default();
+        let confirmed_by_whoami = if result.rc == 0 {
+            let authzid = exop.val.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
             let got = authzid.strip_prefix("dn:").unwrap_or("");
-            if !got.is_empty() && normalize_dn(got) == normalize_dn(dn) {
-                return Ok(BindOutcome::Success);
+            if got.is_empty() || normalize_dn(got) != normalize_dn(dn) {
+                return Ok((BindOutcome::Refused(format!("{uri}: bind succeeded but the server says we are {authzid:?}, not {dn}")), None));
             }
-            return Ok(BindOutcome::Refused(format!(
-                "{uri}: bind succeeded but the server says we are {authzid:?}, not {dn}"
-            )));
-        }
-        // No "Who am I?" on this server: read our own entry as the user instead (nslcd's way).
-        let res = ldap
-            .with_timeout(self.timeout)
-            .search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"])
-            .await
-            .map_err(|e| transport(uri, "self search", &e))?;
-        let ldap3::SearchResult(entries, result) = res;
-        if result.rc == 0 && entries.len() == 1 {
-            Ok(BindOutcome::Success)
+            true
         } else {
-            Ok(BindOutcome::Refused(format!(
-                "{uri}: bind succeeded but the user cannot read its own entry (resultCode {})",
-                result.rc
-            )))
+            false
+        };
+        if confirmed_by_whoami && !read_entry {
+            return Ok((BindOutcome::Success, None));
         }
+        // No "Who am I?" on this server, or the entry is wanted: read our own entry as the
+        // user (nslcd's way of confirming the identity).
+        let attrs = if read_entry { self.user_attrs() } else { vec!["1.1".to_string()] };
+        let fut = ldap.with_timeout(self.op_timeout).search(dn, Scope::Base, "(objectClass=*)", attrs);
+        let res = match tokio::time::timeout(self.op_timeout, fut).await {
+            Err(_) => return Err(DirError::Unreachable(format!("{uri}: self search: no answer"))),
+            Ok(r) => r.map_err(|e| transport(uri, "self search", &e))?,
+        };
+        let ldap3::SearchResult(mut entries, result) = res;
+        if result.rc == 0 && entries.len() == 1 {
+            let e = entries.pop().map(|e| Entry::from_search(SearchEntry::construct(e)));
+            Ok((BindOutcome::Success, e))
+        } else {
+            Ok((BindOutcome::Refused(format!("{uri}: bind succeeded but the user cannot read its own entry (resultCode {})", result.rc)), None))
+        }
+    }
+
+    /// Probes every dead URI whose retry time has come: connect, service bind and a RootDSE
+    /// read, within the usual timeouts. Runs in the background, never inside a request.
+    pub async fn probe_dead(&self) {
+        let now = Instant::now();
+        let due: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| self.slots.get(i).and_then(|s| s.state().dead.clone()).is_some_and(|d| d.retry_at <= now))
+            .collect();
+        let probes = due.into_iter().map(|i| async move {
+            let res = async {
+                let (mut ldap, uri) = self.conn(i).await?;
+                let fut = ldap.with_timeout(self.op_timeout).search("", Scope::Base, "(objectClass=*)", vec!["namingContexts"]);
+                match tokio::time::timeout(self.op_timeout, fut).await {
+                    Err(_) => Err(DirError::Unreachable(format!("{uri}: RootDSE: no answer"))),
+                    Ok(Err(e)) => Err(transport(&uri, "RootDSE", &e)),
+                    Ok(Ok(_)) => Ok(()),
+                }
+            }
+            .await;
+            let Some(slot) = self.slots.get(i) else { return };
+            match res {
+                Ok(()) => self.mark_alive(i),
+                Err(e) => {
+                    let mut st = slot.state();
+                    st.conn = None;
+                    if let Some(d) = st.dead.as_mut() {
+                        d.failures = d.failures.saturating_add(1);
+                        let wait = backoff(self.retry_base, self.retry_max, d.failures, jitter_unit());
+                        d.retry_at = Instant::now() + wait;
+                        d.reason = e.to_string();
+                        debug!("server {}: {} still down ({e}); next probe in {:.1}s", self.cfg.name, slot.uri, wait.as_secs_f64());
+                    }
+                }
+            }
+        });
+        futures_util::future::join_all(probes).await;
+    }
+
+    /// One line per URI for `ldaprsctl status`.
+    pub fn status(&self) -> Vec<(String, String)> {
+        self.slots
+            .iter()
+            .map(|s| {
+                let st = s.state();
+                let v = match &st.dead {
+                    None if st.conn.is_some() => "up (connected)".to_string(),
+                    None => "up (not connected yet)".to_string(),
+                    Some(d) => format!(
+                        "DOWN for {:.0}s ({}); next probe in {:.1}s",
+                        d.since.elapsed().as_secs_f64(),
+                        d.reason,
+                        d.retry_at.saturating_duration_since(Instant::now()).as_secs_f64()
+                    ),
+                };
+                (format!("server {} {}", self.cfg.name, s.uri), v)
+            })
+            .collect()
     }
 }
 
@@ -658,6 +795,21 @@ mod tests {
                 .name,
             "alice.l"
         );
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters() {
+        let b = Duration::from_secs(10);
+        let m = Duration::from_secs(300);
+        assert_eq!(backoff(b, m, 1, 0.5), Duration::from_secs(10));
+        assert_eq!(backoff(b, m, 2, 0.5), Duration::from_secs(20));
+        assert_eq!(backoff(b, m, 3, 0.5), Duration::from_secs(40));
+        assert_eq!(backoff(b, m, 10, 0.5), Duration::from_secs(300));
+        assert_eq!(backoff(b, m, 1, 0.0), Duration::from_secs(9));
+        assert_eq!(backoff(b, m, 1, 1.0), Duration::from_secs(11));
+        assert_eq!(backoff(b, m, u32::MAX, 0.5), Duration::from_secs(300));
+        let u = jitter_unit();
+        assert!((0.0..1.0).contains(&u));
     }
 
     #[test]

@@ -76,7 +76,12 @@ fn main() -> ExitCode {
             warn!("server {}: TLS certificate verification is OFF (verify = false): anyone on the path can impersonate the directory", s.name);
         }
         match ServerBlock::new(s.clone(), limits, pw) {
-            Ok(b) => blocks.push(b),
+            Ok(b) => {
+                for w in b.transport_warnings() {
+                    warn!("{w}");
+                }
+                blocks.push(b)
+            }
             Err(e) => {
                 error!("{e}");
                 return ExitCode::from(78);
@@ -126,6 +131,13 @@ fn main() -> ExitCode {
         };
         let server = tokio::spawn(ldaprsd::server::serve(listener, svc.clone()));
         ldaprsd::notify::ready();
+        let prober = svc.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                prober.probe_dead().await;
+            }
+        });
         loop {
             tokio::select! {
                 _ = term.recv() => break,

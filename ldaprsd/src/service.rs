@@ -155,6 +155,15 @@ impl Service {
         }
     }
 
+    /// Background work: probe dead URIs so that requests never pay for it.
+    pub async fn probe_dead(&self) {
+        futures_util::future::join_all(self.blocks.iter().map(|b| b.probe_dead())).await;
+    }
+
+    pub fn blocks(&self) -> &[ServerBlock] {
+        &self.blocks
+    }
+
     pub fn flush(&self) {
         self.cache.clear();
         self.user_dns.clear();
@@ -164,7 +173,7 @@ impl Service {
     fn status(&self) -> Response {
         let mut lines = vec![("cache entries".to_string(), self.cache.len().to_string())];
         for b in &self.blocks {
-            lines.push((format!("server {}", b.name()), b.cfg.uris().join(" ")));
+            lines.extend(b.status());
         }
         Response::Status(lines)
     }
@@ -558,74 +567,106 @@ impl Service {
         Ok(names)
     }
 
-    async fn authenticate(
-        &self,
-        id: u64,
-        user: &str,
-        password: &Secret,
-        ctx: &PamContext,
-        peer: Peer,
-    ) -> Response {
-        let auth = |code: AuthCode, message: &str| Response::Auth {
-            code,
-            message: message.to_string(),
-        };
-        let who = format!(
-            "req={id} auth user={user} service={} rhost={} peer_uid={}",
-            ctx.service, ctx.rhost, peer.uid
-        );
+    async fn authenticate(&self, id: u64, user: &str, password: &Secret, ctx: &PamContext, peer: Peer) -> Response {
+        let auth = |code: AuthCode| Response::Auth { code, message: String::new() };
+        let who = format!("req={id} auth user={user} service={} rhost={} peer_uid={}", ctx.service, ctx.rhost, peer.uid);
         if !valid_name(user) {
             info!("req={id} auth: invalid user name refused");
-            return auth(AuthCode::UserUnknown, "");
+            return auth(AuthCode::UserUnknown);
         }
         if password.is_empty() {
             // RFC 4513 §5.1.2: an empty password is an unauthenticated bind. Never send it.
             info!("{who}: empty password refused, no bind sent");
-            return auth(AuthCode::Denied, "");
+            return auth(AuthCode::Denied);
         }
         let Ok(pw) = std::str::from_utf8(password.expose()) else {
             info!("{who}: password is not UTF-8, refused");
-            return auth(AuthCode::Denied, "");
+            return auth(AuthCode::Denied);
         };
-        // Always a fresh search: a cached DN could belong to an entry deleted since.
-        let found = match self.user_by_name(user).await {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                info!("{who}: no such user in the directory");
-                return auth(AuthCode::UserUnknown, "");
+        let mut unavailable = false;
+        let mut denied = false;
+        for (i, b) in self.blocks.iter().enumerate() {
+            let (dn, known) = match &b.cfg.user_dn_pattern {
+                // Single bind: the DN comes from the pattern, the entry is read as the user.
+                Some(pattern) => (pattern.replacen("%s", &filter::escape_dn_value(user), 1), None),
+                // Search first (always fresh: a cached DN could belong to a deleted entry).
+                None => {
+                    let entries = match b.find_users(&eq(&b.eff.attr_name, user), false).await {
+                        Ok(e) => e,
+                        Err(e) => {
+                            warn!("{who}: server {}: {e}", b.name());
+                            unavailable = true;
+                            continue;
+                        }
+                    };
+                    let mut users = self.convert_users(b, &entries, Some(user));
+                    if users.len() > 1 {
+                        warn!("{who}: server {}: {} entries match; refusing", b.name(), users.len());
+                        return auth(AuthCode::Denied);
+                    }
+                    let Some((p, dn)) = users.pop() else { continue };
+                    (dn, Some(p))
+                }
+            };
+            if let Some(p) = &known {
+                if peer.uid != 0 && peer.uid != p.uid {
+                    warn!("{who}: refused: a non-root caller may only authenticate its own account");
+                    return auth(AuthCode::Refused);
+                }
             }
-            Err(e) => {
-                warn!("{who}: directory unavailable: {e}");
-                return auth(AuthCode::Unavailable, "");
+            match b.user_bind(&dn, pw, known.is_none()).await {
+                Ok((BindOutcome::Success, entry)) => {
+                    let p = match (known, entry) {
+                        (Some(p), _) => p,
+                        (None, Some(e)) => match entry_to_passwd(&e, &b.eff, self.limits, Some(user)) {
+                            Ok(p) => p,
+                            Err(r) => {
+                                info!("{who}: bind as {dn} succeeded but the entry is not an acceptable user ({r:?}): denied");
+                                return auth(AuthCode::Denied);
+                            }
+                        },
+                        (None, None) => return auth(AuthCode::Denied),
+                    };
+                    if peer.uid != 0 && peer.uid != p.uid {
+                        warn!("{who}: refused: a non-root caller may only authenticate its own account");
+                        return auth(AuthCode::Refused);
+                    }
+                    // Remember the user (the account stage and NSS may not be able to search
+                    // without a service account).
+                    self.user_dns.put(user.to_string(), (i, dn.clone()), self.entry_ttl, self.clock.now());
+                    self.remember(Key::UserName(user.to_string()), &Response::User(p));
+                    info!("{who}: success (server {}, dn {dn})", b.name());
+                    return auth(AuthCode::Success);
+                }
+                Ok((BindOutcome::InvalidCredentials, _)) => {
+                    info!("{who}: wrong password (server {}, dn {dn})", b.name());
+                    if known.is_some() {
+                        return auth(AuthCode::Denied);
+                    }
+                    denied = true; // with a pattern, another block may hold the user
+                }
+                Ok((BindOutcome::Refused(m), _)) => {
+                    info!("{who}: refused: {m}");
+                    return auth(AuthCode::Denied);
+                }
+                Err(DirError::Server(m)) => {
+                    warn!("{who}: {m}");
+                    return auth(AuthCode::Denied);
+                }
+                Err(e) => {
+                    warn!("{who}: server {}: {e}", b.name());
+                    unavailable = true;
+                }
             }
-        };
-        if peer.uid != 0 && peer.uid != found.uid {
-            warn!("{who}: refused: a non-root caller may only authenticate its own account");
-            return auth(AuthCode::Refused, "");
         }
-        let Some((block, dn)) = self.user_dns.get(&user.to_string(), self.clock.now()) else {
-            return auth(AuthCode::Unavailable, "");
-        };
-        let Some(b) = self.blocks.get(block) else {
-            return auth(AuthCode::Unavailable, "");
-        };
-        match b.user_bind(&dn, pw).await {
-            Ok(BindOutcome::Success) => {
-                info!("{who}: success (server {}, dn {dn})", b.name());
-                auth(AuthCode::Success, "")
-            }
-            Ok(BindOutcome::InvalidCredentials) => {
-                info!("{who}: wrong password (server {})", b.name());
-                auth(AuthCode::Denied, "")
-            }
-            Ok(BindOutcome::Refused(m)) => {
-                info!("{who}: refused: {m}");
-                auth(AuthCode::Denied, "")
-            }
-            Err(e) => {
-                warn!("{who}: unavailable: {e}");
-                auth(AuthCode::Unavailable, "")
-            }
+        if denied {
+            auth(AuthCode::Denied)
+        } else if unavailable {
+            warn!("{who}: no directory could be asked");
+            auth(AuthCode::Unavailable)
+        } else {
+            info!("{who}: no such user in the directory");
+            auth(AuthCode::UserUnknown)
         }
     }
 

@@ -56,6 +56,46 @@ fn load_roots(server: &str, tls: &TlsSection) -> Result<rustls::RootCertStore, T
     Ok(roots)
 }
 
+/// `verify = false`: any certificate is accepted (signatures are still checked, so the
+/// handshake is real; who is on the other end is not). main.rs warns at every start.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// Builds the client config, or None when no URI of this block can use TLS.
 pub fn client_config(server: &Server) -> Result<Option<Arc<rustls::ClientConfig>>, TlsError> {
     use ldaprs_common::config::TlsMode;
@@ -66,12 +106,15 @@ pub fn client_config(server: &Server) -> Result<Option<Arc<rustls::ClientConfig>
     if !uses_tls {
         return Ok(None);
     }
-    let roots = load_roots(&server.name, tls)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    let versions = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError(format!("server `{}`: TLS set-up: {e}", server.name)))?
-        .with_root_certificates(roots);
+        .map_err(|e| TlsError(format!("server `{}`: TLS set-up: {e}", server.name)))?;
+    let builder = if tls.verify {
+        versions.with_root_certificates(load_roots(&server.name, tls)?)
+    } else {
+        versions.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+    };
     let config = match (&tls.client_cert, &tls.client_key) {
         (Some(cert), Some(key)) => {
             let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)

@@ -296,7 +296,7 @@ impl Env {
     /// The default test config for one slapd, with extra TOML appended to the server block.
     pub fn config_for(slapd: &Slapd, schema: &str, extra_top: &str, extra_server: &str) -> String {
         format!(
-            "{extra_top}\n[daemon]\nlog_level = \"debug\"\n\n[[servers]]\nname = \"test\"\nuri = [\"{uri}\"]\nschema = \"{schema}\"\nbase = \"{BASE}\"\ntimeout = 2\n{extra_server}\n",
+            "{extra_top}\n[daemon]\nlog_level = \"debug\"\n\n[[servers]]\nname = \"test\"\nuri = [\"{uri}\"]\nschema = \"{schema}\"\nbase = \"{BASE}\"\ntimeout = 2\nallow_cleartext_passwords = true\n{extra_server}\n",
             uri = slapd.uri
         )
     }
