@@ -242,7 +242,32 @@ pub struct ServerBlock {
 const PAGE_SIZE: i32 = 400;
 
 fn transport(uri: &str, what: &str, e: &LdapError) -> DirError {
-    DirError::Unreachable(format!("{uri}: {what}: {e}"))
+    DirError::Unreachable(format!("{uri}: {what}: {}", explain(&e.to_string())))
+}
+
+/// Adds plain words to the TLS verification errors rustls reports.
+pub fn explain(err: &str) -> String {
+    let hints = [
+        ("UnknownIssuer", "the certificate is not signed by a CA in ca_file (self-signed or another CA)"),
+        ("NotValidForName", "the certificate is not issued for this host name or address"),
+        ("not valid for name", "the certificate is not issued for this host name or address"),
+        ("Expired", "the certificate has expired"),
+        ("certificate expired", "the certificate has expired"),
+        ("NotValidYet", "the certificate is not valid yet (check the clock)"),
+        ("CaUsedAsEndEntity", "the server presents a CA certificate as its own"),
+        ("Revoked", "the certificate is revoked"),
+        ("BadSignature", "the certificate's signature is invalid"),
+    ];
+    if err.contains("invalid peer certificate") {
+        if let Some((_, h)) = hints.iter().find(|(k, _)| err.contains(k)) {
+            return format!("TLS certificate rejected: {h} ({err})");
+        }
+        return format!("TLS certificate rejected ({err})");
+    }
+    if err.contains("StartTLS") || err.contains("1.3.6.1.4.1.1466.20037") {
+        return format!("StartTLS failed, not falling back to plain text ({err})");
+    }
+    err.to_string()
 }
 
 type Attempt<'a, T> = Pin<Box<dyn Future<Output = (usize, Result<T, DirError>)> + Send + 'a>>;
@@ -453,7 +478,7 @@ impl ServerBlock {
                 }
             }
         }
-        Err(DirError::Unreachable(format!("server {}: no URI answered ({})", self.cfg.name, errors.join("; "))))
+        Err(DirError::Unreachable(format!("server {}: no URI answered: {}", self.cfg.name, errors.join("; "))))
     }
 
     async fn search_on(&self, ldap: &mut Ldap, uri: &str, base: &str, f: &str, attrs: &[String], paged: bool) -> Result<Vec<Entry>, DirError> {

@@ -227,7 +227,7 @@ impl Service {
                 Ok(Some(t)) => return Ok(Some(t)),
                 Ok(None) => {}
                 Err(e) => {
-                    warn!("server {}: {e}", b.name());
+                    warn!("{e}");
                     err = Some(e);
                 }
             }
@@ -594,7 +594,7 @@ impl Service {
                     let entries = match b.find_users(&eq(&b.eff.attr_name, user), false).await {
                         Ok(e) => e,
                         Err(e) => {
-                            warn!("{who}: server {}: {e}", b.name());
+                            warn!("{who}: {e}");
                             unavailable = true;
                             continue;
                         }
@@ -654,7 +654,7 @@ impl Service {
                     return auth(AuthCode::Denied);
                 }
                 Err(e) => {
-                    warn!("{who}: server {}: {e}", b.name());
+                    warn!("{who}: {e}");
                     unavailable = true;
                 }
             }

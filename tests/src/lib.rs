@@ -92,30 +92,53 @@ fn stop_child(c: &mut Child) {
     let _ = c.wait();
 }
 
-/// A throwaway slapd loaded from one of `tests/fixtures/*.ldif`.
+/// Options for a test slapd beyond the defaults.
+#[derive(Default, Clone)]
+pub struct SlapdOpts {
+    /// Lines for the global section (modules, serverID, TLS files).
+    pub global: String,
+    /// Lines for the database section (overlays, syncrepl, limits).
+    pub db: String,
+    /// Replaces the default ACL (anonymous read, userPassword for binds only).
+    pub acl: Option<String>,
+    /// Fixed ldap:// port (else a free one).
+    pub port: Option<u16>,
+    /// Also listen on ldaps:// (the TLS files come through `global`).
+    pub ldaps: bool,
+}
+
+/// A throwaway slapd loaded from an LDIF file.
 pub struct Slapd {
     pub dir: PathBuf,
     pub port: u16,
     pub uri: String,
+    pub ldaps_port: u16,
+    pub ldaps_uri: String,
     child: Option<Child>,
 }
 
 impl Slapd {
     /// `schema` is `rfc2307` or `rfc2307bis`; `ldif` a file name in tests/fixtures.
     pub fn start(name: &str, ldif: &str, schema: &str) -> Slapd {
+        Slapd::start_with(name, &workspace().join("tests/fixtures").join(ldif), schema, SlapdOpts::default())
+    }
+
+    pub fn start_with(name: &str, ldif: &Path, schema: &str, opts: SlapdOpts) -> Slapd {
         let dir = scratch(&format!("slapd-{name}"));
-        let fixture = workspace().join("tests/fixtures").join(ldif);
-        let st = Command::new(workspace().join("tests/slapd/prepare"))
-            .arg(&dir)
-            .arg(&fixture)
-            .arg(schema)
-            .status()
-            .unwrap();
+        let mut cmd = Command::new(workspace().join("tests/slapd/prepare"));
+        cmd.arg(&dir).arg(ldif).arg(schema).env("SLAPD_GLOBAL", &opts.global).env("SLAPD_DB", &opts.db);
+        if let Some(acl) = &opts.acl {
+            cmd.env("SLAPD_ACL", acl);
+        }
+        let st = cmd.status().unwrap();
         assert!(st.success(), "tests/slapd/prepare failed");
+        let ldaps_port = if opts.ldaps { free_port() } else { 0 };
         let mut s = Slapd {
             dir,
-            port: 0,
+            port: opts.port.unwrap_or(0),
             uri: String::new(),
+            ldaps_port,
+            ldaps_uri: if opts.ldaps { format!("ldaps://127.0.0.1:{ldaps_port}") } else { String::new() },
             child: None,
         };
         s.launch();
@@ -135,11 +158,15 @@ impl Slapd {
                 .append(true)
                 .open(self.dir.join("slapd.log"))
                 .unwrap();
+            let mut listen = format!("{uri}/");
+            if self.ldaps_port != 0 {
+                listen.push_str(&format!(" ldaps://127.0.0.1:{}/", self.ldaps_port));
+            }
             let mut child = Command::new("slapd")
                 .arg("-f")
                 .arg(self.dir.join("slapd.conf"))
                 .arg("-h")
-                .arg(format!("{uri}/"))
+                .arg(listen)
                 .args(["-d", "stats"])
                 .stdout(Stdio::null())
                 .stderr(log)
@@ -295,10 +322,14 @@ impl Env {
 
     /// The default test config for one slapd, with extra TOML appended to the server block.
     pub fn config_for(slapd: &Slapd, schema: &str, extra_top: &str, extra_server: &str) -> String {
-        format!(
-            "{extra_top}\n[daemon]\nlog_level = \"debug\"\n\n[[servers]]\nname = \"test\"\nuri = [\"{uri}\"]\nschema = \"{schema}\"\nbase = \"{BASE}\"\ntimeout = 2\nallow_cleartext_passwords = true\n{extra_server}\n",
-            uri = slapd.uri
-        )
+        Env::config_uris(&[slapd.uri.as_str()], schema, extra_top, &format!("allow_cleartext_passwords = true\n{extra_server}"))
+    }
+
+    /// A test config with one server block over `uris` (no cleartext passwords unless
+    /// `extra_server` allows them).
+    pub fn config_uris(uris: &[&str], schema: &str, extra_top: &str, extra_server: &str) -> String {
+        let list = uris.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ");
+        format!("{extra_top}\n[daemon]\nlog_level = \"debug\"\n\n[[servers]]\nname = \"test\"\nuri = [{list}]\nschema = \"{schema}\"\nbase = \"{BASE}\"\n{extra_server}\n")
     }
 
     pub fn write_config(&self, text: &str) {
@@ -477,5 +508,101 @@ pub fn secret_file(dir: &Path, password: &str, mode: u32) -> PathBuf {
     let p = dir.join("bind_password");
     std::fs::write(&p, format!("{password}\n")).unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    p
+}
+
+/// Runs a command and panics with its output if it fails.
+pub fn must(cmd: &mut Command) -> String {
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{cmd:?} failed:\n{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A certificate authority made at test time with openssl, and the certificates it issues.
+pub struct TestCa {
+    pub dir: PathBuf,
+    pub cert: PathBuf,
+    key: PathBuf,
+}
+
+/// A certificate and its key.
+pub struct Cert {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Cert {
+    /// slapd.conf lines to serve this certificate.
+    pub fn slapd_global(&self, ca: &Path) -> String {
+        format!("TLSCACertificateFile {}\nTLSCertificateFile {}\nTLSCertificateKeyFile {}\n", ca.display(), self.cert.display(), self.key.display())
+    }
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let dir = scratch(&format!("ca-{name}"));
+        let key = dir.join("ca.key");
+        let cert = dir.join("ca.pem");
+        must(Command::new("openssl").args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=ldaprs test CA"]).arg("-keyout").arg(&key).arg("-out").arg(&cert).args(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]));
+        std::fs::write(dir.join("index.txt"), "").unwrap();
+        std::fs::write(dir.join("serial"), "1000\n").unwrap();
+        std::fs::write(
+            dir.join("ca.cnf"),
+            format!("[ca]\ndefault_ca = tca\n[tca]\ndatabase = {d}/index.txt\nnew_certs_dir = {d}\nserial = {d}/serial\ndefault_md = sha256\npolicy = pol\nunique_subject = no\n[pol]\ncommonName = supplied\n", d = dir.display()),
+        )
+        .unwrap();
+        TestCa { dir, cert, key }
+    }
+
+    fn request(&self, name: &str, cn: &str) -> (PathBuf, PathBuf) {
+        let key = self.dir.join(format!("{name}.key"));
+        let csr = self.dir.join(format!("{name}.csr"));
+        must(Command::new("openssl").args(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj"]).arg(format!("/CN={cn}")).arg("-keyout").arg(&key).arg("-out").arg(&csr));
+        (key, csr)
+    }
+
+    fn ext(&self, name: &str, san: &str) -> PathBuf {
+        let ext = self.dir.join(format!("{name}.ext"));
+        std::fs::write(&ext, format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")).unwrap();
+        ext
+    }
+
+    /// A certificate signed by this CA for `san` (e.g. `IP:127.0.0.1`), valid now, or valid
+    /// only in 2020 when `expired`.
+    pub fn issue(&self, name: &str, san: &str, expired: bool) -> Cert {
+        let (key, csr) = self.request(name, name);
+        let ext = self.ext(name, san);
+        let cert = self.dir.join(format!("{name}.pem"));
+        let mut cmd = Command::new("openssl");
+        cmd.args(["ca", "-batch", "-notext", "-config"]).arg(self.dir.join("ca.cnf")).arg("-cert").arg(&self.cert).arg("-keyfile").arg(&self.key).arg("-in").arg(&csr).arg("-out").arg(&cert).arg("-extfile").arg(&ext);
+        if expired {
+            cmd.args(["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"]);
+        } else {
+            cmd.args(["-days", "2"]);
+        }
+        must(&mut cmd);
+        Cert { cert, key }
+    }
+
+    /// A certificate that signs itself (no CA a client trusts).
+    pub fn self_signed(&self, name: &str, san: &str) -> Cert {
+        let key = self.dir.join(format!("{name}.key"));
+        let cert = self.dir.join(format!("{name}.pem"));
+        must(Command::new("openssl").args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj"]).arg(format!("/CN={name}")).arg("-keyout").arg(&key).arg("-out").arg(&cert).arg("-addext").arg(format!("subjectAltName={san}")).args(["-addext", "basicConstraints=critical,CA:FALSE"]));
+        Cert { cert, key }
+    }
+}
+
+/// An LDIF with `n` extra users (`bulk00000`…) on top of the rfc2307 fixture.
+pub fn bulk_ldif(dir: &Path, n: usize) -> PathBuf {
+    let mut text = std::fs::read_to_string(workspace().join("tests/fixtures/rfc2307.ldif")).unwrap();
+    for i in 0..n {
+        text.push_str(&format!(
+            "\ndn: uid=bulk{i:05},ou=people,{BASE}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: bulk{i:05}\ncn: Bulk {i}\nsn: Bulk\nuidNumber: {}\ngidNumber: 10001\nhomeDirectory: /home/bulk{i:05}\nloginShell: /bin/sh\n",
+            20000 + i
+        ));
+    }
+    let p = dir.join(format!("bulk-{n}.ldif"));
+    std::fs::write(&p, text).unwrap();
     p
 }
