@@ -257,6 +257,11 @@ impl Service {
     }
 
     async fn user_by_name(&self, name: &str) -> Lookup<Passwd> {
+        Ok(self.user_by_name_full(name).await?.map(|(p, _)| p))
+    }
+
+    /// The user and its DN, fresh from the directory.
+    async fn user_by_name_full(&self, name: &str) -> Lookup<(Passwd, String)> {
         if !valid_name(name) {
             return Ok(None);
         }
@@ -266,20 +271,15 @@ impl Service {
                 let mut users = self.convert_users(b, &entries, Some(name));
                 if users.len() > 1 {
                     // Two entries claim the name: answering either could be the wrong person.
-                    warn!(
-                        "server {}: {} entries match user {name}; refusing to pick one",
-                        b.name(),
-                        users.len()
-                    );
+                    warn!("server {}: {} entries match user {name}; refusing to pick one", b.name(), users.len());
                     return Err(DirError::Server(format!("ambiguous user {name}")));
                 }
                 Ok(users.pop().map(|(p, dn)| (i, p, dn)))
             })
             .await?;
         Ok(hit.map(|(i, p, dn)| {
-            self.user_dns
-                .put(name.to_string(), (i, dn), self.entry_ttl, self.clock.now());
-            p
+            self.user_dns.put(name.to_string(), (i, dn.clone()), self.entry_ttl, self.clock.now());
+            (p, dn)
         }))
     }
 
@@ -502,13 +502,8 @@ impl Service {
         };
         let dn = match self.user_dns.get(&name.to_string(), self.clock.now()) {
             Some((_, dn)) => Some(dn),
-            None => {
-                // Cached passwd without a cached DN (evicted): ask again.
-                let _ = self.user_by_name(name).await;
-                self.user_dns
-                    .get(&name.to_string(), self.clock.now())
-                    .map(|(_, dn)| dn)
-            }
+            // Cached passwd without a cached DN (evicted, or caching off): ask again.
+            None => self.user_by_name_full(name).await?.map(|(_, dn)| dn),
         };
         let mut out = Vec::new();
         let mut seen = HashSet::new();

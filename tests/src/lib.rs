@@ -606,3 +606,23 @@ pub fn bulk_ldif(dir: &Path, n: usize) -> PathBuf {
     std::fs::write(&p, text).unwrap();
     p
 }
+
+/// Two slapd instances replicating each other (syncrepl, mirror mode), loaded with the same
+/// fixture, on two free loopback ports.
+pub fn mirror_pair(name: &str, ldif: &str, schema: &str) -> (Slapd, Slapd) {
+    let ports = [free_port(), free_port()];
+    let start = |n: usize| {
+        let other = ports[1 - n];
+        let opts = SlapdOpts {
+            global: format!("moduleload syncprov\nserverID {}", n + 1),
+            db: format!(
+                "overlay syncprov\nsyncrepl rid=00{} provider=ldap://127.0.0.1:{other} bindmethod=simple binddn=\"cn=admin,{BASE}\" credentials=secret searchbase=\"{BASE}\" type=refreshAndPersist retry=\"1 +\" timeout=3\nmirrormode on",
+                n + 1
+            ),
+            port: Some(ports[n]),
+            ..Default::default()
+        };
+        Slapd::start_with(&format!("{name}-{}", ["a", "b"][n]), &workspace().join("tests/fixtures").join(ldif), schema, opts)
+    };
+    (start(0), start(1))
+}
