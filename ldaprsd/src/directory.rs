@@ -26,15 +26,17 @@ pub enum DirError {
     /// No URI of the block answered (refused, timed out, connection lost): fail over, or
     /// answer UNAVAIL / `PAM_AUTHINFO_UNAVAIL`.
     Unreachable(String),
-    /// The server answered with an LDAP error (size limit, referral, bad filter, ...): fail
-    /// closed.
+    /// The server answered with an LDAP error (referral, bad filter, ...): fail closed.
     Server(String),
+    /// The server's size limit cut the answer short (resultCode 4): never use a partial
+    /// answer; enumerations split the search instead.
+    SizeLimit(String),
 }
 
 impl std::fmt::Display for DirError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DirError::Unreachable(m) | DirError::Server(m) => f.write_str(m),
+            DirError::Unreachable(m) | DirError::Server(m) | DirError::SizeLimit(m) => f.write_str(m),
         }
     }
 }
@@ -236,6 +238,16 @@ pub struct ServerBlock {
     retry_max: Duration,
     slots: Vec<Slot>,
 }
+
+/// The characters a served name can start with (see `names::valid_name`); LDAP matches
+/// `uid=a*` case-insensitively, so lower case covers upper case.
+const PREFIX_CHARS: &[char] = &[
+    'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v', 'w',
+    'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '.', '_', '@',
+];
+
+/// Bound on the searches one split enumeration may make.
+const MAX_SPLIT_SEARCHES: usize = 20_000;
 
 /// The size of a page for searches that may return many entries (slapd's default size limit
 /// is 500; RFC 2696).
@@ -493,6 +505,7 @@ impl ServerBlock {
             return match result.rc {
                 0 => Ok(entries.into_iter().filter(|e| !e.is_ref()).map(|e| Entry::from_search(SearchEntry::construct(e))).collect()),
                 32 => Ok(Vec::new()), // noSuchObject: the base does not exist, so nothing matches
+                4 => Err(DirError::SizeLimit(format!("{uri}: search {f} under {base}: size limit exceeded"))),
                 rc => Err(DirError::Server(format!("{uri}: search {f} under {base}: resultCode {rc} {}", result.text))),
             };
         }
@@ -522,6 +535,7 @@ impl ServerBlock {
                 32 => Ok(Vec::new()),
                 // ldap3 reports a transport failure inside the stream as rc 80.
                 80 => Err(DirError::Unreachable(format!("{uri}: paged search {f}: {}", result.text))),
+                4 => Err(DirError::SizeLimit(format!("{uri}: paged search {f} under {base}: size limit exceeded"))),
                 rc => Err(DirError::Server(format!("{uri}: paged search {f} under {base}: resultCode {rc} {}", result.text))),
             }
         };
@@ -547,6 +561,41 @@ impl ServerBlock {
         .await
     }
 
+    /// Every entry matching `f`: a paged search, and where the server caps even paged
+    /// results (OpenLDAP's default `size.prtotal` is the hard size limit), the search is split
+    /// by the first characters of `name_attr` until each part fits. Only names that ldaprs
+    /// would answer (`[A-Za-z0-9._@-]`) can start a part, so the split loses nothing we serve.
+    pub async fn search_all(&self, base: &str, f: &str, name_attr: &str, attrs: &[String]) -> Result<Vec<Entry>, DirError> {
+        match self.search(base, f, attrs, true).await {
+            Err(DirError::SizeLimit(m)) => {
+                info!("server {}: {m}; splitting the enumeration by {name_attr} prefix", self.cfg.name);
+                let mut out = Vec::new();
+                let mut todo: Vec<String> = PREFIX_CHARS.iter().map(|c| c.to_string()).collect();
+                let mut searches = 0usize;
+                while let Some(prefix) = todo.pop() {
+                    searches += 1;
+                    if searches > MAX_SPLIT_SEARCHES {
+                        return Err(DirError::SizeLimit(format!("server {}: enumeration still over the size limit after {MAX_SPLIT_SEARCHES} split searches", self.cfg.name)));
+                    }
+                    let part = format!("({name_attr}={}*)", filter::escape_filter_value(&prefix));
+                    match self.search(base, &filter::and(f, &part), attrs, true).await {
+                        Ok(entries) => out.extend(entries),
+                        Err(DirError::SizeLimit(_)) if prefix.len() < 64 => {
+                            todo.extend(PREFIX_CHARS.iter().map(|c| format!("{prefix}{c}")));
+                            // An entry whose name is exactly the prefix matches no longer part.
+                            let exact = format!("({name_attr}={})", filter::escape_filter_value(&prefix));
+                            out.extend(self.search(base, &filter::and(f, &exact), attrs, false).await?);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                debug!("server {}: split enumeration took {searches} searches", self.cfg.name);
+                Ok(out)
+            }
+            other => other,
+        }
+    }
+
     pub fn user_attrs(&self) -> Vec<String> {
         let e = &self.eff;
         vec![e.attr_name.clone(), e.attr_uid.clone(), e.attr_gid.clone(), e.attr_gecos.clone(), "cn".into(), e.attr_home.clone(), e.attr_shell.clone()]
@@ -556,6 +605,11 @@ impl ServerBlock {
     pub async fn find_users(&self, extra: &str, paged: bool) -> Result<Vec<Entry>, DirError> {
         let f = filter::and(&self.eff.user_filter, extra);
         self.search(&self.eff.user_base, &f, &self.user_attrs(), paged).await
+    }
+
+    /// Every user entry (enumeration).
+    pub async fn all_user_entries(&self) -> Result<Vec<Entry>, DirError> {
+        self.search_all(&self.eff.user_base, &self.eff.user_filter, &self.eff.attr_name, &self.user_attrs()).await
     }
 
     /// Binds as `dn` with `password` on a new connection, then checks with "Who am I?"

@@ -305,7 +305,7 @@ impl Service {
         let mut out = Vec::new();
         let mut err = None;
         for b in &self.blocks {
-            match b.find_users("", true).await {
+            match b.all_user_entries().await {
                 Ok(entries) => {
                     for (p, _) in self.convert_users(b, &entries, None) {
                         if seen.insert(p.name.clone()) {
@@ -471,7 +471,8 @@ impl Service {
         let mut out = Vec::new();
         let mut err = None;
         for b in &self.blocks {
-            match self.find_groups(b, "", true).await {
+            let attrs = Self::group_attrs(b);
+            match b.search_all(&b.eff.group_base, &b.eff.group_filter, &b.eff.attr_group_name, &attrs).await {
                 Ok(entries) => {
                     for e in &entries {
                         if let Some(g) = self.convert_group(b, e, None).await {
