@@ -257,6 +257,20 @@ fn transport(uri: &str, what: &str, e: &LdapError) -> DirError {
     DirError::Unreachable(format!("{uri}: {what}: {}", explain(&e.to_string())))
 }
 
+/// Names of the OIDs an admin cares about in the RootDSE.
+fn known_oid(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "1.2.840.113556.1.4.319" => "paged results",
+        "1.3.6.1.4.1.4203.1.11.3" => "who am I",
+        "1.3.6.1.4.1.4203.1.11.1" => "password modify",
+        "1.3.6.1.4.1.1466.20037" => "StartTLS",
+        "1.3.6.1.4.1.42.2.27.8.5.1" => "password policy",
+        "2.16.840.1.113730.3.4.18" => "proxied authorization",
+        "1.2.840.113556.1.4.473" => "server-side sort",
+        _ => return None,
+    })
+}
+
 /// Adds plain words to the TLS verification errors rustls reports.
 pub fn explain(err: &str) -> String {
     let hints = [
@@ -715,6 +729,48 @@ impl ServerBlock {
             }
         });
         futures_util::future::join_all(probes).await;
+    }
+
+    /// For `ldaprsctl server test`: connect as the daemon would, bind as the service account
+    /// and read the RootDSE.
+    pub async fn diagnose(&self, uri: &str) -> Result<(String, Vec<(String, String)>), DirError> {
+        let mut ldap = self.connect(uri).await?;
+        let bind = match (&self.cfg.bind_dn, &self.bind_password) {
+            (Some(dn), Some(pw)) => {
+                let fut = ldap.with_timeout(self.op_timeout).simple_bind(dn, pw);
+                match tokio::time::timeout(self.op_timeout, fut).await {
+                    Err(_) => return Err(DirError::Unreachable(format!("{uri}: service bind: no answer"))),
+                    Ok(Err(e)) => return Err(transport(uri, "service bind", &e)),
+                    Ok(Ok(r)) if r.rc == 0 => format!("{dn}: ok (resultCode 0)"),
+                    Ok(Ok(r)) => format!("{dn}: REFUSED (resultCode {} {})", r.rc, r.text),
+                }
+            }
+            _ => "anonymous (no bind_dn)".to_string(),
+        };
+        let attrs = vec!["namingContexts", "supportedControl", "supportedExtension", "supportedLDAPVersion", "vendorName", "vendorVersion"];
+        let fut = ldap.with_timeout(self.op_timeout).search("", Scope::Base, "(objectClass=*)", attrs);
+        let res = match tokio::time::timeout(self.op_timeout, fut).await {
+            Err(_) => return Err(DirError::Unreachable(format!("{uri}: RootDSE: no answer"))),
+            Ok(r) => r.map_err(|e| transport(uri, "RootDSE", &e))?,
+        };
+        let ldap3::SearchResult(entries, _) = res;
+        let mut out = Vec::new();
+        if let Some(e) = entries.into_iter().next().map(|e| Entry::from_search(SearchEntry::construct(e))) {
+            for (k, label) in [("namingContexts", "naming contexts"), ("supportedControl", "supported controls"), ("supportedExtension", "supported extensions"), ("supportedLDAPVersion", "LDAP versions"), ("vendorName", "vendor")] {
+                let v = e.values(k);
+                if !v.is_empty() {
+                    let named: Vec<String> = v.iter().map(|o| match known_oid(o) { Some(n) => format!("{o} ({n})"), None => o.clone() }).collect();
+                    out.push((label.to_string(), named.join(", ")));
+                }
+            }
+            if !e.values("supportedControl").iter().any(|c| c == "1.2.840.113556.1.4.319") {
+                out.push(("warning".into(), "no Simple Paged Results control: enumerations are limited by the size limit".into()));
+            }
+        } else {
+            out.push(("RootDSE".into(), "not readable".into()));
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(200), ldap.unbind()).await;
+        Ok((bind, out))
     }
 
     /// One line per URI for `ldaprsctl status`.

@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod cache;
+pub mod diagnose;
 pub mod directory;
 pub mod log;
 pub mod notify;

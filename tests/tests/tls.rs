@@ -4,7 +4,8 @@
 //! passwords are not sent over plain LDAP unless allowed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use ldaprs_tests::{workspace, Cert, Env, Slapd, SlapdOpts, TestCa};
+use ldaprs_tests::{artifact, workspace, Cert, Env, Slapd, SlapdOpts, TestCa};
+use std::process::Command;
 
 fn tls_slapd(name: &str, ca: &TestCa, cert: &Cert) -> Slapd {
     let opts = SlapdOpts { global: cert.slapd_global(&ca.cert), ldaps: true, ..Default::default() };
@@ -114,4 +115,33 @@ fn passwords_are_not_sent_over_plain_ldap_unless_allowed() {
         assert_eq!(env.pam("alice", "alice-pw", &["authenticate"]).0, 0);
     });
     assert!(log.contains("USER PASSWORDS ARE SENT IN CLEAR TEXT"), "{log}");
+}
+
+#[test]
+fn server_test_shows_why_a_server_is_or_is_not_used() {
+    let ca = TestCa::new("srvtest");
+    let good = tls_slapd("srvtest-good", &ca, &ca.issue("good", "IP:127.0.0.1", false));
+    let bad = tls_slapd("srvtest-bad", &ca, &ca.issue("wrong", "DNS:other.example.com", false));
+    let env = Env::new("srvtest");
+    let tls = format!("[servers.tls]\nca_file = \"{}\"\n", ca.cert.display());
+    env.write_config(&Env::config_uris(&[&good.ldaps_uri, &bad.ldaps_uri, "ldap://127.0.0.1:1"], "rfc2307", "", &tls));
+    let o = Command::new(artifact("ldaprsctl")).args(["--config", env.config.to_str().unwrap(), "server", "test"]).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    println!("{out}");
+    assert_eq!(o.status.code(), Some(1), "a broken server must make the exit code 1");
+    let sections: Vec<&str> = out.split("server test ").filter(|s| !s.is_empty()).collect();
+    assert_eq!(sections.len(), 3, "{out}");
+    let good_s = sections[0];
+    assert!(good_s.contains("tcp connect") && good_s.contains("TLSv1_3"), "{good_s}");
+    assert!(good_s.contains("subject CN=good") && good_s.contains("issuer CN=ldaprs test CA"), "{good_s}");
+    assert!(good_s.contains("verification           ok"), "{good_s}");
+    assert!(good_s.contains("naming contexts        dc=example,dc=com"), "{good_s}");
+    assert!(good_s.contains("1.2.840.113556.1.4.319 (paged results)"), "{good_s}");
+    assert!(good_s.contains("verdict                usable"), "{good_s}");
+    let bad_s = sections[1];
+    assert!(bad_s.contains("verification           FAILED") && bad_s.contains("not issued for this host"), "{bad_s}");
+    assert!(bad_s.contains("subject CN=wrong"), "{bad_s}");
+    assert!(bad_s.contains("NOT USABLE"), "{bad_s}");
+    let down = sections[2];
+    assert!(down.contains("tcp connect            FAILED") && down.contains("NOT USABLE"), "{down}");
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 const USAGE: &str = "usage: ldaprsctl [--config PATH] [--socket PATH] COMMAND
 commands:
   config check          parse the config and the secret files (no daemon needed)
+  server test           for each URI: TCP, StartTLS, TLS version and certificate, service bind,
+                        RootDSE (no daemon needed)
   status                what the daemon reports
   user show NAME|UID    the passwd record the daemon answers
   group show NAME|GID   the group record the daemon answers
@@ -124,6 +126,60 @@ fn config_check(path: &std::path::Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn server_test(path: &std::path::Path) -> ExitCode {
+    use ldaprsd::directory::{IdLimits, ServerBlock};
+    let cfg = match config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(78);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ldaprsctl: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let limits = IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() };
+    let mut all_ok = true;
+    for s in &cfg.servers {
+        let pw = match &s.bind_password_file {
+            Some(f) => match config::read_secret(f) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    println!("server {}: {e}", s.name);
+                    all_ok = false;
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let block = match ServerBlock::new(s.clone(), limits, pw) {
+            Ok(b) => b,
+            Err(e) => {
+                println!("server {}: {e}", s.name);
+                all_ok = false;
+                continue;
+            }
+        };
+        for r in rt.block_on(ldaprsd::diagnose::server_test(&block)) {
+            println!("server {} {}", s.name, r.uri);
+            for (k, v) in &r.lines {
+                println!("  {k:<22} {v}");
+            }
+            println!("  {:<22} {}", "verdict", if r.usable { "usable" } else { "NOT USABLE" });
+            all_ok &= r.usable;
+        }
+    }
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut path = PathBuf::from(ldaprs_common::DEFAULT_CONFIG);
@@ -155,6 +211,7 @@ fn main() -> ExitCode {
     });
     let req = match rest.as_slice() {
         ["config", "check"] => return config_check(&path),
+        ["server", "test"] => return server_test(&path),
         ["status"] => Request::Status,
         ["cache", "flush"] => Request::FlushCache,
         ["user", "show", n] => match n.parse::<u32>() {
