@@ -126,6 +126,13 @@ pub struct NssSection {
     /// smaller are dropped. Defaults to `min_uid`.
     #[serde(default)]
     pub min_gid: Option<u32>,
+    /// User names never answered from the directory (SSSD's `filter_users`). Names found in
+    /// `/etc/passwd` are never answered anyway.
+    #[serde(default)]
+    pub ignore_users: Vec<String>,
+    /// Group names never answered from the directory. Names in `/etc/group` never are.
+    #[serde(default)]
+    pub ignore_groups: Vec<String>,
 }
 
 impl NssSection {
@@ -139,6 +146,8 @@ impl Default for NssSection {
         NssSection {
             min_uid: default_min_id(),
             min_gid: None,
+            ignore_users: Vec::new(),
+            ignore_groups: Vec::new(),
         }
     }
 }
@@ -156,6 +165,24 @@ pub struct PamSection {
     /// Members of any of these groups may not log in; deny wins over allow.
     #[serde(default)]
     pub deny_groups: Vec<String>,
+    /// An LDAP filter the user's own entry must match to log in (read with a base-scope search
+    /// on the user's DN, like SSSD's `ldap_access_filter`), with nslcd's `pam_authz_search`
+    /// variables: `$username`, `$hostname`, `$service`, `$rhost`, `$tty`, `$uid`, `$dn`
+    /// (each RFC 4515-escaped); `$$` is a literal `$`.
+    #[serde(default)]
+    pub access_filter: Option<String>,
+}
+
+/// The variables an `access_filter` may use.
+pub const ACCESS_FILTER_VARS: &[&str] = &[
+    "username", "hostname", "service", "rhost", "tty", "uid", "dn",
+];
+
+impl PamSection {
+    /// Whether any rule restricts who may log in (then a failure to evaluate denies).
+    pub fn has_rules(&self) -> bool {
+        !self.allow_groups.is_empty() || !self.deny_groups.is_empty() || self.access_filter.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -227,6 +254,38 @@ pub struct Server {
     pub users: UsersSection,
     #[serde(default)]
     pub groups: GroupsSection,
+    /// Used only when root resets a user's password without the old one (`passwd alice` as
+    /// root): the daemon binds as this DN to send the Password Modify operation (nslcd's
+    /// `rootpwmoddn`). Without it, root must know the user's current password.
+    #[serde(default)]
+    pub admin_dn: Option<String>,
+    /// File with `admin_dn`'s password; same rules as `bind_password_file`.
+    #[serde(default)]
+    pub admin_password_file: Option<PathBuf>,
+    /// Grafana-style mappings of LDAP groups to local effects, tried in order: the first
+    /// mapping whose group the user is in applies.
+    #[serde(default)]
+    pub group_mappings: Vec<GroupMapping>,
+}
+
+/// `[[servers.group_mappings]]`: what membership of one LDAP group means on this host.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMapping {
+    /// The group's DN (Grafana's `group_dn`; `"*"` matches every user).
+    #[serde(default)]
+    pub group_dn: Option<String>,
+    /// Or the group's name, as `getent group` shows it.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Members may log in (counts like `[pam] allow_groups`; `deny_groups`, `access_filter`
+    /// and the account's state still apply).
+    #[serde(default)]
+    pub allow_login: bool,
+    /// A group from `/etc/group` added to the member's supplementary groups (initgroups),
+    /// e.g. `sudo` for the directory's linux-admins.
+    #[serde(default)]
+    pub local_group: Option<String>,
 }
 
 fn default_timeout() -> f64 {
@@ -301,6 +360,10 @@ pub struct UserAttributes {
     pub gecos: Option<String>,
     pub home: Option<String>,
     pub shell: Option<String>,
+    /// Attribute of the user entry listing the DNs of its groups (`memberOf`: OpenLDAP's
+    /// memberof overlay, AD, 389-ds, FreeIPA). When set, a user's groups are read from it
+    /// instead of searching the groups.
+    pub member_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -323,17 +386,59 @@ pub struct GroupAttributes {
     pub member: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct GroupsSection {
     pub base: Option<String>,
     pub filter: Option<String>,
-    /// Follow groups that are members of groups (a later feature; accepted now).
+    /// Follow groups that are members of groups (member DNs): a user in `inner`, which is a
+    /// member of `outer`, is in both.
     #[serde(default)]
     pub nested: bool,
+    /// How many levels of nesting are followed; cycles are detected. A chain longer than
+    /// this leaves the membership unknown: `id` shows what was found, logins that depend on
+    /// group rules are denied.
+    #[serde(default = "default_nesting_depth")]
+    pub nesting_depth: u32,
+    /// Let the server follow nested groups with AD's LDAP_MATCHING_RULE_IN_CHAIN
+    /// (`member:1.2.840.113556.1.4.1941:=DN`) instead of searching level by level. Defaults
+    /// to true for `schema = "ad"`, false otherwise (OpenLDAP does not implement the rule).
+    #[serde(default)]
+    pub in_chain: Option<bool>,
+    /// Grafana's `group_search_filter`: the groups of a user are those matching this filter
+    /// (ANDed with `filter`), `%s` replaced by the user's name or by the value of
+    /// `search_filter_user_attribute`.
+    #[serde(default)]
+    pub search_filter: Option<String>,
+    /// Grafana's `group_search_filter_user_attribute`: which attribute of the user entry
+    /// replaces `%s` (`dn` for the entry's DN). Default: the user name.
+    #[serde(default)]
+    pub search_filter_user_attribute: Option<String>,
     #[serde(default)]
     pub attributes: GroupAttributes,
 }
+
+impl Default for GroupsSection {
+    fn default() -> Self {
+        GroupsSection {
+            base: None,
+            filter: None,
+            nested: false,
+            nesting_depth: default_nesting_depth(),
+            in_chain: None,
+            search_filter: None,
+            search_filter_user_attribute: None,
+            attributes: GroupAttributes::default(),
+        }
+    }
+}
+
+fn default_nesting_depth() -> u32 {
+    10
+}
+
+/// The matching rule OID of AD's LDAP_MATCHING_RULE_IN_CHAIN.
+pub const IN_CHAIN_RULE: &str = "1.2.840.113556.1.4.1941";
 
 /// How group membership is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -361,6 +466,18 @@ pub struct Effective {
     pub attr_group_name: String,
     pub attr_group_gid: String,
     pub membership: Membership,
+    /// The user attribute listing the user's group DNs, if groups are read from it.
+    pub attr_member_of: Option<String>,
+    /// Follow nested groups, at most this many levels (None: direct membership only).
+    pub nesting: Option<u32>,
+    /// Nested groups are resolved by the server (AD's in-chain matching rule).
+    pub in_chain: bool,
+    /// Grafana's group search: the filter with `%s`, and the user attribute (None: the name;
+    /// `dn`: the entry's DN) that replaces it.
+    pub group_search: Option<(String, Option<String>)>,
+    /// The schema the defaults came from (it also decides which account-state attributes
+    /// are read: shadow and password policy, or AD's userAccountControl).
+    pub schema: Schema,
 }
 
 impl Server {
@@ -434,6 +551,16 @@ impl Server {
             attr_group_name: ga.name.clone().unwrap_or_else(|| "cn".into()),
             attr_group_gid: ga.gid_number.clone().unwrap_or_else(|| "gidNumber".into()),
             membership,
+            attr_member_of: ua.member_of.clone(),
+            nesting: g.nested.then_some(g.nesting_depth),
+            in_chain: g.nested && g.in_chain.unwrap_or(self.schema == Schema::Ad),
+            group_search: g.search_filter.as_deref().map(|f| {
+                (
+                    crate::filter::normalize(f),
+                    g.search_filter_user_attribute.clone(),
+                )
+            }),
+            schema: self.schema,
         }
     }
 }
@@ -616,6 +743,16 @@ fn validate(path: &str, src: &str, cfg: &Config) -> Result<(), ConfigError> {
             None,
         ));
     }
+    if let Some(f) = &cfg.pam.access_filter {
+        let bad = |m: String| semantic(path, src, None, Some("pam"), "access_filter", m, None);
+        crate::filter::check_template(f, ACCESS_FILTER_VARS).map_err(bad)?;
+        let sample: Vec<(&str, &str)> = ACCESS_FILTER_VARS.iter().map(|v| (*v, "x")).collect();
+        let filled = crate::filter::fill_template(f, &sample).map_err(bad)?;
+        crate::filter::check_syntax(&filled).map_err(bad)?;
+    }
+    for (i, s) in cfg.servers.iter().enumerate() {
+        validate_server_extras(path, src, i, s)?;
+    }
     for (i, s) in cfg.servers.iter().enumerate() {
         let idx = Some(i);
         let uris = s.uris();
@@ -740,6 +877,68 @@ fn validate(path: &str, src: &str, cfg: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The checks of the keys for groups, password resets and group mappings.
+fn validate_server_extras(path: &str, src: &str, i: usize, s: &Server) -> Result<(), ConfigError> {
+    let idx = Some(i);
+    let groups = Some("servers.groups");
+    let g = &s.groups;
+    if !(1..=64).contains(&g.nesting_depth) {
+        let msg = format!("{} is out of range (1 to 64)", g.nesting_depth);
+        return Err(semantic(path, src, idx, groups, "nesting_depth", msg, None));
+    }
+    if g.in_chain == Some(true) && !g.nested {
+        let msg = "in_chain = true only matters with nested = true".to_string();
+        return Err(semantic(path, src, idx, groups, "in_chain", msg, Some("add nested = true")));
+    }
+    if let Some(f) = &g.search_filter {
+        let hint = Some("search_filter = \"(&(objectClass=posixGroup)(memberUid=%s))\"");
+        if !f.contains("%s") {
+            let msg = "must contain %s (the user name, or search_filter_user_attribute)".to_string();
+            return Err(semantic(path, src, idx, groups, "search_filter", msg, hint));
+        }
+        let filled = crate::filter::normalize(&crate::filter::fill_percent_s(f, "x"));
+        crate::filter::check_syntax(&filled)
+            .map_err(|m| semantic(path, src, idx, groups, "search_filter", m, hint))?;
+    } else if g.search_filter_user_attribute.is_some() {
+        let msg = "search_filter_user_attribute is set but search_filter is not".to_string();
+        return Err(semantic(path, src, idx, groups, "search_filter_user_attribute", msg, None));
+    }
+    for (table, v) in [(groups, &g.filter), (Some("servers.users"), &s.users.filter)] {
+        if let Some(f) = v {
+            crate::filter::check_syntax(&crate::filter::normalize(f))
+                .map_err(|m| semantic(path, src, idx, table, "filter", m, None))?;
+        }
+    }
+    if s.admin_dn.is_some() != s.admin_password_file.is_some() {
+        let (key, msg) = if s.admin_dn.is_some() {
+            ("admin_dn", "admin_dn is set but admin_password_file is not")
+        } else {
+            ("admin_password_file", "admin_password_file is set but admin_dn is not")
+        };
+        return Err(semantic(path, src, idx, None, key, msg.into(), None));
+    }
+    let table = Some("servers.group_mappings");
+    for (n, m) in s.group_mappings.iter().enumerate() {
+        let which = format!("group mapping #{}", n + 1);
+        if m.group_dn.is_some() == m.group.is_some() {
+            let msg = format!("{which}: give exactly one of group_dn and group");
+            let hint = Some("group_dn = \"cn=linux-admins,ou=groups,dc=example,dc=com\"");
+            return Err(semantic(path, src, idx, table, "group_dn", msg, hint));
+        }
+        if let Some(l) = &m.local_group {
+            if !crate::names::valid_name(l) {
+                let msg = format!("{which}: `{l}` is not a valid group name");
+                return Err(semantic(path, src, idx, table, "local_group", msg, None));
+            }
+        }
+        if !m.allow_login && m.local_group.is_none() {
+            let msg = format!("{which} has no effect (neither allow_login = true nor local_group)");
+            return Err(semantic(path, src, idx, table, "allow_login", msg, None));
+        }
+    }
+    Ok(())
+}
+
 /// Reads and parses a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let shown = path.display().to_string();
@@ -756,36 +955,43 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Reads the service bind password. The file must be a regular file that neither group nor
 /// others can read or write (DESIGN.md: secrets in a separate root-only file).
 pub fn read_secret(path: &Path) -> Result<String, ConfigError> {
+    read_secret_for(path, "bind_password_file")
+}
+
+/// [`read_secret`] for the file named by `key` (`admin_password_file`).
+pub fn read_secret_for(path: &Path, key: &str) -> Result<String, ConfigError> {
     use std::os::unix::fs::MetadataExt;
     let shown = path.display().to_string();
+    // "the bind password file", "the admin password file".
+    let what = key.replace('_', " ");
     let err = |message: String, hint: Option<&str>| ConfigError {
         path: shown.clone(),
         line: None,
-        key: Some("bind_password_file".into()),
+        key: Some(key.into()),
         message,
         hint: hint.map(str::to_string),
     };
     let meta = std::fs::metadata(path)
-        .map_err(|e| err(format!("cannot read the bind password file: {e}"), None))?;
+        .map_err(|e| err(format!("cannot read the {what}: {e}"), None))?;
     if !meta.is_file() {
         return Err(err(
-            "the bind password file is not a regular file".into(),
+            format!("the {what} is not a regular file"),
             None,
         ));
     }
     let mode = meta.mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(err(
-            format!("the bind password file is readable or writable by group or others (mode {mode:04o}); refusing to use it"),
+            format!("the {what} is readable or writable by group or others (mode {mode:04o}); refusing to use it"),
             Some(&format!("chmod 600 {shown}")),
         ));
     }
     let text = std::fs::read_to_string(path)
-        .map_err(|e| err(format!("cannot read the bind password file: {e}"), None))?;
+        .map_err(|e| err(format!("cannot read the {what}: {e}"), None))?;
     let pw = text.trim_end_matches(['\n', '\r']).to_string();
     if pw.is_empty() {
         return Err(err(
-            "the bind password file is empty (an empty password is an anonymous bind)".into(),
+            format!("the {what} is empty (an empty password is an anonymous bind)"),
             None,
         ));
     }
@@ -966,5 +1172,96 @@ nested = true
         std::fs::write(&p, "\n").unwrap();
         assert!(read_secret(&p).is_err());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    const MIN: &str = "[[servers]]\nname = \"a\"\nuri = \"ldap://x\"\nbase = \"dc=x\"\n";
+
+    #[test]
+    fn group_keys_and_their_defaults() {
+        let e = parse("c", MIN).unwrap().servers[0].effective();
+        assert_eq!(e.nesting, None);
+        assert!(!e.in_chain);
+        assert_eq!(e.group_search, None);
+        assert_eq!(e.attr_member_of, None);
+        let src = format!("{MIN}[servers.groups]\nnested = true\nnesting_depth = 3\nsearch_filter = \"memberUid=%s\"\nsearch_filter_user_attribute = \"dn\"\n[servers.users.attributes]\nmember_of = \"memberOf\"\n");
+        let e = parse("c", &src).unwrap().servers[0].effective();
+        assert_eq!(e.nesting, Some(3));
+        assert!(!e.in_chain);
+        assert_eq!(
+            e.group_search,
+            Some(("(memberUid=%s)".to_string(), Some("dn".to_string())))
+        );
+        assert_eq!(e.attr_member_of.as_deref(), Some("memberOf"));
+        // AD: the server follows the chain unless told otherwise.
+        let ad = MIN.replace("base", "schema = \"ad\"\nbase");
+        let e = parse("c", &format!("{ad}[servers.groups]\nnested = true\n")).unwrap().servers[0].effective();
+        assert!(e.in_chain);
+        assert_eq!(e.nesting, Some(10));
+        let e = parse("c", &format!("{ad}[servers.groups]\nnested = true\nin_chain = false\n")).unwrap().servers[0].effective();
+        assert!(!e.in_chain);
+        let e = parse("c", &ad).unwrap().servers[0].effective();
+        assert!(!e.in_chain, "no nesting, no in-chain");
+    }
+
+    #[test]
+    fn group_key_mistakes_are_located() {
+        let src = format!("{MIN}[servers.groups]\nsearch_filter = \"(memberUid=alice)\"\n");
+        let e = parse("c", &src).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("servers[0].groups.search_filter"));
+        assert_eq!(e.line, Some(6));
+        assert!(e.message.contains("%s"));
+        let src = format!("{MIN}[servers.groups]\nsearch_filter = \"(&(memberUid=%s)\"\n");
+        assert!(parse("c", &src).unwrap_err().message.contains("unbalanced"));
+        let src = format!("{MIN}[servers.groups]\nnesting_depth = 0\nnested = true\n");
+        assert_eq!(parse("c", &src).unwrap_err().line, Some(6));
+        let src = format!("{MIN}[servers.groups]\nin_chain = true\n");
+        assert!(parse("c", &src).unwrap_err().hint.unwrap().contains("nested"));
+        let src = format!("{MIN}[servers.groups]\nfilter = \"(objectClass=posixGroup\"\n");
+        assert_eq!(parse("c", &src).unwrap_err().key.as_deref(), Some("servers[0].groups.filter"));
+    }
+
+    #[test]
+    fn access_filter_variables_are_checked() {
+        let ok = format!("[pam]\naccess_filter = \"(&(host=$hostname)(authorizedService=$service)(!(rhost=$rhost)))\"\n{MIN}");
+        assert!(parse("c", &ok).is_ok());
+        let bad = format!("[pam]\naccess_filter = \"(host=$hostnme)\"\n{MIN}");
+        let e = parse("c", &bad).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("pam.access_filter"));
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("unknown variable $hostnme"), "{e}");
+        let bad = format!("[pam]\naccess_filter = \"(&(host=$hostname)\"\n{MIN}");
+        assert!(parse("c", &bad).unwrap_err().message.contains("unbalanced"));
+        let c = parse("c", &ok).unwrap();
+        assert!(c.pam.has_rules());
+        assert!(!parse("c", MIN).unwrap().pam.has_rules());
+    }
+
+    #[test]
+    fn group_mappings_and_admin_dn() {
+        let src = format!("{MIN}admin_dn = \"cn=pwadmin,dc=x\"\nadmin_password_file = \"/etc/ldaprs/admin_password\"\n[[servers.group_mappings]]\ngroup_dn = \"cn=linux-admins,ou=groups,dc=x\"\nallow_login = true\nlocal_group = \"sudo\"\n[[servers.group_mappings]]\ngroup = \"devs\"\nlocal_group = \"docker\"\n");
+        let c = parse("c", &src).unwrap();
+        let s = &c.servers[0];
+        assert_eq!(s.group_mappings.len(), 2);
+        assert_eq!(s.group_mappings[0].local_group.as_deref(), Some("sudo"));
+        assert!(s.group_mappings[0].allow_login);
+        assert_eq!(s.group_mappings[1].group.as_deref(), Some("devs"));
+        assert!(!s.group_mappings[1].allow_login);
+        let e = parse("c", &format!("{MIN}admin_dn = \"cn=x\"\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("servers[0].admin_dn"));
+        let e = parse("c", &format!("{MIN}[[servers.group_mappings]]\ngroup = \"a\"\ngroup_dn = \"cn=a\"\nallow_login = true\n")).unwrap_err();
+        assert!(e.message.contains("exactly one of group_dn and group"), "{e}");
+        let e = parse("c", &format!("{MIN}[[servers.group_mappings]]\ngroup = \"a\"\n")).unwrap_err();
+        assert!(e.message.contains("no effect"), "{e}");
+        let e = parse("c", &format!("{MIN}[[servers.group_mappings]]\ngroup = \"a\"\nlocal_group = \"bad name\"\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("servers[0].group_mappings.local_group"));
+        let e = parse("c", &format!("{MIN}[[servers.group_mappings]]\ngroup = \"a\"\nlocal_gruop = \"x\"\n")).unwrap_err();
+        assert_eq!(e.hint.as_deref(), Some("did you mean `local_group`?"));
+    }
+
+    #[test]
+    fn ignore_lists() {
+        let c = parse("c", &format!("[nss]\nignore_users = [\"backup\"]\nignore_groups = [\"staff\"]\n{MIN}")).unwrap();
+        assert_eq!(c.nss.ignore_users, vec!["backup".to_string()]);
+        assert_eq!(c.nss.ignore_groups, vec!["staff".to_string()]);
     }
 }

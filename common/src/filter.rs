@@ -73,6 +73,109 @@ pub fn normalize(filter: &str) -> String {
     }
 }
 
+/// Checks the shape of a filter an admin wrote: one parenthesised filter with balanced
+/// parentheses (values cannot hold a raw parenthesis: RFC 4515 writes them `\28`/`\29`), no
+/// NUL. Catches the usual typos at start-up instead of at the first login (security.md INJ-06).
+pub fn check_syntax(f: &str) -> Result<(), String> {
+    if !f.starts_with('(') || !f.ends_with(')') {
+        return Err("a filter is written in parentheses, e.g. (objectClass=posixAccount)".into());
+    }
+    if f.contains('\0') {
+        return Err("the filter contains a NUL byte".into());
+    }
+    let mut depth = 0usize;
+    for (i, c) in f.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| format!("unbalanced ')' at byte {i}"))?;
+                if depth == 0 && i + 1 != f.len() {
+                    return Err(format!(
+                        "the filter ends at byte {i}; wrap several filters in (&...) or (|...)"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err("unbalanced '(': a ')' is missing".into());
+    }
+    Ok(())
+}
+
+/// One piece of a `$variable` template.
+enum Piece<'a> {
+    Text(&'a str),
+    Var(&'a str),
+}
+
+/// Splits a template into text and `$name` variables (`name` is `[a-z_]+`; `$$` is a `$`).
+fn pieces(t: &str) -> Result<Vec<Piece<'_>>, String> {
+    let mut out = Vec::new();
+    let mut rest = t;
+    while let Some(pos) = rest.find('$') {
+        let (text, tail) = rest.split_at(pos);
+        out.push(Piece::Text(text));
+        let after = tail.get(1..).unwrap_or("");
+        if let Some(more) = after.strip_prefix('$') {
+            out.push(Piece::Text("$"));
+            rest = more;
+            continue;
+        }
+        let len = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(after.len());
+        if len == 0 {
+            return Err("a `$` must start a variable such as $username (write $$ for a literal $)".into());
+        }
+        let (name, more) = after.split_at(len);
+        out.push(Piece::Var(name));
+        rest = more;
+    }
+    out.push(Piece::Text(rest));
+    Ok(out)
+}
+
+/// Checks that a template only uses `known` variables.
+pub fn check_template(t: &str, known: &[&str]) -> Result<(), String> {
+    for p in pieces(t)? {
+        if let Piece::Var(v) = p {
+            if !known.contains(&v) {
+                return Err(format!(
+                    "unknown variable ${v} (known: {})",
+                    known.iter().map(|k| format!("${k}")).collect::<Vec<_>>().join(" ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fills a checked template: each `$name` becomes its RFC 4515-escaped value, so a PAM item
+/// such as a remote host name `x)(|(uid=*` cannot widen the filter (security.md INJ-02). A
+/// variable without a value becomes empty.
+pub fn fill_template(t: &str, vars: &[(&str, &str)]) -> Result<String, String> {
+    let mut out = String::with_capacity(t.len());
+    for p in pieces(t)? {
+        match p {
+            Piece::Text(s) => out.push_str(s),
+            Piece::Var(v) => {
+                let value = vars.iter().find(|(k, _)| *k == v).map(|(_, x)| *x).unwrap_or("");
+                out.push_str(&escape_filter_value(value));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Grafana's `%s` templates: every `%s` becomes the escaped value.
+pub fn fill_percent_s(t: &str, value: &str) -> String {
+    t.replace("%s", &escape_filter_value(value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +218,48 @@ mod tests {
         assert_eq!(normalize("objectClass=user"), "(objectClass=user)");
         assert_eq!(normalize(" (a=b) "), "(a=b)");
         assert_eq!(normalize(""), "");
+    }
+
+    #[test]
+    fn syntax_check_catches_typos() {
+        assert!(check_syntax("(objectClass=posixAccount)").is_ok());
+        assert!(check_syntax("(&(a=b)(|(c=d)(e=\\28x\\29)))").is_ok());
+        assert!(check_syntax("objectClass=x").is_err());
+        assert!(check_syntax("(a=b").is_err());
+        assert!(check_syntax("(a=b))").is_err());
+        assert!(check_syntax("(a=b)(c=d)").is_err());
+        assert!(check_syntax("((a=b)").is_err());
+        assert!(check_syntax("").is_err());
+    }
+
+    #[test]
+    fn templates_escape_every_value() {
+        let t = "(&(host=$hostname)(authorizedService=$service)(uid=$username)(x=$$))";
+        assert!(check_template(t, &["hostname", "service", "username"]).is_ok());
+        let e = check_template("(a=$nosuch)", &["username"]).unwrap_err();
+        assert!(e.contains("$nosuch") && e.contains("$username"), "{e}");
+        assert!(check_template("(a=$)", &["username"]).is_err());
+        assert!(check_template("(a=$1)", &["username"]).is_err());
+        let f = fill_template(
+            t,
+            &[("hostname", "web1"), ("service", "sshd"), ("username", "a*)(uid=*")],
+        )
+        .unwrap();
+        assert_eq!(
+            f,
+            "(&(host=web1)(authorizedService=sshd)(uid=a\\2a\\29\\28uid=\\2a)(x=$))"
+        );
+        assert!(check_syntax(&f).is_ok());
+        // A missing value is empty, never the raw variable.
+        assert_eq!(fill_template("(h=$rhost)", &[]).unwrap(), "(h=)");
+    }
+
+    #[test]
+    fn percent_s_is_escaped() {
+        assert_eq!(
+            fill_percent_s("(member:1.2.840.113556.1.4.1941:=%s)", "cn=a\\,b,dc=x"),
+            "(member:1.2.840.113556.1.4.1941:=cn=a\\5c,b,dc=x)"
+        );
+        assert_eq!(fill_percent_s("(|(memberUid=%s)(uid=%s))", "*"), "(|(memberUid=\\2a)(uid=\\2a))");
     }
 }

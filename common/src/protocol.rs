@@ -102,6 +102,15 @@ pub enum Request {
     },
     Status,
     FlushCache,
+    /// Change a user's password with the LDAP Password Modify extended operation (RFC 3062).
+    /// `old: None` is a reset by root (through the server block's `admin_dn`); the daemon
+    /// refuses it from any other caller.
+    ChangePassword {
+        user: String,
+        old: Option<Secret>,
+        new: Secret,
+        ctx: PamContext,
+    },
 }
 
 /// Outcome of an authentication or account check; maps 1:1 to PAM codes in the module.
@@ -120,6 +129,12 @@ pub enum AuthCode {
     Expired = 5,
     /// The daemon refused the request itself (not allowed for this caller, rate limited).
     Refused = 6,
+    /// The password is right and the account usable, but the password must be changed now
+    /// (expired, reset by an administrator): `PAM_NEW_AUTHTOK_REQD` in the account stage.
+    NewAuthtokRequired = 7,
+    /// A password change was refused because of the new password (too short, in history,
+    /// policy): `PAM_AUTHTOK_ERR`.
+    PasswordRejected = 8,
 }
 
 impl AuthCode {
@@ -132,6 +147,8 @@ impl AuthCode {
             4 => AuthCode::AccountDenied,
             5 => AuthCode::Expired,
             6 => AuthCode::Refused,
+            7 => AuthCode::NewAuthtokRequired,
+            8 => AuthCode::PasswordRejected,
             _ => return None,
         })
     }
@@ -171,6 +188,9 @@ pub enum Response {
     Groups(Vec<Group>),
     Gids(Vec<u32>),
     NotFound,
+    /// The verdict of an authentication, account check or password change. `message` is for
+    /// the user, one line per conversation message: information when `code` is `Success`
+    /// (expiry warnings), an error otherwise.
     Auth {
         code: AuthCode,
         message: String,
@@ -399,6 +419,24 @@ fn encode_request(w: &mut Writer, req: &Request) {
         }
         Request::Status => w.u8(10),
         Request::FlushCache => w.u8(11),
+        Request::ChangePassword {
+            user,
+            old,
+            new,
+            ctx,
+        } => {
+            w.u8(12);
+            w.str(user);
+            match old {
+                Some(o) => {
+                    w.u8(1);
+                    w.bytes(o.expose());
+                }
+                None => w.u8(0),
+            }
+            w.bytes(new.expose());
+            encode_ctx(w, ctx);
+        }
     }
 }
 
@@ -430,6 +468,22 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, DecodeError> {
         }
         10 => Request::Status,
         11 => Request::FlushCache,
+        12 => {
+            let user = r.string()?;
+            let old = match r.u8()? {
+                0 => None,
+                1 => Some(Secret::new(r.bytes()?.to_vec())),
+                t => return Err(DecodeError::BadTag(t)),
+            };
+            let new = Secret::new(r.bytes()?.to_vec());
+            let ctx = decode_ctx(&mut r)?;
+            Request::ChangePassword {
+                user,
+                old,
+                new,
+                ctx,
+            }
+        }
         t => return Err(DecodeError::BadTag(t)),
     };
     r.finish()?;
@@ -635,6 +689,21 @@ mod tests {
         });
         roundtrip_req(Request::Status);
         roundtrip_req(Request::FlushCache);
+        roundtrip_req(Request::ChangePassword {
+            user: "alice".into(),
+            old: Some(Secret::new(b"old".to_vec())),
+            new: Secret::new(b"n\xffew".to_vec()),
+            ctx: PamContext::default(),
+        });
+        roundtrip_req(Request::ChangePassword {
+            user: "alice".into(),
+            old: None,
+            new: Secret::new(b"new".to_vec()),
+            ctx: PamContext {
+                service: "passwd".into(),
+                ..Default::default()
+            },
+        });
     }
 
     #[test]
@@ -658,10 +727,22 @@ mod tests {
         roundtrip_resp(Response::Groups(vec![g.clone(), g]));
         roundtrip_resp(Response::Gids(vec![1, 2, 3]));
         roundtrip_resp(Response::NotFound);
-        roundtrip_resp(Response::Auth {
-            code: AuthCode::Denied,
-            message: "no".into(),
-        });
+        for code in [
+            AuthCode::Success,
+            AuthCode::Denied,
+            AuthCode::UserUnknown,
+            AuthCode::Unavailable,
+            AuthCode::AccountDenied,
+            AuthCode::Expired,
+            AuthCode::Refused,
+            AuthCode::NewAuthtokRequired,
+            AuthCode::PasswordRejected,
+        ] {
+            roundtrip_resp(Response::Auth {
+                code,
+                message: "no\nsecond line".into(),
+            });
+        }
         roundtrip_resp(Response::Status(vec![("a".into(), "b".into())]));
         roundtrip_resp(Response::Ok);
         roundtrip_resp(Response::Error {
@@ -680,6 +761,14 @@ mod tests {
         let shown = format!("{req:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("redacted"));
+        let req = Request::ChangePassword {
+            user: "alice".into(),
+            old: Some(Secret::new(b"hunter2".to_vec())),
+            new: Secret::new(b"hunter3".to_vec()),
+            ctx: PamContext::default(),
+        };
+        let shown = format!("{req:?}");
+        assert!(!shown.contains("hunter"), "{shown}");
     }
 
     #[test]
@@ -741,7 +830,7 @@ mod tests {
                 *b = (x & 0xff) as u8;
             }
             if let Some(first) = buf.first_mut() {
-                *first %= 12;
+                *first %= 13;
             }
             let _ = decode_request(&buf);
             let _ = decode_response(&buf);

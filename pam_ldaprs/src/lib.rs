@@ -11,7 +11,7 @@
 mod sys;
 
 use ldaprs_common::client::{self, CallOptions, ClientError};
-use ldaprs_common::pam_flow::{self, Daemon, Level, Options, PamCode, PamHost};
+use ldaprs_common::pam_flow::{self, ChangePhase, Daemon, Level, Options, PamCode, PamHost};
 use ldaprs_common::protocol::{PamContext, Request, Response, Secret};
 use ldaprs_common::DEFAULT_SOCKET;
 use libc::{c_char, c_int, c_void};
@@ -120,6 +120,36 @@ impl RealHost {
     }
 }
 
+impl RealHost {
+    /// A password item (`PAM_AUTHTOK`, `PAM_OLDAUTHTOK`), copied.
+    fn secret_item(&self, item: c_int) -> Option<Secret> {
+        let mut p: *const c_void = std::ptr::null();
+        // SAFETY: as in string_item.
+        let rc = unsafe { sys::pam_get_item(self.pamh, item, &mut p) };
+        if rc != sys::PAM_SUCCESS || p.is_null() {
+            return None;
+        }
+        // SAFETY: password items are NUL-terminated strings owned by libpam.
+        Some(Secret::new(
+            unsafe { CStr::from_ptr(p.cast::<c_char>()) }
+                .to_bytes()
+                .to_vec(),
+        ))
+    }
+
+    fn set_secret_item(&mut self, item: c_int, password: &Secret) {
+        if let Ok(c) = CString::new(password.expose().to_vec()) {
+            // SAFETY: libpam copies the string.
+            unsafe { sys::pam_set_item(self.pamh, item, c.as_ptr().cast::<c_void>()) };
+            let mut bytes = c.into_bytes_with_nul();
+            for b in bytes.iter_mut() {
+                // SAFETY: wiping our copy before it is freed.
+                unsafe { std::ptr::write_volatile(b, 0) };
+            }
+        }
+    }
+}
+
 impl PamHost for RealHost {
     fn user(&mut self) -> Result<String, PamCode> {
         let mut user: *const c_char = std::ptr::null();
@@ -135,29 +165,29 @@ impl PamHost for RealHost {
     }
 
     fn authtok(&mut self) -> Option<Secret> {
-        let mut p: *const c_void = std::ptr::null();
-        // SAFETY: as in string_item.
-        let rc = unsafe { sys::pam_get_item(self.pamh, sys::PAM_AUTHTOK, &mut p) };
-        if rc != sys::PAM_SUCCESS || p.is_null() {
-            return None;
-        }
-        // SAFETY: PAM_AUTHTOK is a NUL-terminated string owned by libpam.
-        Some(Secret::new(
-            unsafe { CStr::from_ptr(p.cast::<c_char>()) }
-                .to_bytes()
-                .to_vec(),
-        ))
+        self.secret_item(sys::PAM_AUTHTOK)
     }
 
     fn set_authtok(&mut self, password: &Secret) {
-        if let Ok(c) = CString::new(password.expose().to_vec()) {
-            // SAFETY: libpam copies the string.
-            unsafe { sys::pam_set_item(self.pamh, sys::PAM_AUTHTOK, c.as_ptr().cast::<c_void>()) };
-            let mut bytes = c.into_bytes_with_nul();
-            for b in bytes.iter_mut() {
-                // SAFETY: wiping our copy before it is freed.
-                unsafe { std::ptr::write_volatile(b, 0) };
-            }
+        self.set_secret_item(sys::PAM_AUTHTOK, password);
+    }
+
+    fn old_authtok(&mut self) -> Option<Secret> {
+        self.secret_item(sys::PAM_OLDAUTHTOK)
+    }
+
+    fn set_old_authtok(&mut self, password: &Secret) {
+        self.set_secret_item(sys::PAM_OLDAUTHTOK, password);
+    }
+
+    fn caller_is_root(&mut self) -> bool {
+        // SAFETY: getuid(2) cannot fail and has no preconditions.
+        unsafe { libc::getuid() == 0 }
+    }
+
+    fn info_message(&mut self, msg: &str) {
+        if !self.silent {
+            let _ = self.converse(sys::PAM_TEXT_INFO, msg);
         }
     }
 
@@ -289,15 +319,42 @@ pub extern "C" fn pam_sm_close_session(
     guard(|| sys::PAM_SUCCESS)
 }
 
-/// Password change arrives with a later release (RFC 3062); until then the module steps aside.
+fn chauthtok_prelim(h: &mut dyn PamHost, d: &mut dyn Daemon, o: &Options) -> PamCode {
+    pam_flow::chauthtok(h, d, o, ChangePhase::Prelim, false)
+}
+fn chauthtok_update(h: &mut dyn PamHost, d: &mut dyn Daemon, o: &Options) -> PamCode {
+    pam_flow::chauthtok(h, d, o, ChangePhase::Update, false)
+}
+fn chauthtok_prelim_expired(h: &mut dyn PamHost, d: &mut dyn Daemon, o: &Options) -> PamCode {
+    pam_flow::chauthtok(h, d, o, ChangePhase::Prelim, true)
+}
+fn chauthtok_update_expired(h: &mut dyn PamHost, d: &mut dyn Daemon, o: &Options) -> PamCode {
+    pam_flow::chauthtok(h, d, o, ChangePhase::Update, true)
+}
+
+/// Password change through the daemon (LDAP Password Modify, RFC 3062); libpam calls this
+/// twice, with `PAM_PRELIM_CHECK` and then `PAM_UPDATE_AUTHTOK`.
+///
+/// # Safety
+/// Called by libpam with its handle and the module arguments.
 #[no_mangle]
-pub extern "C" fn pam_sm_chauthtok(
-    _pamh: *mut PamHandle,
-    _flags: c_int,
-    _argc: c_int,
-    _argv: *const *const c_char,
+pub unsafe extern "C" fn pam_sm_chauthtok(
+    pamh: *mut PamHandle,
+    flags: c_int,
+    argc: c_int,
+    argv: *const *const c_char,
 ) -> c_int {
-    guard(|| sys::PAM_IGNORE)
+    let expired = flags & sys::PAM_CHANGE_EXPIRED_AUTHTOK != 0;
+    let f = match (flags & sys::PAM_PRELIM_CHECK != 0, flags & sys::PAM_UPDATE_AUTHTOK != 0, expired) {
+        (true, _, false) => chauthtok_prelim,
+        (true, _, true) => chauthtok_prelim_expired,
+        (false, true, false) => chauthtok_update,
+        (false, true, true) => chauthtok_update_expired,
+        // libpam always sets one of the two; anything else is a caller bug.
+        (false, false, _) => return sys::PAM_SYSTEM_ERR,
+    };
+    // SAFETY: arguments from libpam.
+    guard(|| unsafe { run(pamh, flags, argc, argv, f) })
 }
 
 #[cfg(test)]

@@ -12,18 +12,23 @@ pub struct PamHandle {
 
 pub const PAM_SUCCESS: c_int = 0;
 pub const PAM_SYSTEM_ERR: c_int = 4;
-pub const PAM_IGNORE: c_int = 25;
 
 pub const PAM_SILENT: c_int = 0x8000;
+pub const PAM_CHANGE_EXPIRED_AUTHTOK: c_int = 0x0020;
+/// `pam_modules.h`: the two passes of `pam_sm_chauthtok`.
+pub const PAM_PRELIM_CHECK: c_int = 0x4000;
+pub const PAM_UPDATE_AUTHTOK: c_int = 0x2000;
 
 pub const PAM_SERVICE: c_int = 1;
 pub const PAM_TTY: c_int = 3;
 pub const PAM_RHOST: c_int = 4;
 pub const PAM_CONV: c_int = 5;
 pub const PAM_AUTHTOK: c_int = 6;
+pub const PAM_OLDAUTHTOK: c_int = 7;
 
 pub const PAM_PROMPT_ECHO_OFF: c_int = 1;
 pub const PAM_ERROR_MSG: c_int = 3;
+pub const PAM_TEXT_INFO: c_int = 4;
 
 #[repr(C)]
 pub struct PamMessage {
