@@ -1,5 +1,19 @@
-//! Who may log in: `[pam] allow_groups` and `deny_groups`. Deny wins over allow; an empty
-//! allow list lets every existing user in. Group names are compared exactly.
+//! Who may log in. The rules add up the way users expect:
+//!
+//! 1. `[pam] deny_groups`: a member of any of them is denied, whatever else says yes;
+//! 2. `[pam] access_filter`: the user's own entry must match it;
+//! 3. allow rules: `[pam] allow_groups` and the `[[servers.group_mappings]]` with
+//!    `allow_login = true` (the first mapping whose group the user is in decides, Grafana's
+//!    "first match wins"); if any allow rule exists, the user needs one of them;
+//! 4. no allow rule at all: every user that exists may log in.
+//!
+//! Group names are compared exactly (no case folding, no prefixes: security.md AZ-05), group
+//! DNs after normalising spaces and case. The account's state (expired, locked, disabled) is
+//! checked after these rules, in `service.rs`.
+
+use crate::directory::normalize_dn;
+use crate::membership::FoundGroup;
+use ldaprs_common::config::GroupMapping;
 
 /// The verdict and the rule that made it (logged, and shown to the user when it denies).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -8,17 +22,71 @@ pub enum Decision {
     Deny(String),
 }
 
-pub fn decide(user_groups: &[String], allow: &[String], deny: &[String]) -> Decision {
-    if let Some(g) = deny.iter().find(|d| user_groups.contains(d)) {
+/// The first group mapping that applies to a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingMatch {
+    /// 1-based position in its server block, as an admin counts them.
+    pub number: usize,
+    pub server: String,
+    /// The group (name or DN) that matched.
+    pub group: String,
+    pub allow_login: bool,
+    pub local_group: Option<String>,
+}
+
+/// What is known about the user when the rules are applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Names of every group the user is in (nested ones, non-POSIX ones, the primary group).
+    pub groups: Vec<String>,
+    /// The first group mapping that matched, if any.
+    pub mapping: Option<MappingMatch>,
+    /// Whether some configured mapping can allow a login (then it is an allow rule).
+    pub mappings_can_allow: bool,
+    /// The access filter's verdict (None: no access filter configured).
+    pub filter_matches: Option<bool>,
+}
+
+/// The first mapping (in config order) whose group the user is in. `group_dn = "*"` matches
+/// every user.
+pub fn first_mapping(server: &str, mappings: &[GroupMapping], groups: &[FoundGroup]) -> Option<MappingMatch> {
+    mappings.iter().enumerate().find_map(|(i, m)| {
+        let matched = match (&m.group_dn, &m.group) {
+            (Some(dn), _) if dn == "*" => Some("*".to_string()),
+            (Some(dn), _) => {
+                let want = normalize_dn(dn);
+                groups.iter().find(|g| normalize_dn(&g.dn) == want).map(|_| dn.clone())
+            }
+            (None, Some(name)) => groups.iter().find(|g| g.name.as_deref() == Some(name.as_str())).map(|_| name.clone()),
+            (None, None) => None,
+        }?;
+        Some(MappingMatch {
+            number: i + 1,
+            server: server.to_string(),
+            group: matched,
+            allow_login: m.allow_login,
+            local_group: m.local_group.clone(),
+        })
+    })
+}
+
+pub fn decide(f: &Facts, allow: &[String], deny: &[String]) -> Decision {
+    if let Some(g) = deny.iter().find(|d| f.groups.contains(d)) {
         return Decision::Deny(format!("member of denied group {g}"));
     }
-    if allow.is_empty() {
-        return Decision::Allow("no allow_groups configured".into());
+    if f.filter_matches == Some(false) {
+        return Decision::Deny("the account does not match the access_filter".into());
     }
-    match allow.iter().find(|a| user_groups.contains(a)) {
-        Some(g) => Decision::Allow(format!("member of allowed group {g}")),
-        None => Decision::Deny("not a member of any allowed group".into()),
+    if allow.is_empty() && !f.mappings_can_allow {
+        return Decision::Allow("no allow rule configured".into());
     }
+    if let Some(g) = allow.iter().find(|a| f.groups.contains(a)) {
+        return Decision::Allow(format!("member of allowed group {g}"));
+    }
+    if let Some(m) = f.mapping.as_ref().filter(|m| m.allow_login) {
+        return Decision::Allow(format!("group mapping #{} of server {}: member of {}", m.number, m.server, m.group));
+    }
+    Decision::Deny("not a member of any allowed group".into())
 }
 
 #[cfg(test)]
@@ -29,34 +97,68 @@ mod tests {
         x.iter().map(|s| s.to_string()).collect()
     }
 
+    fn facts(groups: &[&str]) -> Facts {
+        Facts { groups: v(groups), ..Default::default() }
+    }
+
+    fn g(dn: &str, name: &str) -> FoundGroup {
+        FoundGroup { dn: dn.into(), name: Some(name.into()), gid: None }
+    }
+
     #[test]
     fn deny_wins_over_allow() {
-        let d = decide(
-            &v(&["devs", "contractors"]),
-            &v(&["devs"]),
-            &v(&["contractors"]),
-        );
-        assert_eq!(
-            d,
-            Decision::Deny("member of denied group contractors".into())
-        );
+        let d = decide(&facts(&["devs", "contractors"]), &v(&["devs"]), &v(&["contractors"]));
+        assert_eq!(d, Decision::Deny("member of denied group contractors".into()));
+        // Also over a mapping that allows.
+        let mut f = facts(&["contractors"]);
+        f.mappings_can_allow = true;
+        f.mapping = Some(MappingMatch { number: 1, server: "s".into(), group: "x".into(), allow_login: true, local_group: None });
+        assert!(matches!(decide(&f, &[], &v(&["contractors"])), Decision::Deny(_)));
     }
 
     #[test]
     fn allow_list_restricts() {
-        assert!(matches!(
-            decide(&v(&["devs"]), &v(&["admins"]), &[]),
-            Decision::Deny(_)
-        ));
-        assert!(matches!(
-            decide(&v(&["admins"]), &v(&["admins"]), &[]),
-            Decision::Allow(_)
-        ));
-        assert!(matches!(decide(&[], &[], &[]), Decision::Allow(_)));
-        // Exact comparison: no case folding.
-        assert!(matches!(
-            decide(&v(&["Admins"]), &v(&["admins"]), &[]),
-            Decision::Deny(_)
-        ));
+        assert!(matches!(decide(&facts(&["devs"]), &v(&["admins"]), &[]), Decision::Deny(_)));
+        assert!(matches!(decide(&facts(&["admins"]), &v(&["admins"]), &[]), Decision::Allow(_)));
+        assert!(matches!(decide(&facts(&[]), &[], &[]), Decision::Allow(_)));
+        // Exact comparison: no case folding, no prefixes.
+        assert!(matches!(decide(&facts(&["Admins"]), &v(&["admins"]), &[]), Decision::Deny(_)));
+        assert!(matches!(decide(&facts(&["admins2"]), &v(&["admins"]), &[]), Decision::Deny(_)));
+    }
+
+    #[test]
+    fn access_filter_denies_even_allowed_members() {
+        let mut f = facts(&["admins"]);
+        f.filter_matches = Some(false);
+        assert_eq!(decide(&f, &v(&["admins"]), &[]), Decision::Deny("the account does not match the access_filter".into()));
+        f.filter_matches = Some(true);
+        assert!(matches!(decide(&f, &v(&["admins"]), &[]), Decision::Allow(_)));
+    }
+
+    #[test]
+    fn mappings_are_allow_rules_and_first_match_wins() {
+        let maps = vec![
+            GroupMapping { group: Some("devs".into()), local_group: Some("docker".into()), ..Default::default() },
+            GroupMapping { group_dn: Some("CN=Linux-Admins, ou=groups,dc=x".into()), allow_login: true, local_group: Some("sudo".into()), ..Default::default() },
+            GroupMapping { group_dn: Some("*".into()), allow_login: true, ..Default::default() },
+        ];
+        let admins = g("cn=linux-admins,ou=groups,dc=x", "linux-admins");
+        let devs = g("cn=devs,ou=groups,dc=x", "devs");
+        let m = first_mapping("corp", &maps, std::slice::from_ref(&admins)).unwrap();
+        assert_eq!((m.number, m.local_group.as_deref(), m.allow_login), (2, Some("sudo"), true));
+        // In both: the first mapping (devs) wins, and it does not allow login.
+        let m = first_mapping("corp", &maps, &[admins.clone(), devs.clone()]).unwrap();
+        assert_eq!((m.number, m.allow_login), (1, false));
+        let f = Facts { groups: v(&["linux-admins", "devs"]), mapping: Some(m), mappings_can_allow: true, filter_matches: None };
+        assert_eq!(decide(&f, &[], &[]), Decision::Deny("not a member of any allowed group".into()));
+        // "*" matches anyone.
+        assert_eq!(first_mapping("corp", &maps, &[]).unwrap().number, 3);
+        let m = first_mapping("corp", &maps[..2], std::slice::from_ref(&admins));
+        let f = Facts { groups: v(&["linux-admins"]), mapping: m, mappings_can_allow: true, filter_matches: None };
+        assert_eq!(decide(&f, &[], &[]), Decision::Allow("group mapping #2 of server corp: member of CN=Linux-Admins, ou=groups,dc=x".into()));
+        // Allow rules add up: allow_groups or a mapping.
+        let f = Facts { groups: v(&["staff"]), mapping: None, mappings_can_allow: true, filter_matches: None };
+        assert!(matches!(decide(&f, &v(&["staff"]), &[]), Decision::Allow(_)));
+        assert!(first_mapping("corp", &maps[..2], &[]).is_none());
     }
 }

@@ -2,6 +2,7 @@
 //! one per user bind), failover across its `uri` list, per-operation deadlines, paged searches,
 //! and the conversion of entries into passwd/group records.
 
+use crate::ppolicy::{self, PolicyError, PolicyResponse};
 use crate::tls;
 use crate::{debug, info, warn};
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
@@ -51,6 +52,25 @@ pub enum BindOutcome {
     Refused(String),
 }
 
+/// What a user bind produced: the verdict, the user's entry when it was read as the user,
+/// and the password policy control the server attached (OpenLDAP ppolicy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindResult {
+    pub outcome: BindOutcome,
+    pub entry: Option<Entry>,
+    pub policy: Option<PolicyResponse>,
+}
+
+/// What a password change produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// The bind before the change failed (wrong current password, locked, ...).
+    BindFailed(BindResult),
+    /// The server answered the Password Modify operation: resultCode, diagnostic text and
+    /// its password policy control.
+    Answered { rc: u32, text: String, policy: Option<PolicyResponse>, shadow_note: Option<String> },
+}
+
 /// An entry, attributes keyed by lower-cased name (LDAP attribute names are case-insensitive).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Entry {
@@ -59,7 +79,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn from_search(e: SearchEntry) -> Entry {
+    pub(crate) fn from_search(e: SearchEntry) -> Entry {
         let attrs = e
             .attrs
             .into_iter()
@@ -163,6 +183,12 @@ pub fn first_rdn(dn: &str) -> Option<(&str, &str)> {
     Some((t.trim(), v.trim()))
 }
 
+/// Whether `dn` is `base` or below it (compared normalised, on RDN boundaries).
+pub fn is_under(dn: &str, base: &str) -> bool {
+    let (d, b) = (normalize_dn(dn), normalize_dn(base));
+    d == b || d.ends_with(&format!(",{b}"))
+}
+
 /// Normalises a DN for comparison: no spaces around separators, lower case.
 pub fn normalize_dn(dn: &str) -> String {
     dn.split(',')
@@ -230,6 +256,8 @@ pub struct ServerBlock {
     pub eff: Effective,
     pub limits: IdLimits,
     bind_password: Option<String>,
+    /// The password of `admin_dn` (root's password resets).
+    admin_password: Option<String>,
     tls: Option<Arc<rustls::ClientConfig>>,
     connect_timeout: Duration,
     op_timeout: Duration,
@@ -296,6 +324,13 @@ pub fn explain(err: &str) -> String {
     err.to_string()
 }
 
+/// A connection bound as a user, with the bind's result.
+struct BoundConn(Ldap, BindResult);
+
+fn r_of(c: &BoundConn) -> BindResult {
+    c.1.clone()
+}
+
 type Attempt<'a, T> = Pin<Box<dyn Future<Output = (usize, Result<T, DirError>)> + Send + 'a>>;
 
 impl ServerBlock {
@@ -316,6 +351,7 @@ impl ServerBlock {
             cfg,
             limits,
             bind_password,
+            admin_password: None,
             tls,
             slots,
         })
@@ -323,6 +359,17 @@ impl ServerBlock {
 
     pub fn name(&self) -> &str {
         &self.cfg.name
+    }
+
+    /// Sets the password of `admin_dn` (read from `admin_password_file`).
+    pub fn with_admin_password(mut self, pw: Option<String>) -> ServerBlock {
+        self.admin_password = pw;
+        self
+    }
+
+    /// `admin_dn` and its password, when both are configured.
+    pub fn admin(&self) -> Option<(&str, &str)> {
+        Some((self.cfg.admin_dn.as_deref()?, self.admin_password.as_deref()?))
     }
 
     /// May a user's password go over this URI? Only over TLS or a local socket, unless the
@@ -507,17 +554,26 @@ impl ServerBlock {
         Err(DirError::Unreachable(format!("server {}: no URI answered: {}", self.cfg.name, errors.join("; "))))
     }
 
-    async fn search_on(&self, ldap: &mut Ldap, uri: &str, base: &str, f: &str, attrs: &[String], paged: bool) -> Result<Vec<Entry>, DirError> {
+    #[allow(clippy::too_many_arguments)]
+    async fn search_on(&self, ldap: &mut Ldap, uri: &str, base: &str, scope: Scope, f: &str, attrs: &[String], paged: bool, strict: bool) -> Result<Vec<Entry>, DirError> {
         let attrs: Vec<String> = attrs.to_vec();
+        // A continuation reference is a part of the answer held elsewhere; we never chase
+        // it, so where completeness matters (group membership for access rules) it is an
+        // error.
+        let refs_error = |n: usize| DirError::Server(format!("{uri}: search {f} under {base}: {n} referral(s) to other servers, not followed: the answer would be incomplete"));
         if !paged {
-            let fut = ldap.with_timeout(self.op_timeout).search(base, Scope::Subtree, f, attrs);
+            let fut = ldap.with_timeout(self.op_timeout).search(base, scope, f, attrs);
             let res = match tokio::time::timeout(self.op_timeout, fut).await {
                 Err(_) => return Err(DirError::Unreachable(format!("{uri}: search: no answer within {:.1}s", self.op_timeout.as_secs_f64()))),
                 Ok(r) => r.map_err(|e| transport(uri, "search", &e))?,
             };
             let ldap3::SearchResult(entries, result) = res;
+            let refs = entries.iter().filter(|e| e.is_ref()).count();
+            if strict && refs > 0 && result.rc == 0 {
+                return Err(refs_error(refs));
+            }
             return match result.rc {
-                0 => Ok(entries.into_iter().filter(|e| !e.is_ref()).map(|e| Entry::from_search(SearchEntry::construct(e))).collect()),
+                0 => Ok(entries.into_iter().filter(|e| !e.is_ref() && !e.is_intermediate()).map(|e| Entry::from_search(SearchEntry::construct(e))).collect()),
                 32 => Ok(Vec::new()), // noSuchObject: the base does not exist, so nothing matches
                 4 => Err(DirError::SizeLimit(format!("{uri}: search {f} under {base}: size limit exceeded"))),
                 rc => Err(DirError::Server(format!("{uri}: search {f} under {base}: resultCode {rc} {}", result.text))),
@@ -528,7 +584,7 @@ impl ServerBlock {
         let work = async {
             let mut stream = ldap
                 .with_timeout(op_timeout)
-                .streaming_search_with(adapters, base, Scope::Subtree, f, attrs)
+                .streaming_search_with(adapters, base, scope, f, attrs)
                 .await
                 .map_err(|e| transport(uri, "search", &e))?;
             let mut out = Vec::new();
@@ -544,6 +600,9 @@ impl ServerBlock {
                 }
             }
             let result = stream.finish().await;
+            if strict && result.rc == 0 && !result.refs.is_empty() {
+                return Err(refs_error(result.refs.len()));
+            }
             match result.rc {
                 0 => Ok(out),
                 32 => Ok(Vec::new()),
@@ -558,10 +617,25 @@ impl ServerBlock {
 
     /// Searches under `base`, failing over between URIs (see [`Self::failover`]).
     pub async fn search(&self, base: &str, f: &str, attrs: &[String], paged: bool) -> Result<Vec<Entry>, DirError> {
+        self.search_ex(base, Scope::Subtree, f, attrs, paged, false).await
+    }
+
+    /// Searches where the answer must be complete: continuation references are an error.
+    pub async fn search_strict(&self, base: &str, f: &str, attrs: &[String], paged: bool) -> Result<Vec<Entry>, DirError> {
+        self.search_ex(base, Scope::Subtree, f, attrs, paged, true).await
+    }
+
+    /// Reads one entry if it matches `f` (a base-scope search): `Ok(None)` if it does not
+    /// match or does not exist.
+    pub async fn read_entry(&self, dn: &str, f: &str, attrs: &[String]) -> Result<Option<Entry>, DirError> {
+        Ok(self.search_ex(dn, Scope::Base, f, attrs, false, true).await?.into_iter().next())
+    }
+
+    async fn search_ex(&self, base: &str, scope: Scope, f: &str, attrs: &[String], paged: bool, strict: bool) -> Result<Vec<Entry>, DirError> {
         self.failover(!paged, |i| -> Attempt<'_, Vec<Entry>> {
             Box::pin(async move {
                 let res = match self.conn(i).await {
-                    Ok((mut ldap, uri)) => self.search_on(&mut ldap, &uri, base, f, attrs, paged).await,
+                    Ok((mut ldap, uri)) => self.search_on(&mut ldap, &uri, base, scope, f, attrs, paged, strict).await,
                     Err(e) => Err(e),
                 };
                 if matches!(res, Err(DirError::Unreachable(_))) {
@@ -615,6 +689,22 @@ impl ServerBlock {
         vec![e.attr_name.clone(), e.attr_uid.clone(), e.attr_gid.clone(), e.attr_gecos.clone(), "cn".into(), e.attr_home.clone(), e.attr_shell.clone()]
     }
 
+    /// The attributes read for a login: the passwd fields, the account-state attributes of
+    /// the schema, `memberOf` and the attribute a group `search_filter` uses, if configured.
+    pub fn account_attrs(&self) -> Vec<String> {
+        let mut v = self.user_attrs();
+        v.extend(crate::account_state::attributes(self.eff.schema).iter().map(|a| a.to_string()));
+        if let Some(a) = &self.eff.attr_member_of {
+            v.push(a.clone());
+        }
+        if let Some((_, Some(a))) = &self.eff.group_search {
+            if !a.eq_ignore_ascii_case("dn") {
+                v.push(a.clone());
+            }
+        }
+        v
+    }
+
     /// The user entries matching `extra` (already escaped) under the user base.
     pub async fn find_users(&self, extra: &str, paged: bool) -> Result<Vec<Entry>, DirError> {
         let f = filter::and(&self.eff.user_filter, extra);
@@ -630,31 +720,110 @@ impl ServerBlock {
     /// (RFC 4532) that the server really authenticated that DN; with `read_entry`, also
     /// reads the user's own entry as the user (for the user-DN-pattern mode). URIs are
     /// tried as in [`Self::failover`]; a refused password is final and never retried.
-    pub async fn user_bind(&self, dn: &str, password: &str, read_entry: bool) -> Result<(BindOutcome, Option<Entry>), DirError> {
-        self.failover(true, |i| -> Attempt<'_, (BindOutcome, Option<Entry>)> {
-            Box::pin(async move { (i, self.bind_on(i, dn, password, read_entry).await) })
+    pub async fn user_bind(&self, dn: &str, password: &str, read_entry: bool) -> Result<BindResult, DirError> {
+        self.failover(true, |i| -> Attempt<'_, BindResult> {
+            Box::pin(async move {
+                let res = async {
+                    let (mut conn, uri) = self.bound_user_conn(i, dn, password).await?;
+                    let bind = r_of(&conn);
+                    let r = self.finish_user_bind(&mut conn, &uri, dn, read_entry, bind).await;
+                    let _ = tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
+                    r
+                }
+                .await;
+                (i, res)
+            })
         })
         .await
     }
 
-    async fn bind_on(&self, i: usize, dn: &str, password: &str, read_entry: bool) -> Result<(BindOutcome, Option<Entry>), DirError> {
+    /// A new connection to URI `i` and a bind as `dn` with the password policy request
+    /// control: the connection, its URI, and the bind's verdict and policy control.
+    async fn bound_user_conn(&self, i: usize, dn: &str, password: &str) -> Result<(BoundConn, String), DirError> {
         let uri = self.slots.get(i).map(|s| s.uri.clone()).unwrap_or_default();
         if !self.password_transport_ok(&uri) {
             return Err(DirError::Server(format!("{uri} is neither TLS nor ldapi:// and allow_cleartext_passwords is off: the password was not sent")));
         }
         let mut ldap = self.connect(&uri).await?;
-        let fut = ldap.with_timeout(self.op_timeout).simple_bind(dn, password);
+        let fut = ldap.with_controls(ppolicy::request()).with_timeout(self.op_timeout).simple_bind(dn, password);
         let res = match tokio::time::timeout(self.op_timeout, fut).await {
             Err(_) => return Err(DirError::Unreachable(format!("{uri}: bind: no answer within {:.1}s", self.op_timeout.as_secs_f64()))),
             Ok(r) => r.map_err(|e| transport(&uri, "bind", &e))?,
         };
-        let outcome = match res.rc {
-            0 => self.confirm_identity(&mut ldap, &uri, dn, read_entry).await,
-            49 => Ok((BindOutcome::InvalidCredentials, None)),
-            rc => Ok((BindOutcome::Refused(format!("{uri}: bind refused: resultCode {rc} {}", res.text)), None)),
+        let policy = ppolicy::from_controls(&res.ctrls);
+        let (outcome, policy) = match (res.rc, policy) {
+            // A success we cannot fully read could hide "change your password first".
+            (0, Err(e)) => (BindOutcome::Refused(format!("{uri}: {e}")), None),
+            (0, Ok(p)) => (BindOutcome::Success, p),
+            (49, p) => (BindOutcome::InvalidCredentials, p.ok().flatten()),
+            (rc, p) => (BindOutcome::Refused(format!("{uri}: bind refused: resultCode {rc} {}", res.text)), p.ok().flatten()),
         };
-        let _ = tokio::time::timeout(Duration::from_millis(200), ldap.unbind()).await;
-        outcome
+        Ok((BoundConn(ldap, BindResult { outcome, entry: None, policy }), uri))
+    }
+
+    /// After a user bind: confirm the identity (and read the entry) if the bind succeeded.
+    async fn finish_user_bind(&self, ldap: &mut BoundConn, uri: &str, dn: &str, read_entry: bool, bind: BindResult) -> Result<BindResult, DirError> {
+        if bind.outcome != BindOutcome::Success {
+            return Ok(bind);
+        }
+        let (outcome, entry) = self.confirm_identity(&mut ldap.0, uri, dn, read_entry).await?;
+        // OpenLDAP's ppolicy restricts a session that must change its password to bind and
+        // Password Modify, so neither "Who am I?" nor a read works there. The control itself
+        // shows that the server checked this DN's password.
+        let restricted = bind.policy.as_ref().is_some_and(|p| p.error == Some(PolicyError::ChangeAfterReset) || p.grace_remaining.is_some());
+        if restricted && matches!(outcome, BindOutcome::Refused(_)) {
+            debug!("{uri}: bind as {dn} restricted by the password policy; identity vouched for by the policy control");
+            return Ok(BindResult { outcome: BindOutcome::Success, entry: None, policy: bind.policy });
+        }
+        Ok(BindResult { outcome, entry, policy: bind.policy })
+    }
+
+    /// Changes a password with the Password Modify extended operation (RFC 3062): binds as
+    /// `bind_dn` (the user with the current password, or the admin DN for a reset), then asks
+    /// for the change of `target` (None: the bound user) with the password policy control.
+    /// After a success, sets `shadowLastChange` to `shadow_today` when given (a failure to
+    /// do so is only noted). Never hedged: the same change is not sent to two servers.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn change_password(&self, bind_dn: &str, bind_pw: &str, target: Option<&str>, old: Option<&str>, new: &str, shadow_dn: Option<&str>, shadow_today: Option<i64>) -> Result<ChangeOutcome, DirError> {
+        self.failover(false, |i| -> Attempt<'_, ChangeOutcome> {
+            Box::pin(async move {
+                let res = async {
+                    let (mut conn, uri) = self.bound_user_conn(i, bind_dn, bind_pw).await?;
+                    let bind = r_of(&conn);
+                    if bind.outcome != BindOutcome::Success {
+                        let _ = tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
+                        return Ok(ChangeOutcome::BindFailed(bind));
+                    }
+                    let pm = ldap3::exop::PasswordModify { user_id: target, old_pass: old, new_pass: Some(new) };
+                    let fut = conn.0.with_controls(ppolicy::request()).with_timeout(self.op_timeout).extended(pm);
+                    let r = match tokio::time::timeout(self.op_timeout, fut).await {
+                        Err(_) => return Err(DirError::Unreachable(format!("{uri}: password modify: no answer within {:.1}s", self.op_timeout.as_secs_f64()))),
+                        Ok(r) => r.map_err(|e| transport(&uri, "password modify", &e))?,
+                    };
+                    let ldap3::result::ExopResult(_, result) = r;
+                    let policy = ppolicy::from_controls(&result.ctrls).unwrap_or_else(|e| {
+                        warn!("{uri}: password modify: {e}");
+                        None
+                    });
+                    let mut shadow_note = None;
+                    if let (0, Some(dn), Some(days)) = (result.rc, shadow_dn, shadow_today) {
+                        let mods = vec![ldap3::Mod::Replace("shadowLastChange".to_string(), std::collections::HashSet::from([days.to_string()]))];
+                        let fut = conn.0.with_timeout(self.op_timeout).modify(dn, mods);
+                        shadow_note = Some(match tokio::time::timeout(self.op_timeout, fut).await {
+                            Ok(Ok(r)) if r.rc == 0 => format!("shadowLastChange set to {days}"),
+                            Ok(Ok(r)) => format!("shadowLastChange not updated: resultCode {} {}", r.rc, r.text),
+                            Ok(Err(e)) => format!("shadowLastChange not updated: {e}"),
+                            Err(_) => "shadowLastChange not updated: no answer".to_string(),
+                        });
+                    }
+                    let _ = tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
+                    Ok(ChangeOutcome::Answered { rc: result.rc, text: result.text, policy, shadow_note })
+                }
+                .await;
+                (i, res)
+            })
+        })
+        .await
     }
 
     async fn confirm_identity(&self, ldap: &mut Ldap, uri: &str, dn: &str, read_entry: bool) -> Result<(BindOutcome, Option<Entry>), DirError> {
@@ -679,7 +848,7 @@ impl ServerBlock {
         }
         // No "Who am I?" on this server, or the entry is wanted: read our own entry as the
         // user (nslcd's way of confirming the identity).
-        let attrs = if read_entry { self.user_attrs() } else { vec!["1.1".to_string()] };
+        let attrs = if read_entry { self.account_attrs() } else { vec!["1.1".to_string()] };
         let fut = ldap.with_timeout(self.op_timeout).search(dn, Scope::Base, "(objectClass=*)", attrs);
         let res = match tokio::time::timeout(self.op_timeout, fut).await {
             Err(_) => return Err(DirError::Unreachable(format!("{uri}: self search: no answer"))),

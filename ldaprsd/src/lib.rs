@@ -11,11 +11,16 @@
 )]
 
 pub mod access;
+pub mod account_state;
 pub mod cache;
 pub mod diagnose;
 pub mod directory;
+pub mod local;
 pub mod log;
+pub mod login;
+pub mod membership;
 pub mod notify;
+pub mod ppolicy;
 pub mod server;
 pub mod service;
 pub mod tls;

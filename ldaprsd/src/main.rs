@@ -75,7 +75,17 @@ fn main() -> ExitCode {
         if !s.tls.verify {
             warn!("server {}: TLS certificate verification is OFF (verify = false): anyone on the path can impersonate the directory", s.name);
         }
-        match ServerBlock::new(s.clone(), limits, pw) {
+        let admin_pw = match &s.admin_password_file {
+            Some(f) => match config::read_secret_for(f, "admin_password_file") {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    error!("server {}: {e}", s.name);
+                    return ExitCode::from(78);
+                }
+            },
+            None => None,
+        };
+        match ServerBlock::new(s.clone(), limits, pw).map(|b| b.with_admin_password(admin_pw)) {
             Ok(b) => {
                 for w in b.transport_warnings() {
                     warn!("{w}");

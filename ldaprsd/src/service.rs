@@ -1,18 +1,16 @@
 //! What the daemon does with each request: cache first, then the `[[servers]]` blocks in order.
 //! Authentication and account decisions are made here, never in the modules.
 
-use crate::access::{decide, Decision};
+use crate::access::first_mapping;
 use crate::cache::{Clock, TtlCache};
-use crate::directory::{
-    entry_to_passwd, first_rdn, BindOutcome, DirError, Entry, IdLimits, ServerBlock,
-};
+use crate::directory::{entry_to_passwd, first_rdn, DirError, Entry, IdLimits, ServerBlock};
+use crate::local::{LocalDb, LocalFiles};
+use crate::membership::UserRef;
 use crate::{debug, info, warn};
-use ldaprs_common::config::{Config, Membership, PamSection};
+use ldaprs_common::config::{Config, Membership, NssSection, PamSection};
 use ldaprs_common::filter::{self, eq};
 use ldaprs_common::names::valid_name;
-use ldaprs_common::protocol::{
-    AuthCode, ErrorCode, Group, PamContext, Passwd, Request, Response, Secret,
-};
+use ldaprs_common::protocol::{AuthCode, ErrorCode, Group, Passwd, Request, Response};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -38,28 +36,49 @@ pub struct Peer {
 }
 
 /// A failed lookup: `Unavailable` when no block could answer.
-type Lookup<T> = Result<Option<T>, DirError>;
+pub(crate) type Lookup<T> = Result<Option<T>, DirError>;
 
 /// Delay before answering a failed authentication from a non-root caller (unix_chkpwd-style
 /// brake on password guessing through the socket).
-const NON_ROOT_FAILURE_DELAY: Duration = Duration::from_secs(2);
+pub(crate) const NON_ROOT_FAILURE_DELAY: Duration = Duration::from_secs(2);
 
 /// Most member DNs resolved by lookup (those whose RDN is not the name attribute) per group.
 const MAX_DN_LOOKUPS: usize = 5000;
 
 pub struct Service {
-    blocks: Vec<ServerBlock>,
+    pub(crate) blocks: Vec<ServerBlock>,
     cache: TtlCache<Key, Response>,
     /// user name → (block index, DN), for membership by DN and for binds.
-    user_dns: TtlCache<String, (usize, String)>,
+    pub(crate) user_dns: TtlCache<String, (usize, String)>,
     /// member DN → user name (None: not a user).
     dn_names: TtlCache<String, Option<String>>,
-    clock: Arc<dyn Clock>,
-    entry_ttl: Duration,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) entry_ttl: Duration,
     negative_ttl: Duration,
-    pam: PamSection,
-    limits: IdLimits,
+    pub(crate) pam: PamSection,
+    pub(crate) limits: IdLimits,
     next_id: AtomicU64,
+    /// `/etc/passwd` and `/etc/group`: never answered from the directory.
+    pub(crate) local: LocalFiles,
+    /// `[nss] ignore_users` and `ignore_groups`.
+    nss: NssSection,
+    /// What the last successful bind of a user said (see `login.rs`).
+    pub(crate) memo: TtlCache<String, crate::login::AuthMemo>,
+    /// For `$hostname` in the access filter (gethostname(2), never DNS).
+    pub(crate) hostname: String,
+}
+
+/// This host's name from the kernel (no resolver, no NSS).
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is writable for its length; gethostname NUL-terminates within it or
+    // truncates (we stop at the first NUL or the end).
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast::<libc::c_char>(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(buf.get(..end).unwrap_or_default()).into_owned()
 }
 
 fn unavailable(e: &DirError) -> Response {
@@ -71,6 +90,11 @@ fn unavailable(e: &DirError) -> Response {
 
 impl Service {
     pub fn new(cfg: &Config, blocks: Vec<ServerBlock>, clock: Arc<dyn Clock>) -> Service {
+        Service::with_local_files(cfg, blocks, clock, LocalFiles::system())
+    }
+
+    /// As [`Service::new`], with other local account files (tests).
+    pub fn with_local_files(cfg: &Config, blocks: Vec<ServerBlock>, clock: Arc<dyn Clock>, local: LocalFiles) -> Service {
         Service {
             blocks,
             cache: TtlCache::default(),
@@ -85,7 +109,20 @@ impl Service {
                 min_gid: cfg.nss.min_gid(),
             },
             next_id: AtomicU64::new(1),
+            local,
+            nss: cfg.nss.clone(),
+            memo: TtlCache::default(),
+            hostname: hostname(),
         }
+    }
+
+    /// A user name that only the local files may answer.
+    pub(crate) fn local_user(&self, db: &LocalDb, name: &str) -> bool {
+        db.has_user(name) || self.nss.ignore_users.iter().any(|u| u == name)
+    }
+
+    fn local_group(&self, db: &LocalDb, name: &str, gid: u32) -> bool {
+        db.has_group(name) || db.has_gid(gid) || self.nss.ignore_groups.iter().any(|g| g == name)
     }
 
     pub fn limits(&self) -> IdLimits {
@@ -139,6 +176,14 @@ impl Service {
                 resp
             }
             Request::AccountCheck { user, ctx } => self.account(id, &user, &ctx, peer).await,
+            Request::ChangePassword { user, old, new, ctx } => {
+                let resp = self.change_password(id, &user, old.as_ref(), &new, &ctx, peer).await;
+                let failed = !matches!(resp, Response::Auth { code: AuthCode::Success, .. });
+                if peer.uid != 0 && failed {
+                    tokio::time::sleep(NON_ROOT_FAILURE_DELAY).await;
+                }
+                resp
+            }
             Request::Status => self.status(),
             Request::FlushCache => {
                 if peer.uid != 0 {
@@ -168,6 +213,18 @@ impl Service {
         self.cache.clear();
         self.user_dns.clear();
         self.dn_names.clear();
+        self.memo.clear();
+    }
+
+    /// Caches a user record learnt from a bind.
+    pub(crate) fn remember_user(&self, name: &str, p: &Passwd) {
+        self.remember(Key::UserName(name.to_string()), &Response::User(p.clone()));
+    }
+
+    /// Forgets what is cached about one user (after a password change).
+    pub(crate) fn forget_user(&self, name: &str) {
+        self.cache.remove(&Key::UserName(name.to_string()));
+        self.cache.remove(&Key::GroupsOf(name.to_string()));
     }
 
     fn status(&self) -> Response {
@@ -238,15 +295,20 @@ impl Service {
         }
     }
 
-    fn convert_users(
+    pub(crate) fn convert_users(
         &self,
         b: &ServerBlock,
         entries: &[Entry],
         wanted: Option<&str>,
     ) -> Vec<(Passwd, String)> {
+        let local = self.local.get();
         entries
             .iter()
             .filter_map(|e| match entry_to_passwd(e, &b.eff, self.limits, wanted) {
+                Ok(p) if self.local_user(&local, &p.name) || local.has_uid(p.uid) => {
+                    debug!("server {}: skipping {}: name or uid {} is local (or ignored)", b.name(), e.dn, p.uid);
+                    None
+                }
                 Ok(p) => Some((p, e.dn.clone())),
                 Err(r) => {
                     debug!("server {}: skipping {}: {r:?}", b.name(), e.dn);
@@ -262,7 +324,7 @@ impl Service {
 
     /// The user and its DN, fresh from the directory.
     async fn user_by_name_full(&self, name: &str) -> Lookup<(Passwd, String)> {
-        if !valid_name(name) {
+        if !valid_name(name) || self.local_user(&self.local.get(), name) {
             return Ok(None);
         }
         let hit = self
@@ -284,7 +346,7 @@ impl Service {
     }
 
     async fn user_by_uid(&self, uid: u32) -> Lookup<Passwd> {
-        if uid < self.limits.min_uid {
+        if uid < self.limits.min_uid || self.local.get().has_uid(uid) {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
@@ -342,7 +404,7 @@ impl Service {
     }
 
     /// Member DN → user name: the RDN when it is the name attribute, else a lookup (cached).
-    async fn member_name(&self, b: &ServerBlock, dn: &str, lookups: &mut usize) -> Option<String> {
+    pub(crate) async fn member_name(&self, b: &ServerBlock, dn: &str, lookups: &mut usize) -> Option<String> {
         if let Some((t, v)) = first_rdn(dn) {
             if t.eq_ignore_ascii_case(&b.eff.attr_name) {
                 return valid_name(v).then(|| v.to_string());
@@ -402,6 +464,10 @@ impl Service {
             );
             return None;
         }
+        if self.local_group(&self.local.get(), name, gid) {
+            debug!("server {}: skipping group {name}: name or gid {gid} is local (or ignored)", b.name());
+            return None;
+        }
         let mut members = Vec::new();
         let mut seen = HashSet::new();
         match &b.eff.membership {
@@ -413,12 +479,9 @@ impl Service {
                 }
             }
             Membership::Dns(attr) => {
-                let mut lookups = 0;
-                for dn in e.values(attr) {
-                    if let Some(m) = self.member_name(b, dn, &mut lookups).await {
-                        if seen.insert(m.clone()) {
-                            members.push(m);
-                        }
+                for m in self.dn_members(b, e, attr).await {
+                    if seen.insert(m.clone()) {
+                        members.push(m);
                     }
                 }
             }
@@ -431,7 +494,7 @@ impl Service {
     }
 
     async fn group_by_name(&self, name: &str) -> Lookup<Group> {
-        if !valid_name(name) {
+        if !valid_name(name) || self.local_group(&self.local.get(), name, u32::MAX) {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
@@ -449,7 +512,7 @@ impl Service {
     }
 
     async fn group_by_gid(&self, gid: u32) -> Lookup<Group> {
-        if gid < self.limits.min_gid {
+        if gid < self.limits.min_gid || self.local.get().has_gid(gid) {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
@@ -492,225 +555,119 @@ impl Service {
     }
 
     /// The user's supplementary groups (name and gid, members left empty), or None if the user
-    /// does not exist.
+    /// does not exist. Local (and ignored) users are never looked up: initgroups for root or
+    /// a system user costs no LDAP search. The local group of the first matching
+    /// `[[servers.group_mappings]]` is added (its gid from `/etc/group`).
     async fn groups_of(&self, name: &str) -> Lookup<Vec<Group>> {
+        if !valid_name(name) || self.local_user(&self.local.get(), name) {
+            return Ok(None);
+        }
         // The user must exist (and pass the id limits) before we say anything about it.
-        let user = match Box::pin(self.lookup(0, Key::UserName(name.to_string()))).await {
-            Response::User(p) => p,
+        match Box::pin(self.lookup(0, Key::UserName(name.to_string()))).await {
+            Response::User(_) => {}
             Response::NotFound => return Ok(None),
             Response::Error { message, .. } => return Err(DirError::Unreachable(message)),
             _ => return Ok(None),
         };
-        let dn = match self.user_dns.get(&name.to_string(), self.clock.now()) {
-            Some((_, dn)) => Some(dn),
-            // Cached passwd without a cached DN (evicted, or caching off): ask again.
-            None => self.user_by_name_full(name).await?.map(|(_, dn)| dn),
+        let needs_entry = self.blocks.iter().any(|b| {
+            b.eff.attr_member_of.is_some() || matches!(&b.eff.group_search, Some((_, Some(a))) if !a.eq_ignore_ascii_case("dn"))
+        });
+        let home = if needs_entry {
+            match self.user_entry_fresh(name).await? {
+                Some((i, _, e)) => Some((i, e.dn.clone(), Some(e))),
+                None => self.memo.get(&name.to_string(), self.clock.now()).map(|m| (m.block, m.dn.clone(), m.entry.clone())),
+            }
+        } else {
+            match self.user_dns.get(&name.to_string(), self.clock.now()) {
+                Some((i, dn)) => Some((i, dn, None)),
+                // Cached passwd without a cached DN (evicted, or caching off): ask again.
+                None => self.user_by_name_full(name).await?.map(|(_, dn)| {
+                    let i = self.user_dns.get(&name.to_string(), self.clock.now()).map(|(i, _)| i).unwrap_or(0);
+                    (i, dn, None)
+                }),
+            }
         };
+        let home_ref = home.as_ref().map(|(i, dn, e)| (*i, dn.as_str(), e.as_ref()));
+        let per_block = self.all_block_groups(name, home_ref, false).await?;
+        let local = self.local.get();
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        let mut err = None;
-        for b in &self.blocks {
-            let extra = match (&b.eff.membership, &dn) {
-                (Membership::Names(attr), _) => eq(attr, &user.name),
-                (Membership::Dns(attr), Some(dn)) => eq(attr, dn),
-                (Membership::Dns(_), None) => continue,
-            };
-            let f = filter::and(&b.eff.group_filter, &extra);
-            let attrs = [b.eff.attr_group_name.clone(), b.eff.attr_group_gid.clone()];
-            match b.search(&b.eff.group_base, &f, &attrs, true).await {
-                Ok(entries) => {
-                    for e in &entries {
-                        let Some(gname) = e.first(&b.eff.attr_group_name) else {
-                            continue;
-                        };
-                        let Some(gid) = e
-                            .first(&b.eff.attr_group_gid)
-                            .and_then(|g| g.trim().parse::<u32>().ok())
-                        else {
-                            continue;
-                        };
-                        if gid >= self.limits.min_gid && valid_name(gname) && seen.insert(gid) {
-                            out.push(Group {
-                                name: gname.to_string(),
-                                gid,
-                                members: Vec::new(),
-                            });
-                        }
-                    }
+        for (b, bg) in self.blocks.iter().zip(&per_block) {
+            if !bg.complete {
+                warn!("server {}: groups of {name}: {}; answering the groups found", b.name(), bg.note.as_deref().unwrap_or("incomplete"));
+            }
+            for g in &bg.posix {
+                let (Some(gname), Some(gid)) = (&g.name, g.gid) else { continue };
+                if gid >= self.limits.min_gid && valid_name(gname) && !self.local_group(&local, gname, gid) && seen.insert(gid) {
+                    out.push(Group { name: gname.clone(), gid, members: Vec::new() });
                 }
-                Err(e) => err = Some(e),
             }
         }
-        // A partial answer would silently drop groups (and with them deny_groups): fail.
-        if let Some(e) = err {
-            return Err(e);
+        if let Some(m) = self.blocks.iter().zip(&per_block).find_map(|(b, bg)| first_mapping(b.name(), &b.cfg.group_mappings, &bg.all)) {
+            if let Some(lg) = &m.local_group {
+                match local.gid_of(lg) {
+                    Some(gid) => {
+                        debug!("groups of {name}: group mapping #{} of server {} (member of {}) adds local group {lg} ({gid})", m.number, m.server, m.group);
+                        if seen.insert(gid) {
+                            out.push(Group { name: lg.clone(), gid, members: Vec::new() });
+                        }
+                    }
+                    None => warn!("group mapping #{} of server {}: local_group {lg} is not in /etc/group; not added", m.number, m.server),
+                }
+            }
         }
         Ok(Some(out))
     }
 
-    /// Names of every group the user is in, primary group included.
-    async fn group_names_of(&self, user: &Passwd) -> Result<Vec<String>, DirError> {
-        let mut names = match self.lookup(0, Key::GroupsOf(user.name.clone())).await {
-            Response::Groups(gs) => gs.into_iter().map(|g| g.name).collect::<Vec<_>>(),
-            Response::Error { message, .. } => return Err(DirError::Unreachable(message)),
-            _ => Vec::new(),
-        };
-        match self.lookup(0, Key::GroupGid(user.gid)).await {
-            Response::Group(g) => names.push(g.name),
-            Response::Error { message, .. } => return Err(DirError::Unreachable(message)),
-            _ => {}
-        }
-        Ok(names)
-    }
-
-    async fn authenticate(&self, id: u64, user: &str, password: &Secret, ctx: &PamContext, peer: Peer) -> Response {
-        let auth = |code: AuthCode| Response::Auth { code, message: String::new() };
-        let who = format!("req={id} auth user={user} service={} rhost={} peer_uid={}", ctx.service, ctx.rhost, peer.uid);
-        if !valid_name(user) {
-            info!("req={id} auth: invalid user name refused");
-            return auth(AuthCode::UserUnknown);
-        }
-        if password.is_empty() {
-            // RFC 4513 §5.1.2: an empty password is an unauthenticated bind. Never send it.
-            info!("{who}: empty password refused, no bind sent");
-            return auth(AuthCode::Denied);
-        }
-        let Ok(pw) = std::str::from_utf8(password.expose()) else {
-            info!("{who}: password is not UTF-8, refused");
-            return auth(AuthCode::Denied);
-        };
-        let mut unavailable = false;
-        let mut denied = false;
+    /// The user's groups in every block; the user's own block gets its DN and entry, the
+    /// others its DN (for member DNs) or name (for memberUid). `force_all`: collect every
+    /// group reached, POSIX or not (access rules).
+    pub(crate) async fn all_block_groups(&self, name: &str, home: Option<(usize, &str, Option<&Entry>)>, force_all: bool) -> Result<Vec<crate::membership::BlockGroups>, DirError> {
+        let mut out = Vec::new();
         for (i, b) in self.blocks.iter().enumerate() {
-            let (dn, known) = match &b.cfg.user_dn_pattern {
-                // Single bind: the DN comes from the pattern, the entry is read as the user.
-                Some(pattern) => (pattern.replacen("%s", &filter::escape_dn_value(user), 1), None),
-                // Search first (always fresh: a cached DN could belong to a deleted entry).
-                None => {
-                    let entries = match b.find_users(&eq(&b.eff.attr_name, user), false).await {
-                        Ok(e) => e,
-                        Err(e) => {
-                            warn!("{who}: {e}");
-                            unavailable = true;
-                            continue;
-                        }
-                    };
-                    let mut users = self.convert_users(b, &entries, Some(user));
-                    if users.len() > 1 {
-                        warn!("{who}: server {}: {} entries match; refusing", b.name(), users.len());
-                        return auth(AuthCode::Denied);
-                    }
-                    let Some((p, dn)) = users.pop() else { continue };
-                    (dn, Some(p))
-                }
+            let (dn, entry) = match home {
+                Some((hi, dn, e)) => (Some(dn), if hi == i { e } else { None }),
+                None => (None, None),
             };
-            if let Some(p) = &known {
-                if peer.uid != 0 && peer.uid != p.uid {
-                    warn!("{who}: refused: a non-root caller may only authenticate its own account");
-                    return auth(AuthCode::Refused);
-                }
-            }
-            match b.user_bind(&dn, pw, known.is_none()).await {
-                Ok((BindOutcome::Success, entry)) => {
-                    let p = match (known, entry) {
-                        (Some(p), _) => p,
-                        (None, Some(e)) => match entry_to_passwd(&e, &b.eff, self.limits, Some(user)) {
-                            Ok(p) => p,
-                            Err(r) => {
-                                info!("{who}: bind as {dn} succeeded but the entry is not an acceptable user ({r:?}): denied");
-                                return auth(AuthCode::Denied);
-                            }
-                        },
-                        (None, None) => return auth(AuthCode::Denied),
-                    };
-                    if peer.uid != 0 && peer.uid != p.uid {
-                        warn!("{who}: refused: a non-root caller may only authenticate its own account");
-                        return auth(AuthCode::Refused);
-                    }
-                    // Remember the user (the account stage and NSS may not be able to search
-                    // without a service account).
-                    self.user_dns.put(user.to_string(), (i, dn.clone()), self.entry_ttl, self.clock.now());
-                    self.remember(Key::UserName(user.to_string()), &Response::User(p));
-                    info!("{who}: success (server {}, dn {dn})", b.name());
-                    return auth(AuthCode::Success);
-                }
-                Ok((BindOutcome::InvalidCredentials, _)) => {
-                    info!("{who}: wrong password (server {}, dn {dn})", b.name());
-                    if known.is_some() {
-                        return auth(AuthCode::Denied);
-                    }
-                    denied = true; // with a pattern, another block may hold the user
-                }
-                Ok((BindOutcome::Refused(m), _)) => {
-                    info!("{who}: refused: {m}");
-                    return auth(AuthCode::Denied);
-                }
-                Err(DirError::Server(m)) => {
-                    warn!("{who}: {m}");
-                    return auth(AuthCode::Denied);
-                }
-                Err(e) => {
-                    warn!("{who}: {e}");
-                    unavailable = true;
-                }
-            }
+            let user = UserRef { name, dn, entry };
+            let need_all = force_all || !b.cfg.group_mappings.is_empty();
+            out.push(self.block_groups(b, &user, need_all).await?);
         }
-        if denied {
-            auth(AuthCode::Denied)
-        } else if unavailable {
-            warn!("{who}: no directory could be asked");
-            auth(AuthCode::Unavailable)
-        } else {
-            info!("{who}: no such user in the directory");
-            auth(AuthCode::UserUnknown)
-        }
+        Ok(out)
     }
 
-    async fn account(&self, id: u64, user: &str, ctx: &PamContext, peer: Peer) -> Response {
-        let auth = |code: AuthCode, message: &str| Response::Auth {
-            code,
-            message: message.to_string(),
-        };
-        let who = format!(
-            "req={id} account user={user} service={} rhost={} peer_uid={}",
-            ctx.service, ctx.rhost, peer.uid
-        );
-        let p = match self.lookup(id, Key::UserName(user.to_string())).await {
-            Response::User(p) => p,
-            Response::NotFound => {
-                info!("{who}: no such user in the directory");
-                return auth(AuthCode::UserUnknown, "");
-            }
-            _ => {
-                warn!("{who}: directory unavailable");
-                return auth(AuthCode::Unavailable, "");
-            }
-        };
-        if peer.uid != 0 && peer.uid != p.uid {
-            warn!("{who}: refused: a non-root caller may only check its own account");
-            return auth(AuthCode::Refused, "");
+    /// The user, fresh from the directory, with the attributes a login needs
+    /// ([`ServerBlock::account_attrs`]): block index, passwd record and entry.
+    pub(crate) async fn user_entry_fresh(&self, name: &str) -> Lookup<(usize, Passwd, Entry)> {
+        if !valid_name(name) || self.local_user(&self.local.get(), name) {
+            return Ok(None);
         }
-        if self.pam.allow_groups.is_empty() && self.pam.deny_groups.is_empty() {
-            info!("{who}: allowed (no group rules)");
-            return auth(AuthCode::Success, "");
-        }
-        let groups = match self.group_names_of(&p).await {
-            Ok(g) => g,
-            Err(e) => {
-                // Cannot evaluate the rules: deny (fail closed), but say why.
-                warn!("{who}: group rules could not be evaluated: {e}");
-                return auth(AuthCode::Unavailable, "");
+        self.first_hit(|i, b| async move {
+            let f = filter::and(&b.eff.user_filter, &eq(&b.eff.attr_name, name));
+            let entries = b.search(&b.eff.user_base, &f, &b.account_attrs(), false).await?;
+            let mut users: Vec<(Passwd, Entry)> = self
+                .convert_users(b, &entries, Some(name))
+                .into_iter()
+                .filter_map(|(p, dn)| entries.iter().find(|e| e.dn == dn).map(|e| (p, e.clone())))
+                .collect();
+            if users.len() > 1 {
+                warn!("server {}: {} entries match user {name}; refusing to pick one", b.name(), users.len());
+                return Err(DirError::Server(format!("ambiguous user {name}")));
             }
-        };
-        match decide(&groups, &self.pam.allow_groups, &self.pam.deny_groups) {
-            Decision::Allow(why) => {
-                info!("{who}: allowed ({why})");
-                auth(AuthCode::Success, "")
-            }
-            Decision::Deny(why) => {
-                info!("{who}: denied ({why})");
-                auth(AuthCode::AccountDenied, &format!("Access denied: {why}."))
-            }
+            Ok(users.pop().map(|(p, e)| {
+                self.user_dns.put(name.to_string(), (i, e.dn.clone()), self.entry_ttl, self.clock.now());
+                (i, p, e)
+            }))
+        })
+        .await
+    }
+
+    /// The name of the group with this gid (the primary group), if the directory has one.
+    pub(crate) async fn primary_group_name(&self, gid: u32) -> Result<Option<String>, DirError> {
+        match self.lookup(0, Key::GroupGid(gid)).await {
+            Response::Group(g) => Ok(Some(g.name)),
+            Response::Error { message, .. } => Err(DirError::Unreachable(message)),
+            _ => Ok(None),
         }
     }
 }
