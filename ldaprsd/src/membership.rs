@@ -60,6 +60,15 @@ pub struct UserRef<'a> {
     pub entry: Option<&'a Entry>,
 }
 
+/// A `uniqueMember` value without its optional UID (`dn#'0101'B`, RFC 4517
+/// nameAndOptionalUID): the DN part.
+pub fn member_dn(value: &str) -> &str {
+    match value.rsplit_once('#') {
+        Some((dn, uid)) if uid.starts_with('\'') && uid.ends_with("'B") && uid.len() >= 3 => dn,
+        _ => value,
+    }
+}
+
 /// `(attr:1.2.840.113556.1.4.1941:=DN)`: AD's transitive membership test.
 pub fn in_chain_filter(attr: &str, dn: &str) -> String {
     format!("({attr}:{IN_CHAIN_RULE}:={})", escape_filter_value(dn))
@@ -302,13 +311,14 @@ impl Service {
         let mut level = 0u32;
         loop {
             let mut groups_next = Vec::new();
-            for dn in &level_values {
+            for value in &level_values {
+                let dn = member_dn(value);
                 if let Some(m) = self.member_name(b, dn, &mut lookups).await {
                     if seen_names.insert(m.clone()) {
                         members.push(m);
                     }
                 } else if eff.nesting.is_some() && is_under(dn, &eff.group_base) && visited.insert(normalize_dn(dn)) {
-                    groups_next.push(dn.clone());
+                    groups_next.push(dn.to_string());
                 }
             }
             let depth = eff.nesting.unwrap_or(0);
@@ -361,6 +371,13 @@ mod tests {
         assert_eq!(e.attr_name, "sAMAccountName");
         assert_eq!(e.attr_home, "unixHomeDirectory");
         assert_eq!(e.user_filter, "(&(objectClass=user)(uidNumber=*))");
+    }
+
+    #[test]
+    fn unique_member_uid_suffix() {
+        assert_eq!(member_dn("uid=a,dc=x#'0101'B"), "uid=a,dc=x");
+        assert_eq!(member_dn("uid=a,dc=x"), "uid=a,dc=x");
+        assert_eq!(member_dn("cn=a\\#b,dc=x"), "cn=a\\#b,dc=x");
     }
 
     #[test]

@@ -235,10 +235,41 @@ impl Service {
         Response::Status(lines)
     }
 
+    /// Whether the local files (or the ignore lists) own this question. Checked before the
+    /// cache, so that a user added to `/etc/passwd` stops being answered from the directory
+    /// at once.
+    fn shadowed_by_local(&self, key: &Key) -> bool {
+        let local = self.local.get();
+        match key {
+            Key::UserName(n) | Key::GroupsOf(n) => self.local_user(&local, n),
+            Key::UserUid(u) => local.has_uid(*u),
+            Key::GroupName(n) => self.local_group(&local, n, u32::MAX),
+            Key::GroupGid(g) => local.has_gid(*g),
+            Key::AllUsers | Key::AllGroups => false,
+        }
+    }
+
+    /// Drops from a cached enumeration what the local files now own.
+    fn without_local(&self, resp: Response) -> Response {
+        let local = self.local.get();
+        match resp {
+            Response::Users(v) => Response::Users(v.into_iter().filter(|p| !self.local_user(&local, &p.name) && !local.has_uid(p.uid)).collect()),
+            Response::Groups(v) => Response::Groups(v.into_iter().filter(|g| !self.local_group(&local, &g.name, g.gid)).collect()),
+            other => other,
+        }
+    }
+
     async fn lookup(&self, id: u64, key: Key) -> Response {
+        if self.shadowed_by_local(&key) {
+            debug!("req={id} {key:?}: a local (or ignored) name or id: not asked to the directory");
+            return Response::NotFound;
+        }
         if let Some(r) = self.cached(&key) {
             debug!("req={id} {key:?}: from cache");
-            return r;
+            return match key {
+                Key::AllUsers | Key::AllGroups => self.without_local(r),
+                _ => r,
+            };
         }
         let resp = match &key {
             Key::UserName(n) => self.user_by_name(n).await.map(|o| o.map(Response::User)),

@@ -206,6 +206,21 @@ impl Slapd {
         std::fs::read_to_string(self.dir.join("slapd.log")).unwrap_or_default()
     }
 
+    /// Applies an LDIF change (ldapmodify) as the rootdn, through the overlays.
+    pub fn modify(&self, ldif: &str) {
+        let path = self.dir.join("change.ldif");
+        std::fs::write(&path, ldif).unwrap();
+        must(Command::new("ldapmodify").args(["-x", "-H", &self.uri, "-D", &format!("cn=admin,{BASE}"), "-w", "secret", "-f"]).arg(&path));
+    }
+
+    /// `ldapsearch -LLL` as the rootdn.
+    pub fn search(&self, base: &str, filter: &str, attrs: &[&str]) -> String {
+        let mut c = Command::new("ldapsearch");
+        c.args(["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &self.uri, "-D", &format!("cn=admin,{BASE}"), "-w", "secret", "-b", base, filter]);
+        c.args(attrs);
+        must(&mut c)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).unwrap_or(0)
     }
@@ -464,6 +479,49 @@ impl Env {
             o.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout),
         )
+    }
+
+    /// pamtester under pam_wrapper, with one line of `input` per prompt, PAM items
+    /// (`rhost=…`, `tty=…`) and optionally as another uid (real and effective, like a user
+    /// running it) → (exit code, everything pamtester printed).
+    pub fn pamtester(&self, user: &str, input: &[&str], ops: &[&str], items: &[&str], as_uid: Option<u32>) -> (i32, String) {
+        let mut argv = vec![
+            "LD_PRELOAD=libpam_wrapper.so".to_string(),
+            "PAM_WRAPPER=1".to_string(),
+            format!("PAM_WRAPPER_SERVICE_DIR={}", self.dir.join("pam.d").display()),
+        ];
+        if let Some(uid) = as_uid {
+            argv.extend(["setpriv".to_string(), format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".to_string()]);
+        }
+        argv.extend(["pamtester".to_string(), "-v".to_string()]);
+        for i in items {
+            argv.push("-I".to_string());
+            argv.push(i.to_string());
+        }
+        argv.push("ldaprs-test".to_string());
+        argv.push(user.to_string());
+        argv.extend(ops.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let text: String = input.iter().map(|l| format!("{l}\n")).collect();
+        let o = self.run_input(&refs, &text);
+        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout))
+    }
+
+    /// Bind-mounts `src` over `dst` inside the namespace (e.g. a test `/etc/passwd`); the
+    /// daemon and the commands started afterwards see it, the host never does.
+    pub fn bind_file(&self, src: &Path, dst: &str) {
+        must(Command::new("nsenter").arg("--target").arg(self.holder.id().to_string()).args(["--mount", "--", "mount", "--bind"]).arg(src).arg(dst));
+    }
+
+    /// Makes `/etc/passwd` and `/etc/group` inside the namespace the host's plus these lines.
+    pub fn add_local_accounts(&self, passwd_lines: &str, group_lines: &str) {
+        for (file, extra) in [("passwd", passwd_lines), ("group", group_lines)] {
+            let mut text = std::fs::read_to_string(format!("/etc/{file}")).unwrap();
+            text.push_str(extra);
+            let p = self.dir.join(format!("local-{file}"));
+            std::fs::write(&p, text).unwrap();
+            self.bind_file(&p, &format!("/etc/{file}"));
+        }
     }
 
     /// The NSS call harness run inside the namespace against the built module.
