@@ -1062,6 +1062,30 @@ nested = true
     }
 
     #[test]
+    fn example_config_commented_keys_parse() {
+        // The commented examples of the packaged config, uncommented, are valid too.
+        let src = include_str!("../../packaging/ldaprs.toml");
+        let mut on = String::new();
+        for l in src.lines() {
+            let keyish = l
+                .strip_prefix("# ")
+                .filter(|r| r.starts_with('[') || r.split('=').next().is_some_and(|k| !k.trim().is_empty() && !k.trim().contains(' ')) && r.contains(" = "));
+            on.push_str(keyish.unwrap_or(l));
+            on.push('\n');
+        }
+        let c = parse("packaging/ldaprs.toml (uncommented)", &on).unwrap();
+        let s = &c.servers[0];
+        assert_eq!(s.group_mappings.len(), 1);
+        assert_eq!(s.group_mappings[0].local_group.as_deref(), Some("sudo"));
+        assert!(s.admin_dn.is_some());
+        assert!(c.pam.access_filter.is_some());
+        let e = s.effective();
+        assert_eq!(e.attr_member_of, None, "member_of is described in prose only");
+        assert!(e.group_search.is_some());
+        assert_eq!(c.nss.min_gid, Some(1000));
+    }
+
+    #[test]
     fn unknown_key_names_file_line_key_and_hint() {
         let src = "[daemon]\nsockt = \"/x\"\n";
         let e = parse("/etc/ldaprs/ldaprs.toml", src).unwrap_err();

@@ -45,7 +45,7 @@ fn show(env: &Env, user: &str, code: i32, out: &str) {
 
 fn last_log_line(env: &Env, user: &str, what: &str) -> String {
     let needle = format!("{what} user={user} ");
-    env.daemon_log().lines().filter(|l| l.contains(&needle) && !l.contains("debug:")).last().unwrap_or_default().to_string()
+    env.daemon_log().lines().rfind(|l| l.contains(&needle) && !l.contains("debug:")).unwrap_or_default().to_string()
 }
 
 #[test]
