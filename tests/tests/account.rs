@@ -62,6 +62,11 @@ fn group_rules_allow_deny_nested_and_depth() {
     assert_ne!(code, 0);
     assert!(out.contains("Access denied: member of denied group frontend.") && out.contains("Permission denied"), "{out}");
     assert!(last_log_line(&env, "bob", "account").ends_with("denied (member of denied group frontend)"));
+    // ldaprsctl asks the same question without a login.
+    let o = env.run(&[ldaprs_tests::artifact("ldaprsctl").to_str().unwrap(), "--config", env.config.to_str().unwrap(), "account", "test", "bob", "--service", "sshd"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "AccountDenied: Access denied: member of denied group frontend.");
+    assert!(last_log_line(&env, "bob", "account").contains("service=sshd"));
     // dave: loop-b through a cycle → denied.
     let (code, out) = login(&env, "dave", &["dave-pw"], &["acct_mgmt"], &[]);
     assert_ne!(code, 0);

@@ -18,6 +18,9 @@ commands:
   group show NAME|GID   the group record the daemon answers
   groups NAME           the groups initgroups would get
   auth test NAME        authenticate NAME (password read from standard input)
+  account test NAME [--service S] [--rhost H]
+                        the account-stage decision for NAME (access rules, account state),
+                        with the message a user would see; the daemon log names the rule
   cache flush           drop every cached answer (root only)";
 
 fn call(socket: &str, req: &Request) -> Result<Response, ExitCode> {
@@ -236,6 +239,24 @@ fn main() -> ExitCode {
                     service: "ldaprsctl".into(),
                     ..Default::default()
                 },
+            }
+        }
+        ["account", "test", n, opts @ ..] => {
+            let mut ctx = PamContext {
+                service: "ldaprsctl".into(),
+                ..Default::default()
+            };
+            let mut it = opts.iter();
+            while let Some(o) = it.next() {
+                match (*o, it.next()) {
+                    ("--service", Some(v)) => ctx.service = v.to_string(),
+                    ("--rhost", Some(v)) => ctx.rhost = v.to_string(),
+                    _ => return usage(),
+                }
+            }
+            Request::AccountCheck {
+                user: n.to_string(),
+                ctx,
             }
         }
         _ => return usage(),
