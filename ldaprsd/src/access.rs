@@ -49,15 +49,25 @@ pub struct Facts {
 
 /// The first mapping (in config order) whose group the user is in. `group_dn = "*"` matches
 /// every user.
-pub fn first_mapping(server: &str, mappings: &[GroupMapping], groups: &[FoundGroup]) -> Option<MappingMatch> {
+pub fn first_mapping(
+    server: &str,
+    mappings: &[GroupMapping],
+    groups: &[FoundGroup],
+) -> Option<MappingMatch> {
     mappings.iter().enumerate().find_map(|(i, m)| {
         let matched = match (&m.group_dn, &m.group) {
             (Some(dn), _) if dn == "*" => Some("*".to_string()),
             (Some(dn), _) => {
                 let want = normalize_dn(dn);
-                groups.iter().find(|g| normalize_dn(&g.dn) == want).map(|_| dn.clone())
+                groups
+                    .iter()
+                    .find(|g| normalize_dn(&g.dn) == want)
+                    .map(|_| dn.clone())
             }
-            (None, Some(name)) => groups.iter().find(|g| g.name.as_deref() == Some(name.as_str())).map(|_| name.clone()),
+            (None, Some(name)) => groups
+                .iter()
+                .find(|g| g.name.as_deref() == Some(name.as_str()))
+                .map(|_| name.clone()),
             (None, None) => None,
         }?;
         Some(MappingMatch {
@@ -84,7 +94,10 @@ pub fn decide(f: &Facts, allow: &[String], deny: &[String]) -> Decision {
         return Decision::Allow(format!("member of allowed group {g}"));
     }
     if let Some(m) = f.mapping.as_ref().filter(|m| m.allow_login) {
-        return Decision::Allow(format!("group mapping #{} of server {}: member of {}", m.number, m.server, m.group));
+        return Decision::Allow(format!(
+            "group mapping #{} of server {}: member of {}",
+            m.number, m.server, m.group
+        ));
     }
     Decision::Deny("not a member of any allowed group".into())
 }
@@ -98,67 +111,150 @@ mod tests {
     }
 
     fn facts(groups: &[&str]) -> Facts {
-        Facts { groups: v(groups), ..Default::default() }
+        Facts {
+            groups: v(groups),
+            ..Default::default()
+        }
     }
 
     fn g(dn: &str, name: &str) -> FoundGroup {
-        FoundGroup { dn: dn.into(), name: Some(name.into()), gid: None }
+        FoundGroup {
+            dn: dn.into(),
+            name: Some(name.into()),
+            gid: None,
+        }
     }
 
     #[test]
     fn deny_wins_over_allow() {
-        let d = decide(&facts(&["devs", "contractors"]), &v(&["devs"]), &v(&["contractors"]));
-        assert_eq!(d, Decision::Deny("member of denied group contractors".into()));
+        let d = decide(
+            &facts(&["devs", "contractors"]),
+            &v(&["devs"]),
+            &v(&["contractors"]),
+        );
+        assert_eq!(
+            d,
+            Decision::Deny("member of denied group contractors".into())
+        );
         // Also over a mapping that allows.
         let mut f = facts(&["contractors"]);
         f.mappings_can_allow = true;
-        f.mapping = Some(MappingMatch { number: 1, server: "s".into(), group: "x".into(), allow_login: true, local_group: None });
-        assert!(matches!(decide(&f, &[], &v(&["contractors"])), Decision::Deny(_)));
+        f.mapping = Some(MappingMatch {
+            number: 1,
+            server: "s".into(),
+            group: "x".into(),
+            allow_login: true,
+            local_group: None,
+        });
+        assert!(matches!(
+            decide(&f, &[], &v(&["contractors"])),
+            Decision::Deny(_)
+        ));
     }
 
     #[test]
     fn allow_list_restricts() {
-        assert!(matches!(decide(&facts(&["devs"]), &v(&["admins"]), &[]), Decision::Deny(_)));
-        assert!(matches!(decide(&facts(&["admins"]), &v(&["admins"]), &[]), Decision::Allow(_)));
+        assert!(matches!(
+            decide(&facts(&["devs"]), &v(&["admins"]), &[]),
+            Decision::Deny(_)
+        ));
+        assert!(matches!(
+            decide(&facts(&["admins"]), &v(&["admins"]), &[]),
+            Decision::Allow(_)
+        ));
         assert!(matches!(decide(&facts(&[]), &[], &[]), Decision::Allow(_)));
         // Exact comparison: no case folding, no prefixes.
-        assert!(matches!(decide(&facts(&["Admins"]), &v(&["admins"]), &[]), Decision::Deny(_)));
-        assert!(matches!(decide(&facts(&["admins2"]), &v(&["admins"]), &[]), Decision::Deny(_)));
+        assert!(matches!(
+            decide(&facts(&["Admins"]), &v(&["admins"]), &[]),
+            Decision::Deny(_)
+        ));
+        assert!(matches!(
+            decide(&facts(&["admins2"]), &v(&["admins"]), &[]),
+            Decision::Deny(_)
+        ));
     }
 
     #[test]
     fn access_filter_denies_even_allowed_members() {
         let mut f = facts(&["admins"]);
         f.filter_matches = Some(false);
-        assert_eq!(decide(&f, &v(&["admins"]), &[]), Decision::Deny("the account does not match the access_filter".into()));
+        assert_eq!(
+            decide(&f, &v(&["admins"]), &[]),
+            Decision::Deny("the account does not match the access_filter".into())
+        );
         f.filter_matches = Some(true);
-        assert!(matches!(decide(&f, &v(&["admins"]), &[]), Decision::Allow(_)));
+        assert!(matches!(
+            decide(&f, &v(&["admins"]), &[]),
+            Decision::Allow(_)
+        ));
     }
 
     #[test]
     fn mappings_are_allow_rules_and_first_match_wins() {
         let maps = vec![
-            GroupMapping { group: Some("devs".into()), local_group: Some("docker".into()), ..Default::default() },
-            GroupMapping { group_dn: Some("CN=Linux-Admins, ou=groups,dc=x".into()), allow_login: true, local_group: Some("sudo".into()), ..Default::default() },
-            GroupMapping { group_dn: Some("*".into()), allow_login: true, ..Default::default() },
+            GroupMapping {
+                group: Some("devs".into()),
+                local_group: Some("docker".into()),
+                ..Default::default()
+            },
+            GroupMapping {
+                group_dn: Some("CN=Linux-Admins, ou=groups,dc=x".into()),
+                allow_login: true,
+                local_group: Some("sudo".into()),
+                ..Default::default()
+            },
+            GroupMapping {
+                group_dn: Some("*".into()),
+                allow_login: true,
+                ..Default::default()
+            },
         ];
         let admins = g("cn=linux-admins,ou=groups,dc=x", "linux-admins");
         let devs = g("cn=devs,ou=groups,dc=x", "devs");
         let m = first_mapping("corp", &maps, std::slice::from_ref(&admins)).unwrap();
-        assert_eq!((m.number, m.local_group.as_deref(), m.allow_login), (2, Some("sudo"), true));
+        assert_eq!(
+            (m.number, m.local_group.as_deref(), m.allow_login),
+            (2, Some("sudo"), true)
+        );
         // In both: the first mapping (devs) wins, and it does not allow login.
         let m = first_mapping("corp", &maps, &[admins.clone(), devs.clone()]).unwrap();
         assert_eq!((m.number, m.allow_login), (1, false));
-        let f = Facts { groups: v(&["linux-admins", "devs"]), mapping: Some(m), mappings_can_allow: true, filter_matches: None };
-        assert_eq!(decide(&f, &[], &[]), Decision::Deny("not a member of any allowed group".into()));
+        let f = Facts {
+            groups: v(&["linux-admins", "devs"]),
+            mapping: Some(m),
+            mappings_can_allow: true,
+            filter_matches: None,
+        };
+        assert_eq!(
+            decide(&f, &[], &[]),
+            Decision::Deny("not a member of any allowed group".into())
+        );
         // "*" matches anyone.
         assert_eq!(first_mapping("corp", &maps, &[]).unwrap().number, 3);
         let m = first_mapping("corp", &maps[..2], std::slice::from_ref(&admins));
-        let f = Facts { groups: v(&["linux-admins"]), mapping: m, mappings_can_allow: true, filter_matches: None };
-        assert_eq!(decide(&f, &[], &[]), Decision::Allow("group mapping #2 of server corp: member of CN=Linux-Admins, ou=groups,dc=x".into()));
+        let f = Facts {
+            groups: v(&["linux-admins"]),
+            mapping: m,
+            mappings_can_allow: true,
+            filter_matches: None,
+        };
+        assert_eq!(
+            decide(&f, &[], &[]),
+            Decision::Allow(
+                "group mapping #2 of server corp: member of CN=Linux-Admins, ou=groups,dc=x".into()
+            )
+        );
         // Allow rules add up: allow_groups or a mapping.
-        let f = Facts { groups: v(&["staff"]), mapping: None, mappings_can_allow: true, filter_matches: None };
-        assert!(matches!(decide(&f, &v(&["staff"]), &[]), Decision::Allow(_)));
+        let f = Facts {
+            groups: v(&["staff"]),
+            mapping: None,
+            mappings_can_allow: true,
+            filter_matches: None,
+        };
+        assert!(matches!(
+            decide(&f, &v(&["staff"]), &[]),
+            Decision::Allow(_)
+        ));
         assert!(first_mapping("corp", &maps[..2], &[]).is_none());
     }
 }

@@ -58,11 +58,15 @@ pub enum State {
 }
 
 pub const MSG_EXPIRED: &str = "Your account has expired; please contact your system administrator.";
-pub const MSG_ADMIN_CHANGE: &str = "You are required to change your password immediately (administrator enforced).";
-pub const MSG_PASSWORD_EXPIRED: &str = "You are required to change your password immediately (password expired).";
-pub const MSG_DISABLED: &str = "Your account is disabled; please contact your system administrator.";
+pub const MSG_ADMIN_CHANGE: &str =
+    "You are required to change your password immediately (administrator enforced).";
+pub const MSG_PASSWORD_EXPIRED: &str =
+    "You are required to change your password immediately (password expired).";
+pub const MSG_DISABLED: &str =
+    "Your account is disabled; please contact your system administrator.";
 pub const MSG_LOCKED: &str = "Your account is locked; please contact your system administrator.";
-pub const MSG_UNREADABLE: &str = "Your account cannot be checked; please contact your system administrator.";
+pub const MSG_UNREADABLE: &str =
+    "Your account cannot be checked; please contact your system administrator.";
 
 const DAY: i64 = 86_400;
 /// Seconds between 1601-01-01 (Windows FILETIME epoch) and 1970-01-01.
@@ -73,13 +77,22 @@ const UAC_LOCKOUT: u32 = 0x10;
 const UAC_PASSWORD_EXPIRED: u32 = 0x80_0000;
 
 fn expired(rule: String) -> State {
-    State::Expired { rule, message: MSG_EXPIRED.into() }
+    State::Expired {
+        rule,
+        message: MSG_EXPIRED.into(),
+    }
 }
 fn disabled(rule: String, message: &str) -> State {
-    State::Disabled { rule, message: message.into() }
+    State::Disabled {
+        rule,
+        message: message.into(),
+    }
 }
 fn must_change(rule: String, message: &str) -> State {
-    State::MustChange { rule, message: message.into() }
+    State::MustChange {
+        rule,
+        message: message.into(),
+    }
 }
 
 /// An integer attribute: `Ok(None)` if absent or empty, `Err` (the state to return) if it is
@@ -87,15 +100,18 @@ fn must_change(rule: String, message: &str) -> State {
 fn int(e: &Entry, attr: &str) -> Result<Option<i64>, State> {
     match e.first(attr).map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) => v
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| disabled(format!("{attr} has the unreadable value {v:?}"), MSG_UNREADABLE)),
+        Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+            disabled(
+                format!("{attr} has the unreadable value {v:?}"),
+                MSG_UNREADABLE,
+            )
+        }),
     }
 }
 
 fn is_true(e: &Entry, attr: &str) -> bool {
-    e.first(attr).is_some_and(|v| v.trim().eq_ignore_ascii_case("TRUE"))
+    e.first(attr)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("TRUE"))
 }
 
 /// Days since 1970-01-01 as a date, for the log.
@@ -127,13 +143,19 @@ fn posix(e: &Entry, now: i64) -> Result<State, State> {
         return Ok(disabled("nsAccountLock is TRUE".into(), MSG_DISABLED));
     }
     if let Some(t) = e.first("pwdAccountLockedTime") {
-        return Ok(disabled(format!("password policy lock (pwdAccountLockedTime {t})"), MSG_LOCKED));
+        return Ok(disabled(
+            format!("password policy lock (pwdAccountLockedTime {t})"),
+            MSG_LOCKED,
+        ));
     }
     let today = now.div_euclid(DAY);
     let expire = int(e, "shadowExpire")?.filter(|v| *v != -1);
     if let Some(x) = expire {
         if today >= x {
-            return Ok(expired(format!("shadowExpire {x} ({}) has passed", date(x))));
+            return Ok(expired(format!(
+                "shadowExpire {x} ({}) has passed",
+                date(x)
+            )));
         }
     }
     let last = int(e, "shadowLastChange")?;
@@ -149,16 +171,25 @@ fn posix(e: &Entry, now: i64) -> Result<State, State> {
         }
     }
     if last == Some(0) {
-        return Ok(must_change("shadowLastChange is 0 (change forced by an administrator)".into(), MSG_ADMIN_CHANGE));
+        return Ok(must_change(
+            "shadowLastChange is 0 (change forced by an administrator)".into(),
+            MSG_ADMIN_CHANGE,
+        ));
     }
     if is_true(e, "pwdReset") {
-        return Ok(must_change("pwdReset is TRUE (password reset by an administrator)".into(), MSG_ADMIN_CHANGE));
+        return Ok(must_change(
+            "pwdReset is TRUE (password reset by an administrator)".into(),
+            MSG_ADMIN_CHANGE,
+        ));
     }
     let mut warnings = Vec::new();
     if let (Some(l), Some(m)) = (last, max) {
         if today - l > m {
             return Ok(must_change(
-                format!("password expired on {} (shadowLastChange {l} + shadowMax {m})", date(l.saturating_add(m))),
+                format!(
+                    "password expired on {} (shadowLastChange {l} + shadowMax {m})",
+                    date(l.saturating_add(m))
+                ),
                 MSG_PASSWORD_EXPIRED,
             ));
         }
@@ -181,27 +212,47 @@ fn ad(e: &Entry, now: i64) -> Result<State, State> {
     let uac = int(e, "userAccountControl")?.unwrap_or(0) as u32;
     let computed = int(e, "msDS-User-Account-Control-Computed")?.unwrap_or(0) as u32;
     if uac & UAC_ACCOUNTDISABLE != 0 {
-        return Ok(disabled(format!("userAccountControl {uac:#x} has ACCOUNTDISABLE (0x2)"), MSG_DISABLED));
+        return Ok(disabled(
+            format!("userAccountControl {uac:#x} has ACCOUNTDISABLE (0x2)"),
+            MSG_DISABLED,
+        ));
     }
     if (uac | computed) & UAC_LOCKOUT != 0 {
-        return Ok(disabled(format!("userAccountControl {:#x} has LOCKOUT (0x10)", uac | computed), MSG_LOCKED));
+        return Ok(disabled(
+            format!(
+                "userAccountControl {:#x} has LOCKOUT (0x10)",
+                uac | computed
+            ),
+            MSG_LOCKED,
+        ));
     }
     if let Some(v) = int(e, "accountExpires")? {
         // 0 and 0x7FFFFFFFFFFFFFFF mean "never" (MS-ADA1 accountExpires).
         if v != 0 && v != i64::MAX {
             let at = v / 10_000_000 - FILETIME_UNIX_OFFSET;
             if now >= at {
-                return Ok(expired(format!("accountExpires {v} ({}) has passed", date(at.div_euclid(DAY)))));
+                return Ok(expired(format!(
+                    "accountExpires {v} ({}) has passed",
+                    date(at.div_euclid(DAY))
+                )));
             }
         }
     }
     if int(e, "pwdLastSet")? == Some(0) {
-        return Ok(must_change("pwdLastSet is 0 (user must change password at next logon)".into(), MSG_ADMIN_CHANGE));
+        return Ok(must_change(
+            "pwdLastSet is 0 (user must change password at next logon)".into(),
+            MSG_ADMIN_CHANGE,
+        ));
     }
     if (uac | computed) & UAC_PASSWORD_EXPIRED != 0 {
-        return Ok(must_change("userAccountControl has PASSWORD_EXPIRED (0x800000)".into(), MSG_PASSWORD_EXPIRED));
+        return Ok(must_change(
+            "userAccountControl has PASSWORD_EXPIRED (0x800000)".into(),
+            MSG_PASSWORD_EXPIRED,
+        ));
     }
-    Ok(State::Usable { warnings: Vec::new() })
+    Ok(State::Usable {
+        warnings: Vec::new(),
+    })
 }
 
 #[cfg(test)]
@@ -209,9 +260,15 @@ mod tests {
     use super::*;
 
     fn entry(pairs: &[(&str, &str)]) -> Entry {
-        let mut e = Entry { dn: "uid=a,dc=x".into(), ..Default::default() };
+        let mut e = Entry {
+            dn: "uid=a,dc=x".into(),
+            ..Default::default()
+        };
         for (k, v) in pairs {
-            e.attrs.entry(k.to_ascii_lowercase()).or_default().push(v.to_string());
+            e.attrs
+                .entry(k.to_ascii_lowercase())
+                .or_default()
+                .push(v.to_string());
         }
         e
     }
@@ -227,9 +284,18 @@ mod tests {
     fn shadow_rules_follow_pam_unix() {
         assert_eq!(posix_state(&[]), State::Usable { warnings: vec![] });
         // Account expiry: on the day itself it is expired.
-        assert!(matches!(posix_state(&[("shadowExpire", "19733")]), State::Expired { .. }));
-        assert_eq!(posix_state(&[("shadowExpire", "19734")]), State::Usable { warnings: vec![] });
-        assert_eq!(posix_state(&[("shadowExpire", "-1")]), State::Usable { warnings: vec![] });
+        assert!(matches!(
+            posix_state(&[("shadowExpire", "19733")]),
+            State::Expired { .. }
+        ));
+        assert_eq!(
+            posix_state(&[("shadowExpire", "19734")]),
+            State::Usable { warnings: vec![] }
+        );
+        assert_eq!(
+            posix_state(&[("shadowExpire", "-1")]),
+            State::Usable { warnings: vec![] }
+        );
         match posix_state(&[("shadowExpire", "1")]) {
             State::Expired { rule, message } => {
                 assert_eq!(rule, "shadowExpire 1 (1970-01-02) has passed");
@@ -238,26 +304,76 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Forced change.
-        assert!(matches!(posix_state(&[("shadowLastChange", "0")]), State::MustChange { message, .. } if message == MSG_ADMIN_CHANGE));
+        assert!(
+            matches!(posix_state(&[("shadowLastChange", "0")]), State::MustChange { message, .. } if message == MSG_ADMIN_CHANGE)
+        );
         // Password age: expired when more than shadowMax days have passed.
-        assert!(matches!(posix_state(&[("shadowLastChange", "19700"), ("shadowMax", "30")]), State::MustChange { message, .. } if message == MSG_PASSWORD_EXPIRED));
-        assert_eq!(posix_state(&[("shadowLastChange", "19703"), ("shadowMax", "30")]), State::Usable { warnings: vec![] });
+        assert!(
+            matches!(posix_state(&[("shadowLastChange", "19700"), ("shadowMax", "30")]), State::MustChange { message, .. } if message == MSG_PASSWORD_EXPIRED)
+        );
+        assert_eq!(
+            posix_state(&[("shadowLastChange", "19703"), ("shadowMax", "30")]),
+            State::Usable { warnings: vec![] }
+        );
         // Warning period: pam_unix warns once fewer than shadowWarning days are left.
         assert_eq!(
-            posix_state(&[("shadowLastChange", "19709"), ("shadowMax", "30"), ("shadowWarning", "7")]),
-            State::Usable { warnings: vec!["Warning: your password will expire in 6 days.".into()] }
+            posix_state(&[
+                ("shadowLastChange", "19709"),
+                ("shadowMax", "30"),
+                ("shadowWarning", "7")
+            ]),
+            State::Usable {
+                warnings: vec!["Warning: your password will expire in 6 days.".into()]
+            }
         );
-        assert_eq!(posix_state(&[("shadowLastChange", "19710"), ("shadowMax", "30"), ("shadowWarning", "7")]), State::Usable { warnings: vec![] });
         assert_eq!(
-            posix_state(&[("shadowLastChange", "19703"), ("shadowMax", "30"), ("shadowWarning", "7")]),
-            State::Usable { warnings: vec!["Warning: your password will expire today.".into()] }
+            posix_state(&[
+                ("shadowLastChange", "19710"),
+                ("shadowMax", "30"),
+                ("shadowWarning", "7")
+            ]),
+            State::Usable { warnings: vec![] }
         );
-        assert_eq!(posix_state(&[("shadowLastChange", "19730"), ("shadowMax", "30"), ("shadowWarning", "7")]), State::Usable { warnings: vec![] });
+        assert_eq!(
+            posix_state(&[
+                ("shadowLastChange", "19703"),
+                ("shadowMax", "30"),
+                ("shadowWarning", "7")
+            ]),
+            State::Usable {
+                warnings: vec!["Warning: your password will expire today.".into()]
+            }
+        );
+        assert_eq!(
+            posix_state(&[
+                ("shadowLastChange", "19730"),
+                ("shadowMax", "30"),
+                ("shadowWarning", "7")
+            ]),
+            State::Usable { warnings: vec![] }
+        );
         // Inactive after expiry: the account is expired, not just the password.
-        assert!(matches!(posix_state(&[("shadowLastChange", "19600"), ("shadowMax", "30"), ("shadowInactive", "10")]), State::Expired { .. }));
-        assert!(matches!(posix_state(&[("shadowLastChange", "19700"), ("shadowMax", "30"), ("shadowInactive", "10")]), State::MustChange { .. }));
+        assert!(matches!(
+            posix_state(&[
+                ("shadowLastChange", "19600"),
+                ("shadowMax", "30"),
+                ("shadowInactive", "10")
+            ]),
+            State::Expired { .. }
+        ));
+        assert!(matches!(
+            posix_state(&[
+                ("shadowLastChange", "19700"),
+                ("shadowMax", "30"),
+                ("shadowInactive", "10")
+            ]),
+            State::MustChange { .. }
+        ));
         // shadowMax -1: no ageing.
-        assert_eq!(posix_state(&[("shadowLastChange", "100"), ("shadowMax", "-1")]), State::Usable { warnings: vec![] });
+        assert_eq!(
+            posix_state(&[("shadowLastChange", "100"), ("shadowMax", "-1")]),
+            State::Usable { warnings: vec![] }
+        );
     }
 
     #[test]
@@ -269,36 +385,85 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(evaluate(&entry(&[("userAccountControl", "x")]), Schema::Ad, NOW), State::Disabled { .. }));
+        assert!(matches!(
+            evaluate(&entry(&[("userAccountControl", "x")]), Schema::Ad, NOW),
+            State::Disabled { .. }
+        ));
     }
 
     #[test]
     fn password_policy_and_389_attributes() {
-        assert!(matches!(posix_state(&[("pwdAccountLockedTime", "000001010000Z")]), State::Disabled { message, .. } if message == MSG_LOCKED));
-        assert!(matches!(posix_state(&[("pwdReset", "TRUE")]), State::MustChange { message, .. } if message == MSG_ADMIN_CHANGE));
-        assert_eq!(posix_state(&[("pwdReset", "FALSE")]), State::Usable { warnings: vec![] });
-        assert!(matches!(posix_state(&[("nsAccountLock", "true")]), State::Disabled { message, .. } if message == MSG_DISABLED));
+        assert!(
+            matches!(posix_state(&[("pwdAccountLockedTime", "000001010000Z")]), State::Disabled { message, .. } if message == MSG_LOCKED)
+        );
+        assert!(
+            matches!(posix_state(&[("pwdReset", "TRUE")]), State::MustChange { message, .. } if message == MSG_ADMIN_CHANGE)
+        );
+        assert_eq!(
+            posix_state(&[("pwdReset", "FALSE")]),
+            State::Usable { warnings: vec![] }
+        );
+        assert!(
+            matches!(posix_state(&[("nsAccountLock", "true")]), State::Disabled { message, .. } if message == MSG_DISABLED)
+        );
         // Lock beats expiry beats forced change.
-        assert!(matches!(posix_state(&[("pwdAccountLockedTime", "20240101000000Z"), ("shadowExpire", "1"), ("shadowLastChange", "0")]), State::Disabled { .. }));
-        assert!(matches!(posix_state(&[("shadowExpire", "1"), ("shadowLastChange", "0")]), State::Expired { .. }));
+        assert!(matches!(
+            posix_state(&[
+                ("pwdAccountLockedTime", "20240101000000Z"),
+                ("shadowExpire", "1"),
+                ("shadowLastChange", "0")
+            ]),
+            State::Disabled { .. }
+        ));
+        assert!(matches!(
+            posix_state(&[("shadowExpire", "1"), ("shadowLastChange", "0")]),
+            State::Expired { .. }
+        ));
     }
 
     #[test]
     fn active_directory_flags_and_times() {
         let ad = |pairs: &[(&str, &str)]| evaluate(&entry(pairs), Schema::Ad, NOW);
-        assert_eq!(ad(&[("userAccountControl", "512")]), State::Usable { warnings: vec![] });
-        assert!(matches!(ad(&[("userAccountControl", "514")]), State::Disabled { message, .. } if message == MSG_DISABLED));
-        assert!(matches!(ad(&[("userAccountControl", "528")]), State::Disabled { message, .. } if message == MSG_LOCKED));
-        assert!(matches!(ad(&[("userAccountControl", "512"), ("msDS-User-Account-Control-Computed", "16")]), State::Disabled { message, .. } if message == MSG_LOCKED));
+        assert_eq!(
+            ad(&[("userAccountControl", "512")]),
+            State::Usable { warnings: vec![] }
+        );
+        assert!(
+            matches!(ad(&[("userAccountControl", "514")]), State::Disabled { message, .. } if message == MSG_DISABLED)
+        );
+        assert!(
+            matches!(ad(&[("userAccountControl", "528")]), State::Disabled { message, .. } if message == MSG_LOCKED)
+        );
+        assert!(
+            matches!(ad(&[("userAccountControl", "512"), ("msDS-User-Account-Control-Computed", "16")]), State::Disabled { message, .. } if message == MSG_LOCKED)
+        );
         // accountExpires: 2020-01-01 has passed; 0 and max mean never; 2100 is fine.
-        assert!(matches!(ad(&[("accountExpires", "132223104000000000")]), State::Expired { rule, .. } if rule.contains("2020-01-01")));
-        assert_eq!(ad(&[("accountExpires", "0")]), State::Usable { warnings: vec![] });
-        assert_eq!(ad(&[("accountExpires", "9223372036854775807")]), State::Usable { warnings: vec![] });
-        assert_eq!(ad(&[("accountExpires", "159725664000000000")]), State::Usable { warnings: vec![] });
-        assert!(matches!(ad(&[("pwdLastSet", "0")]), State::MustChange { message, .. } if message == MSG_ADMIN_CHANGE));
-        assert!(matches!(ad(&[("msDS-User-Account-Control-Computed", "8388608")]), State::MustChange { message, .. } if message == MSG_PASSWORD_EXPIRED));
+        assert!(
+            matches!(ad(&[("accountExpires", "132223104000000000")]), State::Expired { rule, .. } if rule.contains("2020-01-01"))
+        );
+        assert_eq!(
+            ad(&[("accountExpires", "0")]),
+            State::Usable { warnings: vec![] }
+        );
+        assert_eq!(
+            ad(&[("accountExpires", "9223372036854775807")]),
+            State::Usable { warnings: vec![] }
+        );
+        assert_eq!(
+            ad(&[("accountExpires", "159725664000000000")]),
+            State::Usable { warnings: vec![] }
+        );
+        assert!(
+            matches!(ad(&[("pwdLastSet", "0")]), State::MustChange { message, .. } if message == MSG_ADMIN_CHANGE)
+        );
+        assert!(
+            matches!(ad(&[("msDS-User-Account-Control-Computed", "8388608")]), State::MustChange { message, .. } if message == MSG_PASSWORD_EXPIRED)
+        );
         // Negative (signed 32-bit) flags are read bit for bit.
-        assert!(matches!(ad(&[("userAccountControl", "-2147483646")]), State::Disabled { .. }));
+        assert!(matches!(
+            ad(&[("userAccountControl", "-2147483646")]),
+            State::Disabled { .. }
+        ));
         assert_eq!(attributes(Schema::Ad), AD_ATTRS);
         assert_eq!(attributes(Schema::Ipa), POSIX_ATTRS);
     }

@@ -125,7 +125,10 @@ impl LocalFiles {
                         }
                     }
                 }
-                Err(e) => warn!("cannot read {}: {e}; only root counts as local", path.display()),
+                Err(e) => warn!(
+                    "cannot read {}: {e}; only root counts as local",
+                    path.display()
+                ),
             }
         }
         db.users.entry("root".into()).or_insert(0);
@@ -167,7 +170,11 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &f.get()));
         // Replaced (new inode, as useradd does): a new parse.
         let tmp = dir.join("passwd.new");
-        std::fs::write(&tmp, "alice:x:1000:1000::/home/alice:/bin/sh\nbob:x:1001:1001::/:/bin/sh\n").unwrap();
+        std::fs::write(
+            &tmp,
+            "alice:x:1000:1000::/home/alice:/bin/sh\nbob:x:1001:1001::/:/bin/sh\n",
+        )
+        .unwrap();
         std::fs::rename(&tmp, &p).unwrap();
         let b = f.get();
         assert!(b.has_user("bob") && b.has_uid(1001));

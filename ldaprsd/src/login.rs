@@ -27,8 +27,15 @@ pub struct AuthMemo {
 
 const MSG_RULES_UNCHECKED: &str = "Access denied: the access rules could not be checked.";
 
+/// How long what a bind taught is kept: long enough for the account and password stages of
+/// the same login, whatever `[cache] entry_ttl` says (0 turns the answer cache off, not this).
+const MEMO_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
 fn auth(code: AuthCode, message: &str) -> Response {
-    Response::Auth { code, message: message.to_string() }
+    Response::Auth {
+        code,
+        message: message.to_string(),
+    }
 }
 
 fn now_unix() -> i64 {
@@ -45,11 +52,23 @@ impl Service {
     }
 
     fn mappings_can_allow(&self) -> bool {
-        self.blocks.iter().any(|b| b.cfg.group_mappings.iter().any(|m| m.allow_login))
+        self.blocks
+            .iter()
+            .any(|b| b.cfg.group_mappings.iter().any(|m| m.allow_login))
     }
 
-    pub(crate) async fn authenticate(&self, id: u64, user: &str, password: &Secret, ctx: &PamContext, peer: Peer) -> Response {
-        let who = format!("req={id} auth user={user} service={} rhost={} peer_uid={}", ctx.service, ctx.rhost, peer.uid);
+    pub(crate) async fn authenticate(
+        &self,
+        id: u64,
+        user: &str,
+        password: &Secret,
+        ctx: &PamContext,
+        peer: Peer,
+    ) -> Response {
+        let who = format!(
+            "req={id} auth user={user} service={} rhost={} peer_uid={}",
+            ctx.service, ctx.rhost, peer.uid
+        );
         if !valid_name(user) {
             info!("req={id} auth: invalid user name refused");
             return auth(AuthCode::UserUnknown, "");
@@ -72,7 +91,10 @@ impl Service {
         for (i, b) in self.blocks.iter().enumerate() {
             let (dn, known) = match &b.cfg.user_dn_pattern {
                 // Single bind: the DN comes from the pattern, the entry is read as the user.
-                Some(pattern) => (pattern.replacen("%s", &filter::escape_dn_value(user), 1), None),
+                Some(pattern) => (
+                    pattern.replacen("%s", &filter::escape_dn_value(user), 1),
+                    None,
+                ),
                 // Search first (always fresh: a cached DN could belong to a deleted entry).
                 None => {
                     let entries = match b.find_users(&eq(&b.eff.attr_name, user), false).await {
@@ -85,7 +107,11 @@ impl Service {
                     };
                     let mut users = self.convert_users(b, &entries, Some(user));
                     if users.len() > 1 {
-                        warn!("{who}: server {}: {} entries match; refusing", b.name(), users.len());
+                        warn!(
+                            "{who}: server {}: {} entries match; refusing",
+                            b.name(),
+                            users.len()
+                        );
                         return auth(AuthCode::Denied, "");
                     }
                     let Some((p, dn)) = users.pop() else { continue };
@@ -94,7 +120,9 @@ impl Service {
             };
             if let Some(p) = &known {
                 if peer.uid != 0 && peer.uid != p.uid {
-                    warn!("{who}: refused: a non-root caller may only authenticate its own account");
+                    warn!(
+                        "{who}: refused: a non-root caller may only authenticate its own account"
+                    );
                     return auth(AuthCode::Refused, "");
                 }
             }
@@ -115,17 +143,25 @@ impl Service {
                 BindOutcome::Success => {
                     let p = match (known, &r.entry) {
                         (Some(p), _) => p,
-                        (None, Some(e)) => match entry_to_passwd(e, &b.eff, self.limits, Some(user)) {
-                            Ok(p) if !self.convert_users(b, std::slice::from_ref(e), Some(user)).is_empty() => p,
-                            Ok(_) => {
-                                info!("{who}: bind as {dn} succeeded but the name or uid is local: denied");
-                                return auth(AuthCode::Denied, "");
+                        (None, Some(e)) => {
+                            match entry_to_passwd(e, &b.eff, self.limits, Some(user)) {
+                                Ok(p)
+                                    if !self
+                                        .convert_users(b, std::slice::from_ref(e), Some(user))
+                                        .is_empty() =>
+                                {
+                                    p
+                                }
+                                Ok(_) => {
+                                    info!("{who}: bind as {dn} succeeded but the name or uid is local: denied");
+                                    return auth(AuthCode::Denied, "");
+                                }
+                                Err(why) => {
+                                    info!("{who}: bind as {dn} succeeded but the entry is not an acceptable user ({why:?}): denied");
+                                    return auth(AuthCode::Denied, "");
+                                }
                             }
-                            Err(why) => {
-                                info!("{who}: bind as {dn} succeeded but the entry is not an acceptable user ({why:?}): denied");
-                                return auth(AuthCode::Denied, "");
-                            }
-                        },
+                        }
                         (None, None) => return auth(AuthCode::Denied, ""),
                     };
                     if peer.uid != 0 && peer.uid != p.uid {
@@ -143,13 +179,28 @@ impl Service {
                         (None, Some(n)) => Some((format!("password policy: the password has expired, grace login used ({n} left)"), MSG_PASSWORD_EXPIRED)),
                         (None, None) => None,
                     };
-                    let warning = r.policy.as_ref().and_then(|x| x.warning()).unwrap_or_default();
+                    let warning = r
+                        .policy
+                        .as_ref()
+                        .and_then(|x| x.warning())
+                        .unwrap_or_default();
                     // Remember the user (the account stage and NSS may not be able to search
                     // without a service account) and what the policy said.
-                    self.user_dns.put(user.to_string(), (i, dn.clone()), self.entry_ttl, self.clock.now());
+                    self.user_dns.put(
+                        user.to_string(),
+                        (i, dn.clone()),
+                        self.entry_ttl,
+                        self.clock.now(),
+                    );
                     self.remember_user(user, &p);
-                    let memo = AuthMemo { block: i, dn: dn.clone(), entry: r.entry.clone(), must_change: must_change.clone() };
-                    self.memo.put(user.to_string(), memo, self.entry_ttl, self.clock.now());
+                    let memo = AuthMemo {
+                        block: i,
+                        dn: dn.clone(),
+                        entry: r.entry.clone(),
+                        must_change: must_change.clone(),
+                    };
+                    self.memo
+                        .put(user.to_string(), memo, MEMO_TTL, self.clock.now());
                     let extra = match (&must_change, warning.is_empty()) {
                         (Some((why, _)), _) => format!("; {why}"),
                         (None, false) => format!("; told: {warning}"),
@@ -162,11 +213,17 @@ impl Service {
                     match policy_error {
                         Some(PolicyError::AccountLocked) => {
                             info!("{who}: refused by the password policy: account locked (server {}, dn {dn})", b.name());
-                            return auth(AuthCode::AccountDenied, &PolicyError::AccountLocked.message());
+                            return auth(
+                                AuthCode::AccountDenied,
+                                &PolicyError::AccountLocked.message(),
+                            );
                         }
                         Some(PolicyError::PasswordExpired) => {
                             info!("{who}: refused by the password policy: password expired, no grace logins left (server {}, dn {dn})", b.name());
-                            return auth(AuthCode::Expired, &PolicyError::PasswordExpired.message());
+                            return auth(
+                                AuthCode::Expired,
+                                &PolicyError::PasswordExpired.message(),
+                            );
                         }
                         _ => {}
                     }
@@ -201,11 +258,16 @@ impl Service {
         if let Ok(Some(found)) = fresh {
             return Ok(Some(found));
         }
-        let remembered = self.memo.get(&user.to_string(), self.clock.now()).and_then(|memo| {
-            let entry = memo.entry?;
-            let b = self.blocks.get(memo.block)?;
-            self.convert_users(b, std::slice::from_ref(&entry), Some(user)).pop().map(|(p, _)| (memo.block, p, entry))
-        });
+        let remembered = self
+            .memo
+            .get(&user.to_string(), self.clock.now())
+            .and_then(|memo| {
+                let entry = memo.entry?;
+                let b = self.blocks.get(memo.block)?;
+                self.convert_users(b, std::slice::from_ref(&entry), Some(user))
+                    .pop()
+                    .map(|(p, _)| (memo.block, p, entry))
+            });
         match (remembered, fresh) {
             (Some(found), Err(e)) => {
                 debug!("{user}: the directory cannot be searched ({e}); using the entry read by the user's own bind");
@@ -218,15 +280,31 @@ impl Service {
 
     /// Everything the access rules look at. The second value is the access filter as sent
     /// (for the log).
-    async fn access_facts(&self, user: &str, p: &Passwd, bi: usize, entry: &Entry, ctx: &PamContext) -> Result<(Facts, Option<String>), DirError> {
-        let mut facts = Facts { mappings_can_allow: self.mappings_can_allow(), ..Default::default() };
+    async fn access_facts(
+        &self,
+        user: &str,
+        p: &Passwd,
+        bi: usize,
+        entry: &Entry,
+        ctx: &PamContext,
+    ) -> Result<(Facts, Option<String>), DirError> {
+        let mut facts = Facts {
+            mappings_can_allow: self.mappings_can_allow(),
+            ..Default::default()
+        };
         let any_mapping = self.blocks.iter().any(|b| !b.cfg.group_mappings.is_empty());
         if !self.pam.allow_groups.is_empty() || !self.pam.deny_groups.is_empty() || any_mapping {
-            let per_block = self.all_block_groups(user, Some((bi, &entry.dn, Some(entry))), true).await?;
+            let per_block = self
+                .all_block_groups(user, Some((bi, &entry.dn, Some(entry))), true)
+                .await?;
             for (b, bg) in self.blocks.iter().zip(&per_block) {
                 if !bg.complete {
                     // The bound cut the membership short: a deny group could be beyond it.
-                    return Err(DirError::Server(format!("server {}: {}", b.name(), bg.note.as_deref().unwrap_or("incomplete membership"))));
+                    return Err(DirError::Server(format!(
+                        "server {}: {}",
+                        b.name(),
+                        bg.note.as_deref().unwrap_or("incomplete membership")
+                    )));
                 }
                 for g in bg.all.iter().chain(&bg.posix) {
                     if let Some(n) = &g.name {
@@ -241,7 +319,11 @@ impl Service {
                     facts.groups.push(n);
                 }
             }
-            facts.mapping = self.blocks.iter().zip(&per_block).find_map(|(b, bg)| first_mapping(b.name(), &b.cfg.group_mappings, &bg.all));
+            facts.mapping = self
+                .blocks
+                .iter()
+                .zip(&per_block)
+                .find_map(|(b, bg)| first_mapping(b.name(), &b.cfg.group_mappings, &bg.all));
         }
         let mut sent = None;
         if let Some(t) = &self.pam.access_filter {
@@ -256,7 +338,10 @@ impl Service {
                 ("dn", entry.dn.as_str()),
             ];
             let f = filter::fill_template(t, &vars).map_err(DirError::Server)?;
-            let b = self.blocks.get(bi).ok_or_else(|| DirError::Server("no such server block".into()))?;
+            let b = self
+                .blocks
+                .get(bi)
+                .ok_or_else(|| DirError::Server("no such server block".into()))?;
             // Base scope on the user's own DN: a filter matching some other entry never lets
             // this user in (security.md AZ-07).
             let m = b.read_entry(&entry.dn, &f, &["1.1".to_string()]).await?;
@@ -266,8 +351,17 @@ impl Service {
         Ok((facts, sent))
     }
 
-    pub(crate) async fn account(&self, id: u64, user: &str, ctx: &PamContext, peer: Peer) -> Response {
-        let who = format!("req={id} account user={user} service={} rhost={} peer_uid={}", ctx.service, ctx.rhost, peer.uid);
+    pub(crate) async fn account(
+        &self,
+        id: u64,
+        user: &str,
+        ctx: &PamContext,
+        peer: Peer,
+    ) -> Response {
+        let who = format!(
+            "req={id} account user={user} service={} rhost={} peer_uid={}",
+            ctx.service, ctx.rhost, peer.uid
+        );
         if !valid_name(user) {
             return auth(AuthCode::UserUnknown, "");
         }
@@ -303,12 +397,22 @@ impl Service {
                     match decide(&facts, &self.pam.allow_groups, &self.pam.deny_groups) {
                         Decision::Allow(why) => allowed_by = why,
                         Decision::Deny(why) => {
-                            let rule = if why.contains("access_filter") { format!("{why}{shown_filter}") } else { why.clone() };
+                            let rule = if why.contains("access_filter") {
+                                format!("{why}{shown_filter}")
+                            } else {
+                                why.clone()
+                            };
                             info!("{who}: denied ({rule})");
-                            return auth(AuthCode::AccountDenied, &format!("Access denied: {why}."));
+                            return auth(
+                                AuthCode::AccountDenied,
+                                &format!("Access denied: {why}."),
+                            );
                         }
                     }
-                    debug!("{who}: groups {:?}, mapping {:?}{shown_filter}", facts.groups, facts.mapping);
+                    debug!(
+                        "{who}: groups {:?}, mapping {:?}{shown_filter}",
+                        facts.groups, facts.mapping
+                    );
                 }
                 Err(e) => {
                     warn!("{who}: denied: the access rules could not be evaluated: {e}");
@@ -316,8 +420,15 @@ impl Service {
                 }
             }
         }
-        let schema = self.blocks.get(bi).map(|b| b.eff.schema).unwrap_or_default();
-        let memo = self.memo.get(&user.to_string(), self.clock.now()).filter(|m| m.dn == entry.dn);
+        let schema = self
+            .blocks
+            .get(bi)
+            .map(|b| b.eff.schema)
+            .unwrap_or_default();
+        let memo = self
+            .memo
+            .get(&user.to_string(), self.clock.now())
+            .filter(|m| m.dn == entry.dn);
         match account_state::evaluate(&entry, schema, now_unix()) {
             State::Disabled { rule, message } => {
                 info!("{who}: denied (account state: {rule})");
@@ -337,7 +448,11 @@ impl Service {
                     auth(AuthCode::NewAuthtokRequired, message)
                 }
                 None => {
-                    let told = if warnings.is_empty() { String::new() } else { format!("; told: {}", warnings.join(" ")) };
+                    let told = if warnings.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; told: {}", warnings.join(" "))
+                    };
                     info!("{who}: allowed ({allowed_by}){told}");
                     auth(AuthCode::Success, &warnings.join("\n"))
                 }
@@ -345,19 +460,40 @@ impl Service {
         }
     }
 
-    pub(crate) async fn change_password(&self, id: u64, user: &str, old: Option<&Secret>, new: &Secret, ctx: &PamContext, peer: Peer) -> Response {
-        let by = if old.is_none() { " (reset by root)" } else { "" };
-        let who = format!("req={id} passwd user={user}{by} service={} peer_uid={}", ctx.service, peer.uid);
+    pub(crate) async fn change_password(
+        &self,
+        id: u64,
+        user: &str,
+        old: Option<&Secret>,
+        new: &Secret,
+        ctx: &PamContext,
+        peer: Peer,
+    ) -> Response {
+        let by = if old.is_none() {
+            " (reset by root)"
+        } else {
+            ""
+        };
+        let who = format!(
+            "req={id} passwd user={user}{by} service={} peer_uid={}",
+            ctx.service, peer.uid
+        );
         if !valid_name(user) || self.local_user(&self.local.get(), user) {
             info!("{who}: not a directory user");
             return auth(AuthCode::UserUnknown, "");
         }
         if new.is_empty() || new.expose().len() > MAX_PASSWORD {
             info!("{who}: empty or over-long new password refused");
-            return auth(AuthCode::PasswordRejected, "The new password is empty or too long.");
+            return auth(
+                AuthCode::PasswordRejected,
+                "The new password is empty or too long.",
+            );
         }
         let Ok(new_pw) = std::str::from_utf8(new.expose()) else {
-            return auth(AuthCode::PasswordRejected, "The new password must be valid UTF-8 text.");
+            return auth(
+                AuthCode::PasswordRejected,
+                "The new password must be valid UTF-8 text.",
+            );
         };
         let old_pw = match old.map(|o| std::str::from_utf8(o.expose())) {
             None => None,
@@ -386,22 +522,31 @@ impl Service {
             warn!("{who}: refused: a non-root caller may only change its own password");
             return auth(AuthCode::Refused, "");
         }
-        let Some(b) = self.blocks.get(bi) else { return auth(AuthCode::Unavailable, "") };
+        let Some(b) = self.blocks.get(bi) else {
+            return auth(AuthCode::Unavailable, "");
+        };
         let (bind_dn, bind_pw, target) = match old_pw {
             Some(o) => (entry.dn.as_str(), o, None),
             None => match b.admin() {
                 Some((dn, pw)) => (dn, pw, Some(entry.dn.as_str())),
                 None => {
-                    info!("{who}: refused: server {} has no admin_dn for password resets", b.name());
+                    info!(
+                        "{who}: refused: server {} has no admin_dn for password resets",
+                        b.name()
+                    );
                     return auth(AuthCode::Refused, "Password resets by root need admin_dn and admin_password_file in the server block; without them, give the current password.");
                 }
             },
         };
         // Keep shadow ageing in step where the entry uses it (nslcd does the same; a failure
         // is only logged: the ACL may not allow it).
-        let shadow = entry.first("shadowLastChange").map(|_| now_unix().div_euclid(86_400));
+        let shadow = entry
+            .first("shadowLastChange")
+            .map(|_| now_unix().div_euclid(86_400));
         let shadow_dn = shadow.map(|_| entry.dn.as_str());
-        let outcome = b.change_password(bind_dn, bind_pw, target, old_pw, new_pw, shadow_dn, shadow).await;
+        let outcome = b
+            .change_password(bind_dn, bind_pw, target, old_pw, new_pw, shadow_dn, shadow)
+            .await;
         match outcome {
             Err(e @ DirError::Unreachable(_)) => {
                 warn!("{who}: {e}");
@@ -409,14 +554,20 @@ impl Service {
             }
             Err(e) => {
                 warn!("{who}: {e}");
-                auth(AuthCode::Refused, "The password could not be changed; please contact your system administrator.")
+                auth(
+                    AuthCode::Refused,
+                    "The password could not be changed; please contact your system administrator.",
+                )
             }
             Ok(ChangeOutcome::BindFailed(r)) => {
                 let pe = r.policy.as_ref().and_then(|x| x.error);
                 match (&r.outcome, pe) {
                     (BindOutcome::InvalidCredentials, Some(PolicyError::AccountLocked)) => {
                         info!("{who}: refused by the password policy: account locked");
-                        auth(AuthCode::AccountDenied, &PolicyError::AccountLocked.message())
+                        auth(
+                            AuthCode::AccountDenied,
+                            &PolicyError::AccountLocked.message(),
+                        )
                     }
                     (BindOutcome::InvalidCredentials, Some(PolicyError::PasswordExpired)) => {
                         info!("{who}: refused by the password policy: password expired, no grace logins left");
@@ -436,14 +587,22 @@ impl Service {
                     }
                 }
             }
-            Ok(ChangeOutcome::Answered { rc: 0, shadow_note, .. }) => {
+            Ok(ChangeOutcome::Answered {
+                rc: 0, shadow_note, ..
+            }) => {
                 self.memo.remove(&user.to_string());
                 self.forget_user(user);
                 let note = shadow_note.map(|n| format!("; {n}")).unwrap_or_default();
-                info!("{who}: password changed (server {}, dn {}){note}", b.name(), entry.dn);
+                info!(
+                    "{who}: password changed (server {}, dn {}){note}",
+                    b.name(),
+                    entry.dn
+                );
                 auth(AuthCode::Success, "")
             }
-            Ok(ChangeOutcome::Answered { rc, text, policy, .. }) => {
+            Ok(ChangeOutcome::Answered {
+                rc, text, policy, ..
+            }) => {
                 let pe = policy.as_ref().and_then(|x| x.error);
                 let message = match (pe, rc) {
                     (Some(e), _) => e.message(),
@@ -453,11 +612,22 @@ impl Service {
                     (None, _) => format!("The directory refused the change: {text}"),
                 };
                 let code = match (pe, rc) {
-                    (Some(PolicyError::PasswordModNotAllowed | PolicyError::MustSupplyOldPassword), _) | (None, 50 | 2 | 12) => AuthCode::Refused,
+                    (
+                        Some(
+                            PolicyError::PasswordModNotAllowed | PolicyError::MustSupplyOldPassword,
+                        ),
+                        _,
+                    )
+                    | (None, 50 | 2 | 12) => AuthCode::Refused,
                     _ => AuthCode::PasswordRejected,
                 };
-                let rule = pe.map(|e| format!(", password policy error {e:?}")).unwrap_or_default();
-                info!("{who}: refused by server {}: resultCode {rc} {text}{rule}", b.name());
+                let rule = pe
+                    .map(|e| format!(", password policy error {e:?}"))
+                    .unwrap_or_default();
+                info!(
+                    "{who}: refused by server {}: resultCode {rc} {text}{rule}",
+                    b.name()
+                );
                 auth(code, &message)
             }
         }

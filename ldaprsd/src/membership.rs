@@ -78,7 +78,10 @@ pub fn in_chain_filter(attr: &str, dn: &str) -> String {
 pub fn any_of(attr: &str, values: &[String]) -> String {
     match values {
         [one] => eq(attr, one),
-        many => format!("(|{})", many.iter().map(|v| eq(attr, v)).collect::<String>()),
+        many => format!(
+            "(|{})",
+            many.iter().map(|v| eq(attr, v)).collect::<String>()
+        ),
     }
 }
 
@@ -86,7 +89,9 @@ fn found(b: &ServerBlock, e: &Entry) -> FoundGroup {
     FoundGroup {
         dn: e.dn.clone(),
         name: e.first(&b.eff.attr_group_name).map(str::to_string),
-        gid: e.first(&b.eff.attr_group_gid).and_then(|g| g.trim().parse::<u32>().ok()),
+        gid: e
+            .first(&b.eff.attr_group_gid)
+            .and_then(|g| g.trim().parse::<u32>().ok()),
     }
 }
 
@@ -100,7 +105,11 @@ fn search_value(user: &UserRef<'_>, attr: Option<&str>) -> Option<String> {
 }
 
 /// Appends the groups of `new` that are not in `seen` (by normalised DN) to `out`.
-fn add_new(seen: &mut HashSet<String>, out: &mut Vec<FoundGroup>, new: Vec<FoundGroup>) -> Vec<String> {
+fn add_new(
+    seen: &mut HashSet<String>,
+    out: &mut Vec<FoundGroup>,
+    new: Vec<FoundGroup>,
+) -> Vec<String> {
     let mut added = Vec::new();
     for g in new {
         if seen.insert(normalize_dn(&g.dn)) {
@@ -118,12 +127,20 @@ impl Service {
 
     /// Groups under the group base matching `f` (complete answers only).
     async fn groups_matching(&self, b: &ServerBlock, f: &str) -> Result<Vec<FoundGroup>, DirError> {
-        let entries = b.search_strict(&b.eff.group_base, f, &Self::group_attrs_min(b), true).await?;
+        let entries = b
+            .search_strict(&b.eff.group_base, f, &Self::group_attrs_min(b), true)
+            .await?;
         Ok(entries.iter().map(|e| found(b, e)).collect())
     }
 
     /// Groups (any class) whose member attribute holds one of `dns`.
-    async fn parents_by_member(&self, b: &ServerBlock, attr: &str, dns: &[String], class: Option<&str>) -> Result<Vec<FoundGroup>, DirError> {
+    async fn parents_by_member(
+        &self,
+        b: &ServerBlock,
+        attr: &str,
+        dns: &[String],
+        class: Option<&str>,
+    ) -> Result<Vec<FoundGroup>, DirError> {
         let mut out = Vec::new();
         for chunk in dns.chunks(OR_BATCH) {
             let f = any_of(attr, chunk);
@@ -137,7 +154,13 @@ impl Service {
     }
 
     /// Reads each DN (base scope) with filter `f` and `attrs`, a few at a time.
-    async fn read_many(&self, b: &ServerBlock, dns: &[String], f: &str, attrs: &[String]) -> Result<Vec<Entry>, DirError> {
+    async fn read_many(
+        &self,
+        b: &ServerBlock,
+        dns: &[String],
+        f: &str,
+        attrs: &[String],
+    ) -> Result<Vec<Entry>, DirError> {
         let mut out = Vec::new();
         for chunk in dns.chunks(READ_CONCURRENCY) {
             let reads = chunk.iter().map(|dn| b.read_entry(dn, f, attrs));
@@ -150,7 +173,12 @@ impl Service {
 
     /// The user's groups in block `b`. `need_all`: also every non-POSIX group reached (for
     /// access rules and group mappings).
-    pub(crate) async fn block_groups(&self, b: &ServerBlock, user: &UserRef<'_>, need_all: bool) -> Result<BlockGroups, DirError> {
+    pub(crate) async fn block_groups(
+        &self,
+        b: &ServerBlock,
+        user: &UserRef<'_>,
+        need_all: bool,
+    ) -> Result<BlockGroups, DirError> {
         let e = &b.eff;
         if let Some(attr) = &e.attr_member_of {
             return self.groups_by_member_of(b, attr, user, need_all).await;
@@ -160,18 +188,28 @@ impl Service {
             Membership::Dns(a) => (a.as_str(), true),
         };
         let direct = match &e.group_search {
-            Some((sf, attr)) => search_value(user, attr.as_deref()).map(|v| filter::fill_percent_s(sf, &v)),
+            Some((sf, attr)) => {
+                search_value(user, attr.as_deref()).map(|v| filter::fill_percent_s(sf, &v))
+            }
             None if by_dn && e.in_chain => user.dn.map(|dn| in_chain_filter(member_attr, dn)),
             None if by_dn => user.dn.map(|dn| eq(member_attr, dn)),
             None => Some(eq(member_attr, user.name)),
         };
         let Some(direct) = direct else {
             // No DN (or no value for search_filter_user_attribute): no group can name the user.
-            return Ok(BlockGroups { complete: true, ..Default::default() });
+            return Ok(BlockGroups {
+                complete: true,
+                ..Default::default()
+            });
         };
-        let mut out = BlockGroups { complete: true, ..Default::default() };
+        let mut out = BlockGroups {
+            complete: true,
+            ..Default::default()
+        };
         let mut posix_seen = HashSet::new();
-        let direct_posix = self.groups_matching(b, &filter::and(&e.group_filter, &direct)).await?;
+        let direct_posix = self
+            .groups_matching(b, &filter::and(&e.group_filter, &direct))
+            .await?;
         add_new(&mut posix_seen, &mut out.posix, direct_posix);
         let nesting = e.nesting.filter(|_| by_dn && !e.in_chain);
         if !need_all && nesting.is_none() {
@@ -185,14 +223,19 @@ impl Service {
         // bound cut anything off.
         let mut level = 0u32;
         while !frontier.is_empty() {
-            let parents = self.parents_by_member(b, member_attr, &frontier, None).await?;
+            let parents = self
+                .parents_by_member(b, member_attr, &frontier, None)
+                .await?;
             let before = out.all.len();
             let next = add_new(&mut all_seen, &mut out.all, parents);
             if level >= depth {
                 if !next.is_empty() {
                     out.all.truncate(before);
                     out.complete = false;
-                    out.note = Some(format!("groups nested deeper than nesting_depth = {depth} (e.g. {})", next.first().map(String::as_str).unwrap_or("?")));
+                    out.note = Some(format!(
+                        "groups nested deeper than nesting_depth = {depth} (e.g. {})",
+                        next.first().map(String::as_str).unwrap_or("?")
+                    ));
                 }
                 break;
             }
@@ -207,26 +250,44 @@ impl Service {
         // The POSIX groups among the parents: those whose members include a group we reached.
         let reached: Vec<String> = out.all.iter().map(|g| g.dn.clone()).collect();
         if !reached.is_empty() {
-            let parents_posix = self.parents_by_member(b, member_attr, &reached, Some(&e.group_filter)).await?;
+            let parents_posix = self
+                .parents_by_member(b, member_attr, &reached, Some(&e.group_filter))
+                .await?;
             let known: HashSet<String> = reached.iter().map(|d| normalize_dn(d)).collect();
             // Only groups inside the closure count (a POSIX parent of the deepest level that
             // the bound cut off is not one of the user's groups).
-            let inside = parents_posix.into_iter().filter(|g| known.contains(&normalize_dn(&g.dn))).collect();
+            let inside = parents_posix
+                .into_iter()
+                .filter(|g| known.contains(&normalize_dn(&g.dn)))
+                .collect();
             add_new(&mut posix_seen, &mut out.posix, inside);
         }
         Ok(out)
     }
 
     /// `memberOf` on the user entry; nested: `memberOf` on each group, level by level.
-    async fn groups_by_member_of(&self, b: &ServerBlock, attr: &str, user: &UserRef<'_>, need_all: bool) -> Result<BlockGroups, DirError> {
+    async fn groups_by_member_of(
+        &self,
+        b: &ServerBlock,
+        attr: &str,
+        user: &UserRef<'_>,
+        need_all: bool,
+    ) -> Result<BlockGroups, DirError> {
         let e = &b.eff;
-        let mut out = BlockGroups { complete: true, ..Default::default() };
+        let mut out = BlockGroups {
+            complete: true,
+            ..Default::default()
+        };
         let under = |dns: &[String]| -> Vec<String> {
             dns.iter()
                 .filter(|d| {
                     let ok = is_under(d, &e.group_base);
                     if !ok {
-                        crate::debug!("server {}: ignoring {d}: outside the group base {}", b.name(), e.group_base);
+                        crate::debug!(
+                            "server {}: ignoring {d}: outside the group base {}",
+                            b.name(),
+                            e.group_base
+                        );
                     }
                     ok
                 })
@@ -249,7 +310,9 @@ impl Service {
             if !need_all && e.nesting.is_none() {
                 break;
             }
-            let entries = self.read_many(b, &frontier, "(objectClass=*)", &attrs).await?;
+            let entries = self
+                .read_many(b, &frontier, "(objectClass=*)", &attrs)
+                .await?;
             let mut next = Vec::new();
             for g in &entries {
                 out.all.push(found(b, g));
@@ -265,7 +328,10 @@ impl Service {
             if level >= depth {
                 if !next.is_empty() {
                     out.complete = false;
-                    out.note = Some(format!("groups nested deeper than nesting_depth = {depth} (e.g. {})", next.first().map(String::as_str).unwrap_or("?")));
+                    out.note = Some(format!(
+                        "groups nested deeper than nesting_depth = {depth} (e.g. {})",
+                        next.first().map(String::as_str).unwrap_or("?")
+                    ));
                 }
                 break;
             }
@@ -277,7 +343,9 @@ impl Service {
             frontier = next;
             level += 1;
         }
-        let posix = self.read_many(b, &reached, &e.group_filter, &Self::group_attrs_min(b)).await?;
+        let posix = self
+            .read_many(b, &reached, &e.group_filter, &Self::group_attrs_min(b))
+            .await?;
         out.posix = posix.iter().map(|g| found(b, g)).collect();
         Ok(out)
     }
@@ -290,7 +358,7 @@ impl Service {
         let eff = &b.eff;
         if eff.in_chain && eff.nesting.is_some() {
             // AD: every user whose membership chain reaches this group, in one search.
-            let f = in_chain_filter("memberOf", &e.dn);
+            let f = in_chain_filter(eff.attr_member_of.as_deref().unwrap_or("memberOf"), &e.dn);
             match b.find_users(&f, true).await {
                 Ok(users) => {
                     for u in users {
@@ -302,7 +370,9 @@ impl Service {
                     }
                     return members;
                 }
-                Err(err) => crate::warn!("server {}: in-chain members of {}: {err}", b.name(), e.dn),
+                Err(err) => {
+                    crate::warn!("server {}: in-chain members of {}: {err}", b.name(), e.dn)
+                }
             }
         }
         let mut lookups = 0usize;
@@ -317,7 +387,10 @@ impl Service {
                     if seen_names.insert(m.clone()) {
                         members.push(m);
                     }
-                } else if eff.nesting.is_some() && is_under(dn, &eff.group_base) && visited.insert(normalize_dn(dn)) {
+                } else if eff.nesting.is_some()
+                    && is_under(dn, &eff.group_base)
+                    && visited.insert(normalize_dn(dn))
+                {
                     groups_next.push(dn.to_string());
                 }
             }
@@ -327,10 +400,20 @@ impl Service {
             }
             level += 1;
             let attrs = vec![attr.to_string()];
-            level_values = match self.read_many(b, &groups_next, "(objectClass=*)", &attrs).await {
-                Ok(entries) => entries.iter().flat_map(|g| g.values(attr).to_vec()).collect(),
+            level_values = match self
+                .read_many(b, &groups_next, "(objectClass=*)", &attrs)
+                .await
+            {
+                Ok(entries) => entries
+                    .iter()
+                    .flat_map(|g| g.values(attr).to_vec())
+                    .collect(),
                 Err(err) => {
-                    crate::warn!("server {}: members of nested groups of {}: {err}", b.name(), e.dn);
+                    crate::warn!(
+                        "server {}: members of nested groups of {}: {err}",
+                        b.name(),
+                        e.dn
+                    );
                     break;
                 }
             };
@@ -345,12 +428,18 @@ mod tests {
 
     #[test]
     fn in_chain_filter_is_escaped_and_parses() {
-        let f = in_chain_filter("member", "CN=Smith\\, John,OU=People,DC=corp,DC=example,DC=com");
+        let f = in_chain_filter(
+            "member",
+            "CN=Smith\\, John,OU=People,DC=corp,DC=example,DC=com",
+        );
         assert_eq!(f, "(member:1.2.840.113556.1.4.1941:=CN=Smith\\5c, John,OU=People,DC=corp,DC=example,DC=com)");
         // ldap3's own filter parser accepts it as an extensible match.
         assert!(ldap3::parse_filter(&f).is_ok());
         let f = in_chain_filter("memberOf", "cn=a*)(b,dc=x");
-        assert_eq!(f, "(memberOf:1.2.840.113556.1.4.1941:=cn=a\\2a\\29\\28b,dc=x)");
+        assert_eq!(
+            f,
+            "(memberOf:1.2.840.113556.1.4.1941:=cn=a\\2a\\29\\28b,dc=x)"
+        );
         assert!(ldap3::parse_filter(&f).is_ok());
     }
 
@@ -364,7 +453,9 @@ mod tests {
         let e = cfg.servers[0].effective();
         assert!(e.in_chain);
         let user = "CN=Alice,OU=People,DC=corp,DC=example,DC=com";
-        let Membership::Dns(attr) = &e.membership else { panic!("AD members are DNs") };
+        let Membership::Dns(attr) = &e.membership else {
+            panic!("AD members are DNs")
+        };
         let f = filter::and(&e.group_filter, &in_chain_filter(attr, user));
         assert_eq!(f, "(&(&(objectClass=group)(gidNumber=*))(member:1.2.840.113556.1.4.1941:=CN=Alice,OU=People,DC=corp,DC=example,DC=com))");
         assert!(ldap3::parse_filter(&f).is_ok());
@@ -382,19 +473,37 @@ mod tests {
 
     #[test]
     fn or_filters() {
-        assert_eq!(any_of("member", &["cn=a,dc=x".into()]), "(member=cn=a,dc=x)");
-        assert_eq!(any_of("member", &["cn=a".into(), "cn=*".into()]), "(|(member=cn=a)(member=cn=\\2a))");
+        assert_eq!(
+            any_of("member", &["cn=a,dc=x".into()]),
+            "(member=cn=a,dc=x)"
+        );
+        assert_eq!(
+            any_of("member", &["cn=a".into(), "cn=*".into()]),
+            "(|(member=cn=a)(member=cn=\\2a))"
+        );
     }
 
     #[test]
     fn search_filter_user_values() {
-        let mut entry = Entry { dn: "uid=a,dc=x".into(), ..Default::default() };
-        entry.attrs.insert("employeenumber".into(), vec!["42".into()]);
-        let u = UserRef { name: "a", dn: Some("uid=a,dc=x"), entry: Some(&entry) };
+        let mut entry = Entry {
+            dn: "uid=a,dc=x".into(),
+            ..Default::default()
+        };
+        entry
+            .attrs
+            .insert("employeenumber".into(), vec!["42".into()]);
+        let u = UserRef {
+            name: "a",
+            dn: Some("uid=a,dc=x"),
+            entry: Some(&entry),
+        };
         assert_eq!(search_value(&u, None).as_deref(), Some("a"));
         assert_eq!(search_value(&u, Some("dn")).as_deref(), Some("uid=a,dc=x"));
         assert_eq!(search_value(&u, Some("DN")).as_deref(), Some("uid=a,dc=x"));
-        assert_eq!(search_value(&u, Some("employeeNumber")).as_deref(), Some("42"));
+        assert_eq!(
+            search_value(&u, Some("employeeNumber")).as_deref(),
+            Some("42")
+        );
         assert_eq!(search_value(&u, Some("mail")), None);
     }
 }

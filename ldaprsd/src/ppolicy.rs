@@ -82,9 +82,16 @@ impl PolicyResponse {
     pub fn warning(&self) -> Option<String> {
         if let Some(n) = self.grace_remaining {
             let s = if n == 1 { "" } else { "s" };
-            return Some(format!("Your password has expired; {n} grace login{s} left. Change it now."));
+            return Some(format!(
+                "Your password has expired; {n} grace login{s} left. Change it now."
+            ));
         }
-        self.time_before_expiration.map(|secs| format!("Warning: your password will expire in {}.", duration_words(secs)))
+        self.time_before_expiration.map(|secs| {
+            format!(
+                "Warning: your password will expire in {}.",
+                duration_words(secs)
+            )
+        })
     }
 }
 
@@ -131,11 +138,17 @@ fn tlv(buf: &[u8]) -> Result<(Tlv<'_>, &[u8]), BerError> {
         if n > 4 {
             return Err(BerError("length of more than 4 bytes"));
         }
-        let (bytes, rest) = rest.split_at_checked(n).ok_or(BerError("truncated length"))?;
-        let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let (bytes, rest) = rest
+            .split_at_checked(n)
+            .ok_or(BerError("truncated length"))?;
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         (len, rest)
     };
-    let (body, rest) = rest.split_at_checked(len).ok_or(BerError("length beyond the value"))?;
+    let (body, rest) = rest
+        .split_at_checked(len)
+        .ok_or(BerError("length beyond the value"))?;
     Ok((Tlv { tag, body }, rest))
 }
 
@@ -196,7 +209,9 @@ pub fn parse(value: &[u8]) -> Result<PolicyResponse, BerError> {
 }
 
 /// The response control among a result's controls: `Ok(None)` if the server sent none.
-pub fn from_controls(ctrls: &[ldap3::controls::Control]) -> Result<Option<PolicyResponse>, BerError> {
+pub fn from_controls(
+    ctrls: &[ldap3::controls::Control],
+) -> Result<Option<PolicyResponse>, BerError> {
     match ctrls.iter().find(|c| c.1.ctype == OID) {
         None => Ok(None),
         Some(c) => match &c.1.val {
@@ -224,24 +239,42 @@ mod tests {
         // Bind with an expired password and 2 grace logins left: warning [0] { [1] 2 }.
         assert_eq!(
             parse(&[0x30, 0x05, 0xa0, 0x03, 0x81, 0x01, 0x02]).unwrap(),
-            PolicyResponse { grace_remaining: Some(2), ..Default::default() }
+            PolicyResponse {
+                grace_remaining: Some(2),
+                ..Default::default()
+            }
         );
         // Expiry warning, 86400 seconds: [0] { [0] 0x015180 }.
         assert_eq!(
             parse(&[0x30, 0x07, 0xa0, 0x05, 0x80, 0x03, 0x01, 0x51, 0x80]).unwrap(),
-            PolicyResponse { time_before_expiration: Some(86_400), ..Default::default() }
+            PolicyResponse {
+                time_before_expiration: Some(86_400),
+                ..Default::default()
+            }
         );
         // Account locked: error [1] 1.
-        assert_eq!(parse(&[0x30, 0x03, 0x81, 0x01, 0x01]).unwrap().error, Some(PolicyError::AccountLocked));
+        assert_eq!(
+            parse(&[0x30, 0x03, 0x81, 0x01, 0x01]).unwrap().error,
+            Some(PolicyError::AccountLocked)
+        );
         // Password modify refused: too short, and in history.
-        assert_eq!(parse(&[0x30, 0x03, 0x81, 0x01, 0x06]).unwrap().error, Some(PolicyError::PasswordTooShort));
-        assert_eq!(parse(&[0x30, 0x03, 0x81, 0x01, 0x08]).unwrap().error, Some(PolicyError::PasswordInHistory));
+        assert_eq!(
+            parse(&[0x30, 0x03, 0x81, 0x01, 0x06]).unwrap().error,
+            Some(PolicyError::PasswordTooShort)
+        );
+        assert_eq!(
+            parse(&[0x30, 0x03, 0x81, 0x01, 0x08]).unwrap().error,
+            Some(PolicyError::PasswordInHistory)
+        );
         // Warning and error together; an empty sequence; a long-form length.
         let both = parse(&[0x30, 0x08, 0xa0, 0x03, 0x81, 0x01, 0x00, 0x81, 0x01, 0x02]).unwrap();
         assert_eq!(both.grace_remaining, Some(0));
         assert_eq!(both.error, Some(PolicyError::ChangeAfterReset));
         assert_eq!(parse(&[0x30, 0x00]).unwrap(), PolicyResponse::default());
-        assert_eq!(parse(&[0x30, 0x81, 0x03, 0x81, 0x01, 0x09]).unwrap().error, Some(PolicyError::Unknown(9)));
+        assert_eq!(
+            parse(&[0x30, 0x81, 0x03, 0x81, 0x01, 0x09]).unwrap().error,
+            Some(PolicyError::Unknown(9))
+        );
     }
 
     #[test]
@@ -249,21 +282,21 @@ mod tests {
         for bad in [
             &[][..],
             &[0x30],
-            &[0x30, 0x05, 0x81, 0x01],                   // length beyond the value
-            &[0x31, 0x00],                               // not a SEQUENCE
-            &[0x30, 0x00, 0x00],                         // trailing bytes
-            &[0x30, 0x80, 0x00, 0x00],                   // indefinite length
-            &[0x30, 0x85, 0, 0, 0, 0, 3],                // 5 length bytes
-            &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff],       // 4 GiB claimed
-            &[0x30, 0x03, 0x81, 0x01, 0x80],             // negative
-            &[0x30, 0x02, 0x81, 0x00],                   // empty integer
+            &[0x30, 0x05, 0x81, 0x01],    // length beyond the value
+            &[0x31, 0x00],                // not a SEQUENCE
+            &[0x30, 0x00, 0x00],          // trailing bytes
+            &[0x30, 0x80, 0x00, 0x00],    // indefinite length
+            &[0x30, 0x85, 0, 0, 0, 0, 3], // 5 length bytes
+            &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff], // 4 GiB claimed
+            &[0x30, 0x03, 0x81, 0x01, 0x80], // negative
+            &[0x30, 0x02, 0x81, 0x00],    // empty integer
             &[0x30, 0x0b, 0x81, 0x09, 1, 0, 0, 0, 0, 0, 0, 0, 0], // 9-byte integer
             &[0x30, 0x07, 0x81, 0x05, 0x01, 0, 0, 0, 0], // beyond u32
-            &[0x30, 0x03, 0x82, 0x01, 0x00],             // unknown field
+            &[0x30, 0x03, 0x82, 0x01, 0x00], // unknown field
             &[0x30, 0x06, 0x81, 0x01, 0x01, 0x81, 0x01, 0x01], // repeated
             &[0x30, 0x08, 0x81, 0x01, 0x01, 0xa0, 0x03, 0x80, 0x01, 0x01], // out of order
             &[0x30, 0x05, 0xa0, 0x03, 0x82, 0x01, 0x01], // unknown warning
-            &[0x3f, 0x00],                               // multi-byte tag
+            &[0x3f, 0x00],                // multi-byte tag
         ] {
             assert!(parse(bad).is_err(), "{bad:02x?}");
         }
@@ -296,10 +329,22 @@ mod tests {
         assert_eq!(duration_words(86_400), "1 day");
         assert_eq!(duration_words(7_200), "2 hours");
         assert_eq!(duration_words(30), "1 minute");
-        let w = PolicyResponse { grace_remaining: Some(1), ..Default::default() };
-        assert_eq!(w.warning().unwrap(), "Your password has expired; 1 grace login left. Change it now.");
-        let w = PolicyResponse { time_before_expiration: Some(172_800), ..Default::default() };
-        assert_eq!(w.warning().unwrap(), "Warning: your password will expire in 2 days.");
+        let w = PolicyResponse {
+            grace_remaining: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(
+            w.warning().unwrap(),
+            "Your password has expired; 1 grace login left. Change it now."
+        );
+        let w = PolicyResponse {
+            time_before_expiration: Some(172_800),
+            ..Default::default()
+        };
+        assert_eq!(
+            w.warning().unwrap(),
+            "Warning: your password will expire in 2 days."
+        );
         assert_eq!(PolicyResponse::default().warning(), None);
     }
 }
