@@ -363,8 +363,10 @@ fn rules_that_cannot_be_evaluated_deny() {
     assert_ne!(code, 0);
     assert!(out.contains("could not be checked"), "{out}");
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let line = last_log_line(&env, "alice", "account");
+    // Our deadline or ldap3's, whichever fires first.
     assert!(
-        last_log_line(&env, "alice", "account").contains("search: timeout"),
+        line.contains("no answer within 1.0s") || line.contains("search: timeout"),
         "{}",
         env.daemon_log()
     );
