@@ -15,6 +15,7 @@ pub mod cache;
 pub mod diagnose;
 pub mod directory;
 pub mod log;
+pub mod publish;
 pub mod notify;
 pub mod server;
 pub mod service;

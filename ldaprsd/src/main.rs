@@ -107,7 +107,19 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let svc = Arc::new(Service::new(&cfg, blocks, Arc::new(SystemClock)));
+        let publisher = if cfg.cache.map_size_mb > 0 {
+            let dir = std::path::Path::new(&cfg.daemon.socket).parent().map(|d| d.to_path_buf()).unwrap_or_default();
+            let path = dir.join("cache.map").to_string_lossy().into_owned();
+            let p = ldaprsd::publish::Publisher::open(&path, usize::try_from(cfg.cache.map_size_mb.min(4096) << 20).unwrap_or(32 << 20));
+            if p.is_none() {
+                warn!("shared-memory cache {path} could not be set up; lookups use the socket only");
+            }
+            p
+        } else {
+            None
+        };
+        let svc = Arc::new(Service::new(&cfg, blocks, Arc::new(SystemClock)).with_publisher(publisher));
+        tokio::spawn(svc.clone().run_refresher());
         info!(
             "ldaprsd {} listening on {} ({} server block(s))",
             env!("CARGO_PKG_VERSION"),
@@ -149,6 +161,9 @@ fn main() -> ExitCode {
             }
         }
         ldaprsd::notify::stopping();
+        // Stopped on purpose: answers must come from a running daemon again (a crash leaves the
+        // map, whose entries still expire on their own).
+        svc.flush();
         server.abort();
         let _ = std::fs::remove_file(&cfg.daemon.socket);
         info!("ldaprsd stopped");

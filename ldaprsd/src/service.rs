@@ -6,6 +6,7 @@ use crate::cache::{Clock, TtlCache};
 use crate::directory::{
     entry_to_passwd, first_rdn, BindOutcome, DirError, Entry, IdLimits, ServerBlock,
 };
+use crate::publish::{Publisher, Subject};
 use crate::{debug, info, warn};
 use ldaprs_common::config::{Config, Membership, PamSection};
 use ldaprs_common::filter::{self, eq};
@@ -60,6 +61,9 @@ pub struct Service {
     pam: PamSection,
     limits: IdLimits,
     next_id: AtomicU64,
+    publisher: Option<Publisher>,
+    refresh_tx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Key>>>,
+    refreshing: std::sync::Mutex<HashSet<Key>>,
 }
 
 fn unavailable(e: &DirError) -> Response {
@@ -85,6 +89,46 @@ impl Service {
                 min_gid: cfg.nss.min_gid(),
             },
             next_id: AtomicU64::new(1),
+            publisher: None,
+            refresh_tx: std::sync::Mutex::new(None),
+            refreshing: std::sync::Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Publishes every cached user, group and initgroups answer into the shared-memory map.
+    pub fn with_publisher(mut self, p: Option<Publisher>) -> Service {
+        self.publisher = p;
+        self
+    }
+
+    /// Background refresh: entries asked for in the last quarter of their TTL are answered
+    /// from the cache at once and fetched again here, so entries in use never expire.
+    pub async fn run_refresher(self: Arc<Self>) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Key>();
+        *self.refresh_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        while let Some(key) = rx.recv().await {
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let resp = self.fetch(&key).await;
+            match resp {
+                Ok(r) => {
+                    debug!("req={id} refreshed {key:?}");
+                    self.remember(key.clone(), &r);
+                }
+                Err(e) => debug!("req={id} refresh of {key:?} failed, keeping the cached answer: {e}"),
+            }
+            self.refreshing.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        }
+    }
+
+    fn request_refresh(&self, key: &Key) {
+        let mut set = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+        if set.contains(key) {
+            return;
+        }
+        if let Some(tx) = self.refresh_tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if tx.send(key.clone()).is_ok() {
+                set.insert(key.clone());
+            }
         }
     }
 
@@ -93,7 +137,11 @@ impl Service {
     }
 
     fn cached(&self, key: &Key) -> Option<Response> {
-        self.cache.get(key, self.clock.now())
+        let (r, due) = self.cache.get_fresh(key, self.clock.now())?;
+        if due {
+            self.request_refresh(key);
+        }
+        Some(r)
     }
 
     fn remember(&self, key: Key, resp: &Response) {
@@ -102,6 +150,27 @@ impl Service {
             Response::Error { .. } => return,
             _ => self.entry_ttl,
         };
+        if let Some(p) = &self.publisher {
+            match (&key, resp) {
+                (Key::UserName(n), _) => p.publish(Subject::UserName(n), resp, ttl),
+                (Key::UserUid(u), _) => p.publish(Subject::UserUid(*u), resp, ttl),
+                (Key::GroupName(n), _) => p.publish(Subject::GroupName(n), resp, ttl),
+                (Key::GroupGid(g), _) => p.publish(Subject::GroupGid(*g), resp, ttl),
+                (Key::GroupsOf(n), _) => p.publish(Subject::GroupsOf(n), resp, ttl),
+                // An enumeration also answers every single lookup it contains.
+                (Key::AllUsers, Response::Users(v)) => {
+                    for u in v {
+                        p.publish(Subject::UserName(&u.name), &Response::User(u.clone()), ttl);
+                    }
+                }
+                (Key::AllGroups, Response::Groups(v)) => {
+                    for g in v {
+                        p.publish(Subject::GroupName(&g.name), &Response::Group(g.clone()), ttl);
+                    }
+                }
+                _ => {}
+            }
+        }
         self.cache.put(key, resp.clone(), ttl, self.clock.now());
     }
 
@@ -165,6 +234,9 @@ impl Service {
     }
 
     pub fn flush(&self) {
+        if let Some(p) = &self.publisher {
+            p.clear();
+        }
         self.cache.clear();
         self.user_dns.clear();
         self.dn_names.clear();
@@ -183,18 +255,9 @@ impl Service {
             debug!("req={id} {key:?}: from cache");
             return r;
         }
-        let resp = match &key {
-            Key::UserName(n) => self.user_by_name(n).await.map(|o| o.map(Response::User)),
-            Key::UserUid(u) => self.user_by_uid(*u).await.map(|o| o.map(Response::User)),
-            Key::AllUsers => self.all_users().await.map(|v| Some(Response::Users(v))),
-            Key::GroupName(n) => self.group_by_name(n).await.map(|o| o.map(Response::Group)),
-            Key::GroupGid(g) => self.group_by_gid(*g).await.map(|o| o.map(Response::Group)),
-            Key::AllGroups => self.all_groups().await.map(|v| Some(Response::Groups(v))),
-            Key::GroupsOf(n) => self.groups_of(n).await.map(|o| o.map(Response::Groups)),
-        };
+        let resp = self.fetch(&key).await;
         let resp = match resp {
-            Ok(Some(r)) => r,
-            Ok(None) => Response::NotFound,
+            Ok(r) => r,
             Err(e) => {
                 warn!("req={id} {key:?}: {e}");
                 unavailable(&e)
@@ -212,6 +275,20 @@ impl Service {
         );
         self.remember(key, &resp);
         resp
+    }
+
+    /// Asks the directory (no cache).
+    async fn fetch(&self, key: &Key) -> Result<Response, DirError> {
+        let r = match key {
+            Key::UserName(n) => self.user_by_name(n).await.map(|o| o.map(Response::User)),
+            Key::UserUid(u) => self.user_by_uid(*u).await.map(|o| o.map(Response::User)),
+            Key::AllUsers => self.all_users().await.map(|v| Some(Response::Users(v))),
+            Key::GroupName(n) => self.group_by_name(n).await.map(|o| o.map(Response::Group)),
+            Key::GroupGid(g) => self.group_by_gid(*g).await.map(|o| o.map(Response::Group)),
+            Key::AllGroups => self.all_groups().await.map(|v| Some(Response::Groups(v))),
+            Key::GroupsOf(n) => Box::pin(self.groups_of(n)).await.map(|o| o.map(Response::Groups)),
+        };
+        r.map(|o| o.unwrap_or(Response::NotFound))
     }
 
     /// Asks each block in order; the first block that finds something answers. `Err` only when

@@ -13,7 +13,9 @@
 use ldaprs_common::client::{self, CallOptions, ClientError};
 use ldaprs_common::names::valid_name;
 use ldaprs_common::nss_pack::{self, TooSmall};
-use ldaprs_common::protocol::{Group, Passwd, Request, Response};
+use ldaprs_common::protocol::{decode_response, Group, Passwd, Request, Response};
+use ldaprs_common::shm::{Hit, Kind, MapView};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use ldaprs_common::DEFAULT_SOCKET;
 use libc::{c_char, c_int, c_long, gid_t, size_t, uid_t};
 use std::ffi::CStr;
@@ -174,7 +176,109 @@ unsafe fn fill_group(
     }
 }
 
+/// A mapping of the daemon's shared-memory cache, leaked on purpose: another thread may be
+/// reading it at any time, so it is never unmapped (a superseded map costs its address space
+/// until the process exits; the daemon supersedes a map only when its size changes).
+struct Mapped {
+    view: MapView,
+}
+
+static MAP: AtomicPtr<Mapped> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Maps `/run/ldaprs/cache.map` read-only, if it is there and valid.
+fn open_map() -> Option<MapView> {
+    // SAFETY: open with a constant NUL-terminated path; the fd is closed below.
+    let fd = unsafe { libc::open(c"/run/ldaprs/cache.map".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: stat is plain old data.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat on our fd into our buffer.
+    let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
+    let len = usize::try_from(st.st_size).unwrap_or(0);
+    // Only a root-owned regular file of sane size (the daemon runs as root or its own user,
+    // which owns /run/ldaprs; others cannot write there).
+    let sane = ok && (st.st_mode & libc::S_IFMT) == libc::S_IFREG && (st.st_mode & 0o022) == 0 && (8192..=(4usize << 30)).contains(&len);
+    let base = if sane {
+        // SAFETY: read-only shared mapping of our fd; checked against MAP_FAILED.
+        unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, fd, 0) }
+    } else {
+        libc::MAP_FAILED
+    };
+    // SAFETY: closing the fd we opened; the mapping stays valid.
+    unsafe { libc::close(fd) };
+    if base == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: base is a page-aligned mapping of len readable bytes that we never unmap once
+    // published.
+    let view = unsafe { MapView::new(base.cast::<u8>(), len) };
+    if !view.valid() {
+        // SAFETY: nobody else has seen this mapping.
+        unsafe { libc::munmap(base, len) };
+        return None;
+    }
+    Some(view)
+}
+
+/// The current map, mapping it (again) when needed.
+fn map() -> Option<MapView> {
+    let cur = MAP.load(Ordering::Acquire);
+    if !cur.is_null() {
+        // SAFETY: published pointers come from Box::into_raw and are never freed.
+        let v = unsafe { (*cur).view };
+        if !v.superseded() {
+            return Some(v);
+        }
+    }
+    let v = open_map()?;
+    let fresh = Box::into_raw(Box::new(Mapped { view: v }));
+    match MAP.compare_exchange(cur, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => Some(v),
+        Err(other) => {
+            // Another thread published first: use theirs, drop ours (never seen by others).
+            // SAFETY: `fresh` came from Box::into_raw above and was not published.
+            let mine = unsafe { Box::from_raw(fresh) };
+            let _ = mine;
+            // SAFETY: as in open_map; our mapping was not published.
+            unsafe { libc::munmap(v_base(&v), v_len(&v)) };
+            // SAFETY: published pointers are never freed.
+            (!other.is_null()).then(|| unsafe { (*other).view })
+        }
+    }
+}
+
+fn v_base(v: &MapView) -> *mut libc::c_void {
+    v.base().cast_mut().cast()
+}
+
+fn v_len(v: &MapView) -> usize {
+    v.len()
+}
+
+/// The map's answer, if it has one: Some(Ok) found, Some(Err(NOT_FOUND)) known absent,
+/// None: ask the socket.
+fn from_map(kind: Kind, name: Option<&str>, id: Option<u32>) -> Option<Result<Response, (NssStatus, c_int)>> {
+    match map()?.lookup(kind, name, id) {
+        Hit::Found(payload) => decode_response(&payload).ok().map(Ok),
+        Hit::Negative => Some(Err(NOT_FOUND)),
+        Hit::Miss => None,
+    }
+}
+
 fn one_user(req: Request) -> Result<Passwd, (NssStatus, c_int)> {
+    let (name, id) = match &req {
+        Request::UserByName(n) => (Some(n.as_str()), None),
+        Request::UserByUid(u) => (None, Some(*u)),
+        _ => (None, None),
+    };
+    match from_map(Kind::Passwd, name, id) {
+        // The record must be about what was asked (the map's checksum guards the rest).
+        Some(Ok(Response::User(p))) if name.is_none_or(|n| n == p.name) && id.is_none_or(|u| u == p.uid) => return Ok(p),
+        Some(Err(e)) => return Err(e),
+        _ => {}
+    }
     match ask(&req) {
         Ok(Response::User(p)) => Ok(p),
         Ok(Response::NotFound) => Err(NOT_FOUND),
@@ -183,6 +287,16 @@ fn one_user(req: Request) -> Result<Passwd, (NssStatus, c_int)> {
 }
 
 fn one_group(req: Request) -> Result<Group, (NssStatus, c_int)> {
+    let (name, id) = match &req {
+        Request::GroupByName(n) => (Some(n.as_str()), None),
+        Request::GroupByGid(g) => (None, Some(*g)),
+        _ => (None, None),
+    };
+    match from_map(Kind::Group, name, id) {
+        Some(Ok(Response::Group(g))) if name.is_none_or(|n| n == g.name) && id.is_none_or(|i| i == g.gid) => return Ok(g),
+        Some(Err(e)) => return Err(e),
+        _ => {}
+    }
     match ask(&req) {
         Ok(Response::Group(g)) => Ok(g),
         Ok(Response::NotFound) => Err(NOT_FOUND),
