@@ -144,7 +144,7 @@ impl MapView {
     }
 
     fn u32_at(&self, off: usize) -> Option<u32> {
-        if off % 4 != 0 || off.checked_add(4)? > self.len {
+        if !off.is_multiple_of(4) || off.checked_add(4)? > self.len {
             return None;
         }
         // SAFETY: in bounds and aligned (checked above); volatile because another process may
@@ -153,7 +153,7 @@ impl MapView {
     }
 
     fn u64_at(&self, off: usize) -> Option<u64> {
-        if off % 8 != 0 || off.checked_add(8)? > self.len {
+        if !off.is_multiple_of(8) || off.checked_add(8)? > self.len {
             return None;
         }
         // SAFETY: as in u32_at.
@@ -235,7 +235,7 @@ impl MapView {
         let mut steps = 0;
         while off != 0 {
             steps += 1;
-            if steps > MAX_CHAIN || off % 8 != 0 || off.checked_add(REC)? > used {
+            if steps > MAX_CHAIN || !off.is_multiple_of(8) || off.checked_add(REC)? > used {
                 return None;
             }
             let at = data + off;
@@ -369,14 +369,14 @@ impl MapWriter {
     }
 
     fn put_u32(&self, off: usize, v: u32) {
-        if off % 4 == 0 && off + 4 <= self.len {
+        if off.is_multiple_of(4) && off + 4 <= self.len {
             // SAFETY: in bounds, aligned, our mapping.
             unsafe { std::ptr::write_volatile(self.base.add(off).cast::<u32>(), v) };
         }
     }
 
     fn put_u64(&self, off: usize, v: u64) {
-        if off % 8 == 0 && off + 8 <= self.len {
+        if off.is_multiple_of(8) && off + 8 <= self.len {
             // SAFETY: in bounds, aligned, our mapping.
             unsafe { std::ptr::write_volatile(self.base.add(off).cast::<u64>(), v) };
         }
@@ -448,8 +448,8 @@ impl MapWriter {
         }
         let flags = (if negative { F_NEGATIVE } else { 0 }) | (if id.is_some() { F_ID } else { 0 }) | (if name.is_some() { F_NAME } else { 0 });
         let rid = id.unwrap_or(0);
-        let name_slot = name.map(|n| names + 4 * (name_hash(n.as_bytes()) as usize & (buckets as usize - 1)));
-        let id_slot = id.map(|i| ids + 4 * (id_hash(i) as usize & (buckets as usize - 1)));
+        let name_slot = name.map(|n| names + 4 * (name_hash(n.as_bytes()) as usize & (buckets - 1)));
+        let id_slot = id.map(|i| ids + 4 * (id_hash(i) as usize & (buckets - 1)));
         let view = self.view();
         let at = data + used;
         self.begin();
@@ -478,6 +478,7 @@ impl MapWriter {
 }
 
 #[cfg(test)]
+#[allow(clippy::undocumented_unsafe_blocks)] // test buffers: aligned, owned, alive for the test
 mod tests {
     use super::*;
     use crate::protocol::{decode_response, frame_response, Passwd, Response, HEADER_LEN};
