@@ -40,6 +40,48 @@ pub struct Group {
     pub members: Vec<String>,
 }
 
+/// A passwd entry borrowing its strings from a payload (the NSS fast path packs straight from
+/// the shared map's bytes into the caller's buffer, without allocating each string).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswdRef<'a> {
+    pub name: &'a str,
+    pub uid: u32,
+    pub gid: u32,
+    pub gecos: &'a str,
+    pub dir: &'a str,
+    pub shell: &'a str,
+}
+
+/// A group entry borrowing its strings from a payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRef<'a> {
+    pub name: &'a str,
+    pub gid: u32,
+    pub members: Vec<&'a str>,
+}
+
+impl Passwd {
+    pub fn borrowed(&self) -> PasswdRef<'_> {
+        PasswdRef { name: &self.name, uid: self.uid, gid: self.gid, gecos: &self.gecos, dir: &self.dir, shell: &self.shell }
+    }
+}
+
+impl Group {
+    pub fn borrowed(&self) -> GroupRef<'_> {
+        GroupRef { name: &self.name, gid: self.gid, members: self.members.iter().map(String::as_str).collect() }
+    }
+}
+
+/// The answers the NSS fast path reads, borrowed from the payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseRef<'a> {
+    User(PasswdRef<'a>),
+    Group(GroupRef<'a>),
+    Gids(Vec<u32>),
+    /// Anything else (decode it with [`decode_response`]).
+    Other,
+}
+
 /// Context of a PAM call, for access rules and logs.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PamContext {
@@ -320,6 +362,10 @@ impl<'a> Reader<'a> {
         }
         self.take(n)
     }
+    fn str_ref(&mut self) -> Result<&'a str, DecodeError> {
+        let b = self.bytes()?;
+        std::str::from_utf8(b).map_err(|_| DecodeError::BadUtf8)
+    }
     fn string(&mut self) -> Result<String, DecodeError> {
         let b = self.bytes()?;
         std::str::from_utf8(b)
@@ -530,6 +576,39 @@ fn encode_response(w: &mut Writer, resp: &Response) {
     }
 }
 
+/// Decodes a user, group or gid-list payload without copying its strings.
+pub fn decode_response_ref(payload: &[u8]) -> Result<ResponseRef<'_>, DecodeError> {
+    let mut r = Reader { rest: payload };
+    let resp = match r.u8()? {
+        1 => ResponseRef::User(PasswdRef {
+            name: r.str_ref()?,
+            uid: r.u32()?,
+            gid: r.u32()?,
+            gecos: r.str_ref()?,
+            dir: r.str_ref()?,
+            shell: r.str_ref()?,
+        }),
+        3 => {
+            let name = r.str_ref()?;
+            let gid = r.u32()?;
+            let n = r.count(4)?;
+            let mut members = Vec::with_capacity(n);
+            for _ in 0..n {
+                members.push(r.str_ref()?);
+            }
+            ResponseRef::Group(GroupRef { name, gid, members })
+        }
+        5 => {
+            let n = r.count(4)?;
+            let bytes = r.take(n.checked_mul(4).ok_or(DecodeError::Truncated)?)?;
+            ResponseRef::Gids(bytes.chunks_exact(4).map(|c| c.try_into().map(u32::from_be_bytes).unwrap_or(0)).collect())
+        }
+        _ => return Ok(ResponseRef::Other),
+    };
+    r.finish()?;
+    Ok(resp)
+}
+
 /// Decodes a response payload (without the header).
 pub fn decode_response(payload: &[u8]) -> Result<Response, DecodeError> {
     let mut r = Reader { rest: payload };
@@ -668,6 +747,23 @@ mod tests {
             code: ErrorCode::Unavailable,
             message: "x".into(),
         });
+    }
+
+    #[test]
+    fn borrowed_decoding_matches_owned() {
+        let p = Passwd { name: "a".into(), uid: 1, gid: 2, gecos: "g".into(), dir: "/d".into(), shell: "/s".into() };
+        let f = frame_response(&Response::User(p.clone()));
+        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::User(p.borrowed()));
+        let g = Group { name: "g".into(), gid: 3, members: vec!["x".into(), "y".into()] };
+        let f = frame_response(&Response::Group(g.clone()));
+        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::Group(g.borrowed()));
+        let f = frame_response(&Response::Gids(vec![4, 5]));
+        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::Gids(vec![4, 5]));
+        let f = frame_response(&Response::Ok);
+        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::Other);
+        for cut in HEADER_LEN + 1..f.len() {
+            let _ = decode_response_ref(&f[HEADER_LEN..cut]);
+        }
     }
 
     #[test]

@@ -169,14 +169,30 @@ impl MapView {
     }
 
     fn copy(&self, off: usize, n: usize, out: &mut Vec<u8>) -> Option<()> {
-        if off.checked_add(n)? > self.len {
+        let end = off.checked_add(n)?;
+        if end > self.len {
             return None;
         }
         out.clear();
         out.reserve(n);
-        for i in 0..n {
-            // SAFETY: off + i < off + n <= len.
-            out.push(unsafe { std::ptr::read_volatile(self.base.add(off + i)) });
+        let mut i = off;
+        // Bytes up to 8-byte alignment, then whole words (8x fewer volatile loads for the
+        // large records: a 5,000-member group is 60 KB), then the tail.
+        while i < end && !i.is_multiple_of(8) {
+            // SAFETY: i < end <= len.
+            out.push(unsafe { std::ptr::read_volatile(self.base.add(i)) });
+            i += 1;
+        }
+        while i + 8 <= end {
+            // SAFETY: i + 8 <= end <= len and i is 8-aligned (base is page-aligned).
+            let w = unsafe { std::ptr::read_volatile(self.base.add(i).cast::<u64>()) };
+            out.extend_from_slice(&w.to_ne_bytes());
+            i += 8;
+        }
+        while i < end {
+            // SAFETY: i < end <= len.
+            out.push(unsafe { std::ptr::read_volatile(self.base.add(i)) });
+            i += 1;
         }
         Some(())
     }
@@ -274,8 +290,8 @@ impl MapView {
                 if flags & F_NEGATIVE != 0 {
                     return Some(Hit::Negative);
                 }
-                let payload = payload.to_vec();
-                return Some(Hit::Found(payload));
+                out.drain(..key_len);
+                return Some(Hit::Found(std::mem::take(out)));
             }
             // Chains go from newer (higher offsets) to older records only.
             if next >= off {

@@ -109,6 +109,7 @@ async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
                 return;
             }
         };
+        let started = std::time::Instant::now();
         let resp = match protocol::decode_request(&payload) {
             Ok(req) => {
                 // Each request runs in its own task: a panic inside a library (ldap3 panics on
@@ -141,6 +142,9 @@ async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
             .is_err()
         {
             return;
+        }
+        if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {
+            debug!("answered pid {} in {} µs", peer.pid, started.elapsed().as_micros());
         }
     }
 }

@@ -255,7 +255,11 @@ impl Service {
             debug!("req={id} {key:?}: from cache");
             return r;
         }
+        let t0 = std::time::Instant::now();
         let resp = self.fetch(&key).await;
+        if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {
+            debug!("req={id} {key:?}: directory answered in {} µs", t0.elapsed().as_micros());
+        }
         let resp = match resp {
             Ok(r) => r,
             Err(e) => {

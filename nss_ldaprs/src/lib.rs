@@ -13,7 +13,7 @@
 use ldaprs_common::client::{self, CallOptions, ClientError};
 use ldaprs_common::names::valid_name;
 use ldaprs_common::nss_pack::{self, TooSmall};
-use ldaprs_common::protocol::{decode_response, Group, Passwd, Request, Response};
+use ldaprs_common::protocol::{decode_response_ref, Group, GroupRef, Passwd, PasswdRef, Request, Response, ResponseRef};
 use ldaprs_common::shm::{Hit, Kind, MapView};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use ldaprs_common::DEFAULT_SOCKET;
@@ -114,7 +114,7 @@ fn too_small(len: usize) -> (NssStatus, c_int) {
 /// # Safety
 /// `result` points to a `struct passwd`, `buf` to `len` writable bytes.
 unsafe fn fill_passwd(
-    p: &Passwd,
+    p: &PasswdRef<'_>,
     result: *mut libc::passwd,
     buf: *mut c_char,
     len: size_t,
@@ -148,7 +148,7 @@ unsafe fn fill_passwd(
 /// # Safety
 /// `result` points to a `struct group`, `buf` to `len` writable bytes.
 unsafe fn fill_group(
-    g: &Group,
+    g: &GroupRef<'_>,
     result: *mut libc::group,
     buf: *mut c_char,
     len: size_t,
@@ -257,50 +257,61 @@ fn v_len(v: &MapView) -> usize {
     v.len()
 }
 
-/// The map's answer, if it has one: Some(Ok) found, Some(Err(NOT_FOUND)) known absent,
-/// None: ask the socket.
-fn from_map(kind: Kind, name: Option<&str>, id: Option<u32>) -> Option<Result<Response, (NssStatus, c_int)>> {
-    match map()?.lookup(kind, name, id) {
-        Hit::Found(payload) => decode_response(&payload).ok().map(Ok),
-        Hit::Negative => Some(Err(NOT_FOUND)),
-        Hit::Miss => None,
-    }
-}
+type Outcome = (NssStatus, c_int);
 
-fn one_user(req: Request) -> Result<Passwd, (NssStatus, c_int)> {
+/// One user: from the shared map if it has a fresh answer, else from the daemon; `fill` packs
+/// it into the caller's buffer.
+fn one_user(req: Request, fill: &dyn Fn(&PasswdRef<'_>) -> Outcome) -> Outcome {
     let (name, id) = match &req {
         Request::UserByName(n) => (Some(n.as_str()), None),
         Request::UserByUid(u) => (None, Some(*u)),
         _ => (None, None),
     };
-    match from_map(Kind::Passwd, name, id) {
-        // The record must be about what was asked (the map's checksum guards the rest).
-        Some(Ok(Response::User(p))) if name.is_none_or(|n| n == p.name) && id.is_none_or(|u| u == p.uid) => return Ok(p),
-        Some(Err(e)) => return Err(e),
-        _ => {}
+    if let Some(view) = map() {
+        match view.lookup(Kind::Passwd, name, id) {
+            Hit::Found(payload) => {
+                // The record must be about what was asked (the checksum guards the rest).
+                if let Ok(ResponseRef::User(p)) = decode_response_ref(&payload) {
+                    if name.is_none_or(|n| n == p.name) && id.is_none_or(|u| u == p.uid) {
+                        return fill(&p);
+                    }
+                }
+            }
+            Hit::Negative => return NOT_FOUND,
+            Hit::Miss => {}
+        }
     }
     match ask(&req) {
-        Ok(Response::User(p)) => Ok(p),
-        Ok(Response::NotFound) => Err(NOT_FOUND),
-        _ => Err(UNAVAIL),
+        Ok(Response::User(p)) => fill(&p.borrowed()),
+        Ok(Response::NotFound) => NOT_FOUND,
+        _ => UNAVAIL,
     }
 }
 
-fn one_group(req: Request) -> Result<Group, (NssStatus, c_int)> {
+/// One group, as [`one_user`].
+fn one_group(req: Request, fill: &dyn Fn(&GroupRef<'_>) -> Outcome) -> Outcome {
     let (name, id) = match &req {
         Request::GroupByName(n) => (Some(n.as_str()), None),
         Request::GroupByGid(g) => (None, Some(*g)),
         _ => (None, None),
     };
-    match from_map(Kind::Group, name, id) {
-        Some(Ok(Response::Group(g))) if name.is_none_or(|n| n == g.name) && id.is_none_or(|i| i == g.gid) => return Ok(g),
-        Some(Err(e)) => return Err(e),
-        _ => {}
+    if let Some(view) = map() {
+        match view.lookup(Kind::Group, name, id) {
+            Hit::Found(payload) => {
+                if let Ok(ResponseRef::Group(g)) = decode_response_ref(&payload) {
+                    if name.is_none_or(|n| n == g.name) && id.is_none_or(|i| i == g.gid) {
+                        return fill(&g);
+                    }
+                }
+            }
+            Hit::Negative => return NOT_FOUND,
+            Hit::Miss => {}
+        }
     }
     match ask(&req) {
-        Ok(Response::Group(g)) => Ok(g),
-        Ok(Response::NotFound) => Err(NOT_FOUND),
-        _ => Err(UNAVAIL),
+        Ok(Response::Group(g)) => fill(&g.borrowed()),
+        Ok(Response::NotFound) => NOT_FOUND,
+        _ => UNAVAIL,
     }
 }
 
@@ -319,11 +330,8 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwnam_r(
         let Some(name) = (unsafe { name_arg(name) }) else {
             return NOT_FOUND;
         };
-        match one_user(Request::UserByName(name)) {
-            // SAFETY: result/buf/buflen come from glibc.
-            Ok(p) => unsafe { fill_passwd(&p, result, buf, buflen) },
-            Err(e) => e,
-        }
+        // SAFETY: result/buf/buflen come from glibc.
+        one_user(Request::UserByName(name), &|p| unsafe { fill_passwd(p, result, buf, buflen) })
     })
 }
 
@@ -337,10 +345,9 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwuid_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> NssStatus {
-    guard(errnop, || match one_user(Request::UserByUid(uid)) {
+    guard(errnop, || {
         // SAFETY: result/buf/buflen come from glibc.
-        Ok(p) => unsafe { fill_passwd(&p, result, buf, buflen) },
-        Err(e) => e,
+        one_user(Request::UserByUid(uid), &|p| unsafe { fill_passwd(p, result, buf, buflen) })
     })
 }
 
@@ -359,11 +366,8 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrnam_r(
         let Some(name) = (unsafe { name_arg(name) }) else {
             return NOT_FOUND;
         };
-        match one_group(Request::GroupByName(name)) {
-            // SAFETY: result/buf/buflen come from glibc.
-            Ok(g) => unsafe { fill_group(&g, result, buf, buflen) },
-            Err(e) => e,
-        }
+        // SAFETY: result/buf/buflen come from glibc.
+        one_group(Request::GroupByName(name), &|g| unsafe { fill_group(g, result, buf, buflen) })
     })
 }
 
@@ -377,10 +381,9 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrgid_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> NssStatus {
-    guard(errnop, || match one_group(Request::GroupByGid(gid)) {
+    guard(errnop, || {
         // SAFETY: result/buf/buflen come from glibc.
-        Ok(g) => unsafe { fill_group(&g, result, buf, buflen) },
-        Err(e) => e,
+        one_group(Request::GroupByGid(gid), &|g| unsafe { fill_group(g, result, buf, buflen) })
     })
 }
 
@@ -467,7 +470,7 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwent_r(
         };
         // SAFETY: result/buf/buflen come from glibc.
         step(&USERS, fetch, |p| unsafe {
-            fill_passwd(p, result, buf, buflen)
+            fill_passwd(&p.borrowed(), result, buf, buflen)
         })
     })
 }
@@ -504,7 +507,7 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrent_r(
         };
         // SAFETY: result/buf/buflen come from glibc.
         step(&GROUPS, fetch, |g| unsafe {
-            fill_group(g, result, buf, buflen)
+            fill_group(&g.borrowed(), result, buf, buflen)
         })
     })
 }
@@ -523,6 +526,28 @@ unsafe fn add_gids(
     groupsp: *mut *mut gid_t,
     limit: c_long,
 ) -> (NssStatus, c_int) {
+    // The daemon's list has no duplicates; only the entries glibc (or an earlier module)
+    // already put in the array need checking, so this stays linear for users in 300 groups.
+    // SAFETY: valid per the contract.
+    let initial = usize::try_from(unsafe { *start }).unwrap_or(0);
+    // Grow once to what is needed (within `limit`) instead of doubling step by step.
+    // SAFETY: valid per the contract.
+    let (used0, cap0, arr0) = unsafe { (*start, *size, *groupsp) };
+    let want = used0.saturating_add(c_long::try_from(gids.len()).unwrap_or(c_long::MAX));
+    let want = if limit > 0 { want.min(limit) } else { want };
+    if want > cap0 || arr0.is_null() {
+        let bytes = usize::try_from(want.max(1)).unwrap_or(0).saturating_mul(std::mem::size_of::<gid_t>());
+        // SAFETY: arr0 is NULL or from malloc (glibc's contract); realloc handles both.
+        let grown = unsafe { libc::realloc(arr0.cast::<libc::c_void>(), bytes) }.cast::<gid_t>();
+        if grown.is_null() {
+            return (NssStatus::Unavail, libc::ENOMEM);
+        }
+        // SAFETY: valid pointers per the contract.
+        unsafe {
+            *groupsp = grown;
+            *size = want.max(1);
+        }
+    }
     for &gid in gids {
         if gid == skip {
             continue;
@@ -531,8 +556,8 @@ unsafe fn add_gids(
         let (used, cap, arr) = unsafe { (*start, *size, *groupsp) };
         let used_n = usize::try_from(used).unwrap_or(0);
         if !arr.is_null() {
-            // SAFETY: the first `used` entries of the array are initialised.
-            let present = unsafe { std::slice::from_raw_parts(arr, used_n) };
+            // SAFETY: the first `used` (>= initial) entries of the array are initialised.
+            let present = unsafe { std::slice::from_raw_parts(arr, initial.min(used_n)) };
             if present.contains(&gid) {
                 continue;
             }
@@ -590,6 +615,18 @@ pub unsafe extern "C" fn _nss_ldaprs_initgroups_dyn(
         let Some(name) = (unsafe { name_arg(user) }) else {
             return NOT_FOUND;
         };
+        if let Some(view) = map() {
+            match view.lookup(Kind::Initgroups, Some(&name), None) {
+                Hit::Found(payload) => {
+                    if let Ok(ResponseRef::Gids(gids)) = decode_response_ref(&payload) {
+                        // SAFETY: pointers checked above, per glibc's contract.
+                        return unsafe { add_gids(&gids, skipgroup, start, size, groupsp, limit) };
+                    }
+                }
+                Hit::Negative => return NOT_FOUND,
+                Hit::Miss => {}
+            }
+        }
         match ask(&Request::GroupsOfUser(name)) {
             // SAFETY: pointers checked above, per glibc's contract.
             Ok(Response::Gids(gids)) => unsafe {
@@ -629,7 +666,7 @@ mod tests {
         let mut groups = arr;
         let st = unsafe {
             add_gids(
-                &[100, 5, 6, 5, 7, 8],
+                &[100, 5, 6, 7, 8], // unique (the daemon dedupes); 100 is already in the array
                 6,
                 &mut start,
                 &mut size,
@@ -664,15 +701,15 @@ mod tests {
         // SAFETY: zeroed passwd is a valid out-parameter.
         let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
         let mut small = [0 as c_char; 4];
-        let r = unsafe { fill_passwd(&p, &mut pw, small.as_mut_ptr(), small.len()) };
+        let r = unsafe { fill_passwd(&p.borrowed(), &mut pw, small.as_mut_ptr(), small.len()) };
         assert_eq!(r, ERANGE);
         let mut big = [0 as c_char; 64];
-        let r = unsafe { fill_passwd(&p, &mut pw, big.as_mut_ptr(), big.len()) };
+        let r = unsafe { fill_passwd(&p.borrowed(), &mut pw, big.as_mut_ptr(), big.len()) };
         assert_eq!(r, OK);
         let name = unsafe { CStr::from_ptr(pw.pw_name) };
         assert_eq!(name.to_str().unwrap(), "alice");
         assert_eq!(pw.pw_uid, 1);
-        let r = unsafe { fill_passwd(&p, &mut pw, std::ptr::null_mut(), 0) };
+        let r = unsafe { fill_passwd(&p.borrowed(), &mut pw, std::ptr::null_mut(), 0) };
         assert_eq!(r, UNAVAIL);
     }
 }
