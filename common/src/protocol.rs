@@ -576,6 +576,53 @@ fn encode_response(w: &mut Writer, resp: &Response) {
     }
 }
 
+/// Walks the entries of a `Users` or `Groups` payload one at a time, borrowing from it: a
+/// 10,000-user enumeration is handed to glibc without building 60,000 strings first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PayloadCursor {
+    pos: usize,
+    left: usize,
+}
+
+impl PayloadCursor {
+    /// A cursor over a `Users` (`groups = false`) or `Groups` payload; None for anything else.
+    pub fn new(payload: &[u8], groups: bool) -> Option<PayloadCursor> {
+        let want = if groups { 4 } else { 2 };
+        let mut r = Reader { rest: payload };
+        if r.u8().ok()? != want {
+            return None;
+        }
+        let left = r.u32().ok()? as usize;
+        Some(PayloadCursor { pos: 5, left })
+    }
+
+    fn reader<'a>(&self, payload: &'a [u8]) -> Option<Reader<'a>> {
+        (self.left > 0).then(|| Reader { rest: payload.get(self.pos..).unwrap_or_default() })
+    }
+
+    /// The current user entry and the cursor past it (None at the end or on bad data).
+    pub fn user<'a>(&self, payload: &'a [u8]) -> Option<(PasswdRef<'a>, PayloadCursor)> {
+        let mut r = self.reader(payload)?;
+        let before = r.rest.len();
+        let p = PasswdRef { name: r.str_ref().ok()?, uid: r.u32().ok()?, gid: r.u32().ok()?, gecos: r.str_ref().ok()?, dir: r.str_ref().ok()?, shell: r.str_ref().ok()? };
+        Some((p, PayloadCursor { pos: self.pos + (before - r.rest.len()), left: self.left - 1 }))
+    }
+
+    /// The current group entry and the cursor past it.
+    pub fn group<'a>(&self, payload: &'a [u8]) -> Option<(GroupRef<'a>, PayloadCursor)> {
+        let mut r = self.reader(payload)?;
+        let before = r.rest.len();
+        let name = r.str_ref().ok()?;
+        let gid = r.u32().ok()?;
+        let n = r.count(4).ok()?;
+        let mut members = Vec::with_capacity(n);
+        for _ in 0..n {
+            members.push(r.str_ref().ok()?);
+        }
+        Some((GroupRef { name, gid, members }, PayloadCursor { pos: self.pos + (before - r.rest.len()), left: self.left - 1 }))
+    }
+}
+
 /// Decodes a user, group or gid-list payload without copying its strings.
 pub fn decode_response_ref(payload: &[u8]) -> Result<ResponseRef<'_>, DecodeError> {
     let mut r = Reader { rest: payload };
@@ -763,6 +810,38 @@ mod tests {
         assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::Other);
         for cut in HEADER_LEN + 1..f.len() {
             let _ = decode_response_ref(&f[HEADER_LEN..cut]);
+        }
+    }
+
+    #[test]
+    fn cursor_walks_users_and_groups() {
+        let users: Vec<Passwd> = (0..3).map(|i| Passwd { name: format!("u{i}"), uid: i, gid: i, gecos: String::new(), dir: "/".into(), shell: "/bin/sh".into() }).collect();
+        let f = frame_response(&Response::Users(users.clone()));
+        let payload = &f[HEADER_LEN..];
+        let mut c = PayloadCursor::new(payload, false).unwrap();
+        for u in &users {
+            let (p, next) = c.user(payload).unwrap();
+            assert_eq!(p, u.borrowed());
+            c = next;
+        }
+        assert!(c.user(payload).is_none());
+        assert!(PayloadCursor::new(payload, true).is_none());
+        let groups = vec![Group { name: "g".into(), gid: 1, members: vec!["a".into()] }];
+        let f = frame_response(&Response::Groups(groups.clone()));
+        let payload = &f[HEADER_LEN..];
+        let c = PayloadCursor::new(payload, true).unwrap();
+        let (g, c) = c.group(payload).unwrap();
+        assert_eq!(g, groups[0].borrowed());
+        assert!(c.group(payload).is_none());
+        // Truncated payloads end the walk, never panic.
+        let f = frame_response(&Response::Users(users));
+        for cut in HEADER_LEN..f.len() {
+            let p = &f[HEADER_LEN..cut];
+            if let Some(mut c) = PayloadCursor::new(p, false) {
+                while let Some((_, n)) = c.user(p) {
+                    c = n;
+                }
+            }
         }
     }
 

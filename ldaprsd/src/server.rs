@@ -110,37 +110,25 @@ async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
             }
         };
         let started = std::time::Instant::now();
-        let resp = match protocol::decode_request(&payload) {
+        let error = |code: ErrorCode, message: String| Arc::new(protocol::frame_response(&Response::Error { code, message }));
+        let frame = match protocol::decode_request(&payload) {
             Ok(req) => {
                 // Each request runs in its own task: a panic inside a library (ldap3 panics on
                 // some malformed server data) becomes an error answer, not a dead daemon.
                 let s = svc.clone();
-                let task = tokio::spawn(async move { s.handle(req, peer).await });
+                let task = tokio::spawn(async move { s.answer(req, peer).await });
                 match tokio::time::timeout(ANSWER_TIMEOUT, task).await {
-                    Ok(Ok(r)) => r,
+                    Ok(Ok(f)) => f,
                     Ok(Err(e)) => {
                         warn!("request from pid {} failed internally: {e}", peer.pid);
-                        Response::Error {
-                            code: ErrorCode::Internal,
-                            message: "internal error".into(),
-                        }
+                        error(ErrorCode::Internal, "internal error".into())
                     }
-                    Err(_) => Response::Error {
-                        code: ErrorCode::Unavailable,
-                        message: "timed out".into(),
-                    },
+                    Err(_) => error(ErrorCode::Unavailable, "timed out".into()),
                 }
             }
-            Err(e) => Response::Error {
-                code: ErrorCode::BadRequest,
-                message: e.to_string(),
-            },
+            Err(e) => error(ErrorCode::BadRequest, e.to_string()),
         };
-        if stream
-            .write_all(&protocol::frame_response(&resp))
-            .await
-            .is_err()
-        {
+        if stream.write_all(&frame).await.is_err() {
             return;
         }
         if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {

@@ -62,6 +62,8 @@ pub struct Service {
     limits: IdLimits,
     next_id: AtomicU64,
     publisher: Option<Publisher>,
+    /// Encoded enumeration answers (see [`Service::answer`]).
+    frames: TtlCache<Key, Arc<Vec<u8>>>,
     refresh_tx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Key>>>,
     refreshing: std::sync::Mutex<HashSet<Key>>,
 }
@@ -90,6 +92,7 @@ impl Service {
             },
             next_id: AtomicU64::new(1),
             publisher: None,
+            frames: TtlCache::default(),
             refresh_tx: std::sync::Mutex::new(None),
             refreshing: std::sync::Mutex::new(HashSet::new()),
         }
@@ -171,7 +174,33 @@ impl Service {
                 _ => {}
             }
         }
+        if matches!(key, Key::AllUsers | Key::AllGroups) {
+            self.frames.clear();
+        }
         self.cache.put(key, resp.clone(), ttl, self.clock.now());
+    }
+
+    /// The encoded answer frame. Enumerations (a megabyte for 10,000 users) are encoded once
+    /// and served from `frames` until the cached answer changes.
+    pub async fn answer(&self, req: Request, peer: Peer) -> Arc<Vec<u8>> {
+        let key = match &req {
+            Request::AllUsers => Some(Key::AllUsers),
+            Request::AllGroups => Some(Key::AllGroups),
+            _ => None,
+        };
+        if let Some(k) = &key {
+            if let Some(f) = self.frames.get(k, self.clock.now()) {
+                // Keep refresh-ahead working for enumerations served from here.
+                let _ = self.cached(k);
+                return f;
+            }
+        }
+        let resp = self.handle(req, peer).await;
+        let frame = Arc::new(ldaprs_common::protocol::frame_response(&resp));
+        if let (Some(k), Response::Users(_) | Response::Groups(_)) = (key, &resp) {
+            self.frames.put(k, frame.clone(), self.entry_ttl, self.clock.now());
+        }
+        frame
     }
 
     /// Answers one request. Never panics on bad input; every branch logs its decision.
@@ -238,6 +267,7 @@ impl Service {
             p.clear();
         }
         self.cache.clear();
+        self.frames.clear();
         self.user_dns.clear();
         self.dn_names.clear();
     }

@@ -13,7 +13,7 @@
 use ldaprs_common::client::{self, CallOptions, ClientError};
 use ldaprs_common::names::valid_name;
 use ldaprs_common::nss_pack::{self, TooSmall};
-use ldaprs_common::protocol::{decode_response_ref, Group, GroupRef, Passwd, PasswdRef, Request, Response, ResponseRef};
+use ldaprs_common::protocol::{decode_response_ref, GroupRef, PasswdRef, PayloadCursor, Request, Response, ResponseRef};
 use ldaprs_common::shm::{Hit, Kind, MapView};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use ldaprs_common::DEFAULT_SOCKET;
@@ -387,53 +387,40 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrgid_r(
     })
 }
 
-/// State of a `setpwent`/`getpwent_r`/`endpwent` walk. glibc serialises these calls per
-/// process under its own lock; the Mutex only makes the static sound. A std Mutex is a futex,
-/// not a thread or a thread-local.
-struct Walk<T> {
-    items: Option<Vec<T>>,
-    next: usize,
+/// State of a `setpwent`/`getpwent_r`/`endpwent` walk: the daemon's whole answer, undecoded,
+/// and a cursor into it. glibc serialises these calls per process under its own lock; the
+/// Mutex only makes the static sound. A std Mutex is a futex, not a thread or a thread-local.
+struct Walk {
+    payload: Option<Vec<u8>>,
+    cursor: Option<PayloadCursor>,
 }
 
-static USERS: Mutex<Walk<Passwd>> = Mutex::new(Walk {
-    items: None,
-    next: 0,
-});
-static GROUPS: Mutex<Walk<Group>> = Mutex::new(Walk {
-    items: None,
-    next: 0,
-});
+static USERS: Mutex<Walk> = Mutex::new(Walk { payload: None, cursor: None });
+static GROUPS: Mutex<Walk> = Mutex::new(Walk { payload: None, cursor: None });
 
-fn reset<T>(walk: &Mutex<Walk<T>>) {
+fn reset(walk: &Mutex<Walk>) {
     let mut w = walk.lock().unwrap_or_else(|p| p.into_inner());
-    w.items = None;
-    w.next = 0;
+    w.payload = None;
+    w.cursor = None;
 }
 
-/// One step of a walk: fetch the list on first use, then hand out entries; an entry that
-/// does not fit (ERANGE) is handed out again on the next call.
-fn step<T>(
-    walk: &Mutex<Walk<T>>,
-    fetch: impl FnOnce() -> Option<Vec<T>>,
-    fill: impl FnOnce(&T) -> (NssStatus, c_int),
-) -> (NssStatus, c_int) {
+/// One step of a walk: fetch the list on first use, then hand out entries; an entry that does
+/// not fit (ERANGE) is handed out again on the next call.
+fn step(walk: &Mutex<Walk>, req: Request, groups: bool, fill: impl FnOnce(&[u8], PayloadCursor) -> Option<(Outcome, PayloadCursor)>) -> Outcome {
     let mut w = walk.lock().unwrap_or_else(|p| p.into_inner());
-    if w.items.is_none() {
-        match fetch() {
-            Some(v) => {
-                w.items = Some(v);
-                w.next = 0;
-            }
-            None => return UNAVAIL,
+    if w.payload.is_none() {
+        if recursion_guard() {
+            return UNAVAIL;
         }
+        let Ok(payload) = client::call_raw(DEFAULT_SOCKET, &req, CallOptions::NSS) else { return UNAVAIL };
+        let Some(cursor) = PayloadCursor::new(&payload, groups) else { return UNAVAIL };
+        w.payload = Some(payload);
+        w.cursor = Some(cursor);
     }
-    let next = w.next;
-    let Some(item) = w.items.as_ref().and_then(|v| v.get(next)) else {
-        return NOT_FOUND;
-    };
-    let r = fill(item);
+    let (Some(payload), Some(cursor)) = (w.payload.as_deref(), w.cursor) else { return UNAVAIL };
+    let Some((r, next)) = fill(payload, cursor) else { return NOT_FOUND };
     if r.0 == NssStatus::Success {
-        w.next += 1;
+        w.cursor = Some(next);
     }
     r
 }
@@ -464,13 +451,10 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwent_r(
     errnop: *mut c_int,
 ) -> NssStatus {
     guard(errnop, || {
-        let fetch = || match ask(&Request::AllUsers) {
-            Ok(Response::Users(v)) => Some(v),
-            _ => None,
-        };
-        // SAFETY: result/buf/buflen come from glibc.
-        step(&USERS, fetch, |p| unsafe {
-            fill_passwd(&p.borrowed(), result, buf, buflen)
+        step(&USERS, Request::AllUsers, false, |payload, cursor| {
+            let (p, next) = cursor.user(payload)?;
+            // SAFETY: result/buf/buflen come from glibc.
+            Some((unsafe { fill_passwd(&p, result, buf, buflen) }, next))
         })
     })
 }
@@ -501,13 +485,10 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrent_r(
     errnop: *mut c_int,
 ) -> NssStatus {
     guard(errnop, || {
-        let fetch = || match ask(&Request::AllGroups) {
-            Ok(Response::Groups(v)) => Some(v),
-            _ => None,
-        };
-        // SAFETY: result/buf/buflen come from glibc.
-        step(&GROUPS, fetch, |g| unsafe {
-            fill_group(&g.borrowed(), result, buf, buflen)
+        step(&GROUPS, Request::AllGroups, true, |payload, cursor| {
+            let (g, next) = cursor.group(payload)?;
+            // SAFETY: result/buf/buflen come from glibc.
+            Some((unsafe { fill_group(&g, result, buf, buflen) }, next))
         })
     })
 }
@@ -690,7 +671,7 @@ mod tests {
 
     #[test]
     fn passwd_erange_then_success() {
-        let p = Passwd {
+        let p = ldaprs_common::protocol::Passwd {
             name: "alice".into(),
             uid: 1,
             gid: 2,
