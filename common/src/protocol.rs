@@ -296,6 +296,22 @@ pub fn frame_request(req: &Request) -> Vec<u8> {
     w.into_frame()
 }
 
+/// The payload of `Response::User(p)`, encoded from a borrowed entry.
+pub fn user_payload(p: &Passwd) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(1);
+    encode_passwd(&mut w, p);
+    w.buf
+}
+
+/// The payload of `Response::Group(g)`, encoded from a borrowed entry.
+pub fn group_payload(g: &Group) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(3);
+    encode_group(&mut w, g);
+    w.buf
+}
+
 /// A whole frame (header + payload) for a response.
 pub fn frame_response(resp: &Response) -> Vec<u8> {
     let mut w = Writer::default();
@@ -794,6 +810,14 @@ mod tests {
             code: ErrorCode::Unavailable,
             message: "x".into(),
         });
+    }
+
+    #[test]
+    fn borrowed_payload_encoders_match() {
+        let p = Passwd { name: "a".into(), uid: 1, gid: 2, gecos: "g".into(), dir: "/d".into(), shell: "/s".into() };
+        assert_eq!(user_payload(&p), frame_response(&Response::User(p.clone()))[HEADER_LEN..].to_vec());
+        let g = Group { name: "g".into(), gid: 3, members: vec!["x".into()] };
+        assert_eq!(group_payload(&g), frame_response(&Response::Group(g.clone()))[HEADER_LEN..].to_vec());
     }
 
     #[test]

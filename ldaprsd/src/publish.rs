@@ -161,6 +161,22 @@ impl Publisher {
         }
     }
 
+    /// Publishes one user of an enumeration (encoded without copying the entry).
+    pub fn publish_user(&self, p: &ldaprs_common::protocol::Passwd, ttl: Duration) {
+        let (refresh, expires) = Self::times(ttl);
+        let payload = ldaprs_common::protocol::user_payload(p);
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = w.insert(Kind::Passwd, Some(&p.name), Some(p.uid), false, &payload, refresh, expires);
+    }
+
+    /// Publishes one group of an enumeration.
+    pub fn publish_group(&self, g: &Group, ttl: Duration) {
+        let (refresh, expires) = Self::times(ttl);
+        let payload = ldaprs_common::protocol::group_payload(g);
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = w.insert(Kind::Group, Some(&g.name), Some(g.gid), false, &payload, refresh, expires);
+    }
+
     pub fn clear(&self) {
         self.writer.lock().unwrap_or_else(|p| p.into_inner()).reset();
     }

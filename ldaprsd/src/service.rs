@@ -19,6 +19,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// An enumeration parses every entry of the directory (tens of megabytes for 100,000 users)
+/// and frees it again; glibc keeps freed memory for reuse unless asked to give it back.
+fn release_memory() {
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe { libc::malloc_trim(0) };
+}
+
 /// Cache keys: one per kind of question.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Key {
@@ -163,19 +170,23 @@ impl Service {
                 // An enumeration also answers every single lookup it contains.
                 (Key::AllUsers, Response::Users(v)) => {
                     for u in v {
-                        p.publish(Subject::UserName(&u.name), &Response::User(u.clone()), ttl);
+                        p.publish_user(u, ttl);
                     }
                 }
                 (Key::AllGroups, Response::Groups(v)) => {
                     for g in v {
-                        p.publish(Subject::GroupName(&g.name), &Response::Group(g.clone()), ttl);
+                        p.publish_group(g, ttl);
                     }
                 }
                 _ => {}
             }
         }
         if matches!(key, Key::AllUsers | Key::AllGroups) {
-            self.frames.clear();
+            // Enumerations are kept encoded only (see `answer`): no second copy of every
+            // entry in the cache.
+            let frame = Arc::new(ldaprs_common::protocol::frame_response(resp));
+            self.frames.put(key, frame, ttl, self.clock.now());
+            return;
         }
         self.cache.put(key, resp.clone(), ttl, self.clock.now());
     }
@@ -189,18 +200,21 @@ impl Service {
             _ => None,
         };
         if let Some(k) = &key {
-            if let Some(f) = self.frames.get(k, self.clock.now()) {
-                // Keep refresh-ahead working for enumerations served from here.
-                let _ = self.cached(k);
+            if let Some((f, due)) = self.frames.get_fresh(k, self.clock.now()) {
+                if due {
+                    self.request_refresh(k);
+                }
                 return f;
             }
         }
         let resp = self.handle(req, peer).await;
-        let frame = Arc::new(ldaprs_common::protocol::frame_response(&resp));
-        if let (Some(k), Response::Users(_) | Response::Groups(_)) = (key, &resp) {
-            self.frames.put(k, frame.clone(), self.entry_ttl, self.clock.now());
+        // `remember` stored the encoded enumeration; use it rather than encoding twice.
+        if let (Some(k), Response::Users(_) | Response::Groups(_)) = (&key, &resp) {
+            if let Some(f) = self.frames.get(k, self.clock.now()) {
+                return f;
+            }
         }
-        frame
+        Arc::new(ldaprs_common::protocol::frame_response(&resp))
     }
 
     /// Answers one request. Never panics on bad input; every branch logs its decision.
@@ -289,6 +303,9 @@ impl Service {
         let resp = self.fetch(&key).await;
         if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {
             debug!("req={id} {key:?}: directory answered in {} µs", t0.elapsed().as_micros());
+        }
+        if matches!(key, Key::AllUsers | Key::AllGroups) {
+            release_memory();
         }
         let resp = match resp {
             Ok(r) => r,
