@@ -534,11 +534,10 @@ impl Service {
         let mut seen = HashSet::new();
         match &b.eff.membership {
             Membership::Names(attr) => {
-                for m in e.values(attr) {
-                    if valid_name(m) && seen.insert(m.clone()) {
-                        members.push(m.clone());
-                    }
-                }
+                // A 5,000-member group: one copy of each name, duplicates found by reference.
+                let vals = e.values(attr);
+                let mut unique: HashSet<&str> = HashSet::with_capacity(vals.len());
+                members = vals.iter().filter(|m| valid_name(m) && unique.insert(m.as_str())).cloned().collect();
             }
             Membership::Dns(attr) => {
                 let mut lookups = 0;
