@@ -388,8 +388,18 @@ impl ServerBlock {
         if self.cfg.tls.mode == TlsMode::Starttls && uri.starts_with("ldap://") {
             settings = settings.set_starttls(true);
         }
-        let fut = LdapConnAsync::with_settings(settings, uri);
-        let (conn, ldap) = match tokio::time::timeout(self.connect_timeout, fut).await {
+        let work = async {
+            // Our own TCP connection, so that it gets TCP_NODELAY: LDAP is request/response
+            // with small messages, and Nagle's algorithm only adds latency to it.
+            if let Some((host, port)) = crate::diagnose::host_port(uri).filter(|_| !uri.starts_with("ldapi://")) {
+                let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(ldap3::LdapError::from)?;
+                let _ = tcp.set_nodelay(true);
+                let std = tcp.into_std().map_err(ldap3::LdapError::from)?;
+                settings = settings.set_std_stream(ldap3::StdStream::Tcp(std));
+            }
+            LdapConnAsync::with_settings(settings, uri).await
+        };
+        let (conn, ldap) = match tokio::time::timeout(self.connect_timeout, work).await {
             Err(_) => return Err(DirError::Unreachable(format!("{uri}: connect: no answer within {:.1}s", self.connect_timeout.as_secs_f64()))),
             Ok(Err(e)) => return Err(transport(uri, "connect", &e)),
             Ok(Ok(x)) => x,

@@ -388,6 +388,12 @@ fn modules_link_only_libc_and_libpam() {
             );
         }
     }
+    // Both modules stay loaded once loaded (-z nodelete): libpam reloads modules at every
+    // pam_start, and reloading Rust's unwinder (libgcc_s) costs ~150 µs each time.
+    for lib in ["libnss_ldaprs.so", "libpam_ldaprs.so"] {
+        let o = Command::new("readelf").args(["-d", artifact(lib).to_str().unwrap()]).output().unwrap();
+        assert!(String::from_utf8_lossy(&o.stdout).contains("NODELETE"), "{lib} lacks -z nodelete");
+    }
     // Our own code never declares a thread-local.
     for dir in ["common/src", "nss_ldaprs/src", "pam_ldaprs/src"] {
         for f in std::fs::read_dir(workspace().join(dir)).unwrap() {
