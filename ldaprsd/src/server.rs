@@ -45,7 +45,15 @@ pub fn bind(path: &str) -> std::io::Result<UnixListener> {
     Ok(l)
 }
 
-pub async fn serve(listener: UnixListener, service: Arc<Service>) {
+/// The service answering now; SIGHUP swaps in a new one (see main.rs).
+pub type Current = Arc<std::sync::RwLock<Arc<Service>>>;
+
+/// The current service (a cheap Arc clone; the lock is held only for the clone).
+pub fn snapshot(current: &Current) -> Arc<Service> {
+    current.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+pub async fn serve(listener: UnixListener, current: Current) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let permit = match slots.clone().acquire_owned().await {
@@ -60,7 +68,7 @@ pub async fn serve(listener: UnixListener, service: Arc<Service>) {
                 continue;
             }
         };
-        let svc = service.clone();
+        let svc = snapshot(&current);
         tokio::spawn(async move {
             handle_conn(stream, svc).await;
             drop(permit);

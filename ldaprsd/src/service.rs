@@ -68,7 +68,7 @@ pub struct Service {
     pam: PamSection,
     limits: IdLimits,
     next_id: AtomicU64,
-    publisher: Option<Publisher>,
+    publisher: Option<Arc<Publisher>>,
     /// Encoded enumeration answers (see [`Service::answer`]).
     frames: TtlCache<Key, Arc<Vec<u8>>>,
     refresh_tx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Key>>>,
@@ -106,7 +106,7 @@ impl Service {
     }
 
     /// Publishes every cached user, group and initgroups answer into the shared-memory map.
-    pub fn with_publisher(mut self, p: Option<Publisher>) -> Service {
+    pub fn with_publisher(mut self, p: Option<Arc<Publisher>>) -> Service {
         self.publisher = p;
         self
     }
@@ -128,6 +128,11 @@ impl Service {
             }
             self.refreshing.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
         }
+    }
+
+    /// Retired by a reload: stop the refresher (it holds a reference to us).
+    pub fn shutdown(&self) {
+        self.refresh_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     fn request_refresh(&self, key: &Key) {

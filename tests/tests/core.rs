@@ -423,3 +423,34 @@ fn modules_link_only_libc_and_libpam() {
         .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("SONAME               libnss_ldaprs.so.2"));
 }
+
+#[test]
+fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_bad() {
+    let (slapd, mut env) = setup("reload", "rfc2307", "", "");
+    assert_eq!(env.pam("alice", "alice-pw", &["authenticate", "acct_mgmt"]).0, 0);
+    assert_eq!(env.nsscall(&["pwnam", "alice"]).0, SUCCESS);
+    // New rule: developers may not log in. SIGHUP, and alice is refused at once.
+    env.write_config(&Env::config_for(&slapd, "rfc2307", "[pam]\ndeny_groups = [\"developers\"]\n", ""));
+    env.signal_daemon(libc::SIGHUP);
+    let t = std::time::Instant::now();
+    while !env.daemon_log().contains("SIGHUP: configuration reloaded") {
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{}", env.daemon_log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (code, out) = env.pam("alice", "alice-pw", &["acct_mgmt"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("member of denied group developers"), "{out}");
+    // Lookups keep working across the reload.
+    assert_eq!(env.nsscall(&["pwnam", "alice"]).0, SUCCESS);
+    // A broken config: reported, and the running one stays.
+    env.write_config("[daemon]\nbogus = 1\n");
+    env.signal_daemon(libc::SIGHUP);
+    let t = std::time::Instant::now();
+    while !env.daemon_log().contains("config not reloaded") {
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{}", env.daemon_log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(env.daemon_log().contains("unknown field `bogus`"));
+    assert_ne!(env.pam("alice", "alice-pw", &["acct_mgmt"]).0, 0, "the previous (deny) config must still apply");
+    assert_eq!(env.pam("carol", "carol-pw", &["authenticate", "acct_mgmt"]).0, 0, "carol is not a developer");
+}
