@@ -144,6 +144,9 @@ pub enum Request {
     },
     Status,
     FlushCache,
+    /// Answer a lookup and say how: cache state, servers asked, bases and filters (ldaprsctl
+    /// `user show` / `group show`). Only lookups can be explained.
+    Explain(Box<Request>),
 }
 
 /// Outcome of an authentication or account check; maps 1:1 to PAM codes in the module.
@@ -461,6 +464,12 @@ fn encode_request(w: &mut Writer, req: &Request) {
         }
         Request::Status => w.u8(10),
         Request::FlushCache => w.u8(11),
+        Request::Explain(inner) => {
+            w.u8(12);
+            let mut iw = Writer::default();
+            encode_request(&mut iw, inner);
+            w.bytes(&iw.buf);
+        }
     }
 }
 
@@ -492,6 +501,13 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, DecodeError> {
         }
         10 => Request::Status,
         11 => Request::FlushCache,
+        12 => {
+            let inner = decode_request(r.bytes()?)?;
+            if matches!(inner, Request::Authenticate { .. } | Request::Explain(_)) {
+                return Err(DecodeError::BadTag(12));
+            }
+            Request::Explain(Box::new(inner))
+        }
         t => return Err(DecodeError::BadTag(t)),
     };
     r.finish()?;
@@ -777,6 +793,11 @@ mod tests {
         });
         roundtrip_req(Request::Status);
         roundtrip_req(Request::FlushCache);
+        roundtrip_req(Request::Explain(Box::new(Request::UserByName("alice".into()))));
+        // A password cannot be smuggled inside an explanation request.
+        let auth = Request::Authenticate { user: "a".into(), password: Secret::new(b"p".to_vec()), ctx: PamContext::default() };
+        let f = frame_request(&Request::Explain(Box::new(auth)));
+        assert!(decode_request(&f[HEADER_LEN..]).is_err());
     }
 
     #[test]

@@ -177,6 +177,16 @@ impl Publisher {
         let _ = w.insert(Kind::Group, Some(&g.name), Some(g.gid), false, &payload, refresh, expires);
     }
 
+    /// What the map holds for a lookup (for `ldaprsctl user show`).
+    pub fn describe(&self, kind: Kind, name: Option<&str>, id: Option<u32>) -> String {
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        match w.view().lookup(kind, name, id) {
+            ldaprs_common::shm::Hit::Found(p) => format!("fresh record ({} bytes) in {}", p.len(), self.path),
+            ldaprs_common::shm::Hit::Negative => format!("fresh \"not found\" record in {}", self.path),
+            ldaprs_common::shm::Hit::Miss => format!("no fresh record in {}", self.path),
+        }
+    }
+
     pub fn clear(&self) {
         self.writer.lock().unwrap_or_else(|p| p.into_inner()).reset();
     }

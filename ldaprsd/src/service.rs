@@ -7,6 +7,7 @@ use crate::directory::{
     entry_to_passwd, first_rdn, BindOutcome, DirError, Entry, IdLimits, ServerBlock,
 };
 use crate::publish::{Publisher, Subject};
+use ldaprs_common::shm::Kind;
 use crate::{debug, info, warn};
 use ldaprs_common::config::{Config, Membership, PamSection};
 use ldaprs_common::filter::{self, eq};
@@ -257,6 +258,7 @@ impl Service {
             }
             Request::AccountCheck { user, ctx } => self.account(id, &user, &ctx, peer).await,
             Request::Status => self.status(),
+            Request::Explain(inner) => Box::pin(self.explain(*inner, peer)).await,
             Request::FlushCache => {
                 if peer.uid != 0 {
                     warn!("req={id} cache flush refused for uid {}", peer.uid);
@@ -281,6 +283,69 @@ impl Service {
         &self.blocks
     }
 
+    /// A lookup, answered, with how it was answered: the daemon's cache, the shared map, and
+    /// for each server block the base, the exact filter and what it returned.
+    async fn explain(&self, req: Request, peer: Peer) -> Response {
+        let (key, kind, name, id) = match &req {
+            Request::UserByName(n) => (Key::UserName(n.clone()), Kind::Passwd, Some(n.clone()), None),
+            Request::UserByUid(u) => (Key::UserUid(*u), Kind::Passwd, None, Some(*u)),
+            Request::GroupByName(n) => (Key::GroupName(n.clone()), Kind::Group, Some(n.clone()), None),
+            Request::GroupByGid(g) => (Key::GroupGid(*g), Kind::Group, None, Some(*g)),
+            Request::GroupsOfUser(n) => (Key::GroupsOf(n.clone()), Kind::Initgroups, Some(n.clone()), None),
+            _ => return Response::Error { code: ErrorCode::BadRequest, message: "only lookups can be explained".into() },
+        };
+        let short = |r: &Response| match r {
+            Response::User(p) => format!("{}:x:{}:{}:{}:{}:{}", p.name, p.uid, p.gid, p.gecos, p.dir, p.shell),
+            Response::Group(g) => format!("{}:x:{}:{} ({} members)", g.name, g.gid, g.members.join(","), g.members.len()),
+            Response::Groups(gs) => gs.iter().map(|g| format!("{}({})", g.name, g.gid)).collect::<Vec<_>>().join(" "),
+            Response::Gids(g) => g.iter().map(u32::to_string).collect::<Vec<_>>().join(" "),
+            Response::NotFound => "not found".into(),
+            Response::Error { message, .. } => format!("error: {message}"),
+            other => format!("{other:?}"),
+        };
+        let mut lines = vec![("query".to_string(), format!("{req:?}"))];
+        lines.push((
+            "daemon cache".into(),
+            match self.cache.get_fresh(&key, self.clock.now()) {
+                Some((r, due)) => format!("hit{}: {}", if due { " (refresh due)" } else { "" }, short(&r)),
+                None => "miss".into(),
+            },
+        ));
+        if let Some(p) = &self.publisher {
+            lines.push(("shared map".into(), p.describe(kind, name.as_deref(), id)));
+        }
+        for b in &self.blocks {
+            let e = &b.eff;
+            let (base, f) = match &req {
+                Request::UserByName(n) => (e.user_base.clone(), filter::and(&e.user_filter, &eq(&e.attr_name, n))),
+                Request::UserByUid(u) => (e.user_base.clone(), filter::and(&e.user_filter, &eq(&e.attr_uid, &u.to_string()))),
+                Request::GroupByName(n) => (e.group_base.clone(), filter::and(&e.group_filter, &eq(&e.attr_group_name, n))),
+                Request::GroupByGid(g) => (e.group_base.clone(), filter::and(&e.group_filter, &eq(&e.attr_group_gid, &g.to_string()))),
+                Request::GroupsOfUser(n) => {
+                    let member = match &e.membership {
+                        Membership::Names(a) => eq(a, n),
+                        Membership::Dns(a) => match self.user_dns.get(n, self.clock.now()) {
+                            Some((_, dn)) => eq(a, &dn),
+                            None => format!("({a}=<DN of {n}>)"),
+                        },
+                    };
+                    (e.group_base.clone(), filter::and(&e.group_filter, &member))
+                }
+                _ => continue,
+            };
+            let t = std::time::Instant::now();
+            let found = match b.search(&base, &f, &["1.1".to_string()], false).await {
+                Ok(v) => format!("{} entr{}{}", v.len(), if v.len() == 1 { "y" } else { "ies" }, v.first().map(|x| format!(" ({}{})", x.dn, if v.len() > 1 { ", ..." } else { "" })).unwrap_or_default()),
+                Err(err) => format!("error: {err}"),
+            };
+            lines.push((format!("server {}", b.name()), format!("base \"{base}\" filter {f}: {found} in {} µs", t.elapsed().as_micros())));
+            lines.extend(b.status());
+        }
+        let answer = Box::pin(self.handle(req, peer)).await;
+        lines.push(("answer".into(), short(&answer)));
+        Response::Status(lines)
+    }
+
     pub fn flush(&self) {
         if let Some(p) = &self.publisher {
             p.clear();
@@ -292,7 +357,13 @@ impl Service {
     }
 
     fn status(&self) -> Response {
-        let mut lines = vec![("cache entries".to_string(), self.cache.len().to_string())];
+        let mut lines = vec![
+            ("ldaprsd".to_string(), format!("{} (pid {})", env!("CARGO_PKG_VERSION"), std::process::id())),
+            ("cache entries".to_string(), self.cache.len().to_string()),
+        ];
+        if let Some(p) = &self.publisher {
+            lines.push(("shared map".to_string(), p.path().to_string()));
+        }
         for b in &self.blocks {
             lines.extend(b.status());
         }

@@ -454,3 +454,49 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_bad() {
     assert_ne!(env.pam("alice", "alice-pw", &["acct_mgmt"]).0, 0, "the previous (deny) config must still apply");
     assert_eq!(env.pam("carol", "carol-pw", &["authenticate", "acct_mgmt"]).0, 0, "carol is not a developer");
 }
+
+#[test]
+fn ldaprsctl_status_user_show_group_show_and_auth_test() {
+    let (slapd, env) = setup("ctl", "rfc2307", "[pam]\ndeny_groups = [\"contractors\"]\n", "");
+    let ctl = artifact("ldaprsctl");
+    let ctl = ctl.to_str().unwrap();
+    let cfg = env.config.to_str().unwrap();
+    let run = |args: &[&str], input: &str| {
+        let mut argv = vec![ctl, "--config", cfg];
+        argv.extend_from_slice(args);
+        let o = env.run_input(&argv, input);
+        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let (code, out) = run(&["user", "show", "alice"], "");
+    println!("$ ldaprsctl user show alice\n{out}");
+    assert_eq!(code, 0);
+    assert!(out.contains("filter (&(objectClass=posixAccount)(uid=alice)): 1 entry (uid=alice,ou=people,dc=example,dc=com)"), "{out}");
+    assert!(out.contains(&format!("server test {}", slapd.uri)), "{out}");
+    assert!(out.contains("answer                   alice:x:10001:10001:Alice Liddell:/home/alice:/bin/bash"), "{out}");
+    // Asked again: now it is in the daemon's cache and in the shared map.
+    let (_, out) = run(&["user", "show", "alice"], "");
+    assert!(out.contains("daemon cache             hit: alice:x:10001"), "{out}");
+    assert!(out.contains("shared map               fresh record"), "{out}");
+    let (code, out) = run(&["user", "show", "nosuch"], "");
+    assert_eq!(code, 2, "{out}");
+    let (code, out) = run(&["--json", "user", "show", "bob"], "");
+    assert_eq!(code, 0);
+    assert!(out.trim_start().starts_with('{') && out.contains("\"answer\": \"bob:x:10002:10001:Bob Builder:/home/bob:/bin/bash\""), "{out}");
+    let (_, out) = run(&["group", "show", "developers"], "");
+    assert!(out.contains("answer                   developers:x:20001:alice,bob,erin (3 members)"), "{out}");
+    let (code, out) = run(&["status"], "");
+    println!("$ ldaprsctl status\n{out}");
+    assert_eq!(code, 0);
+    assert!(out.contains(&format!("server test {} up (connected)", slapd.uri)), "{out}");
+    let (code, out) = run(&["auth", "test", "alice"], "alice-pw\n");
+    println!("$ ldaprsctl auth test alice\n{out}");
+    assert_eq!((code, out.as_str()), (0, "authentication: Success\naccount: Success\n"));
+    let (code, out) = run(&["auth", "test", "alice"], "wrong\n");
+    assert_eq!((code, out.as_str()), (1, "authentication: Denied\n"));
+    let (code, out) = run(&["auth", "test", "dave"], "dave-pw\n");
+    println!("$ ldaprsctl auth test dave\n{out}");
+    assert_eq!(code, 1);
+    assert!(out.contains("account: AccountDenied: Access denied: member of denied group contractors."), "{out}");
+    let (code, out) = run(&["cache", "flush"], "");
+    assert_eq!((code, out.as_str()), (0, "ok\n"));
+}
