@@ -125,3 +125,29 @@ fn stress_64_threads_with_three_daemon_restarts() {
     assert!(field("ok=") > 100_000, "{text}");
     assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
 }
+
+#[test]
+fn a_process_with_stdio_closed_never_gets_written_to() {
+    let (_slapd, mut env) = setup("stdio", "");
+    let bin = c_harness("stdio");
+    let module = env.dir.join("lib/libnss_ldaprs.so.2");
+    let prefix = env.dir.join("victim");
+    let result = env.dir.join("stdio-result");
+    for daemon_up in [true, false] {
+        if !daemon_up {
+            env.stop_daemon();
+        }
+        let o = env.run(&[bin.to_str().unwrap(), module.to_str().unwrap(), prefix.to_str().unwrap(), result.to_str().unwrap()]);
+        assert!(o.status.success(), "{:?}", o.status);
+        let r = std::fs::read_to_string(&result).unwrap();
+        let want = if daemon_up { "alice=1 nosuch=0 group=1" } else { "alice=-1 nosuch=-1 group=-1" };
+        assert!(r.starts_with(want), "daemon up {daemon_up}: {r}");
+        assert!(r.contains(if daemon_up { "pre=1 " } else { "pre=-1 " }), "{r}");
+        let field = |k: &str| -> i64 { r.split_whitespace().find_map(|kv| kv.strip_prefix(k)).unwrap().trim().parse().unwrap() };
+        assert_eq!(field("fds_before="), field("fds_after="), "fd leak: {r}");
+        for i in 0..3 {
+            let v = std::fs::read(format!("{}{i}", prefix.display())).unwrap();
+            assert!(v.is_empty(), "fd {i} was written to: {:?}", String::from_utf8_lossy(&v));
+        }
+    }
+}
