@@ -299,6 +299,19 @@ fn config_errors_name_file_line_and_key() {
         .unwrap();
     assert_eq!(o.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&o.stderr).contains(&want));
+    // A config anyone may rewrite is refused by the check.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        env.write_config("[[servers]]\nname = \"a\"\nuri = \"ldap://127.0.0.1\"\nbase = \"dc=x\"\n");
+        std::fs::set_permissions(&env.config, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let o = Command::new(artifact("ldaprsctl")).args(["--config", env.config.to_str().unwrap(), "config", "check"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(78));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("writable by group or others (mode 0666)"));
+        std::fs::set_permissions(&env.config, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let o = Command::new(artifact("ldaprsctl")).args(["--config", env.config.to_str().unwrap(), "config", "check"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("user passwords will not be sent there"));
+    }
     // The shipped example config passes the check.
     let example = workspace().join("packaging/ldaprs.toml");
     let o = Command::new(artifact("ldaprsctl"))

@@ -175,12 +175,43 @@ fn config_check(path: &std::path::Path) -> ExitCode {
         }
     };
     let mut bad = false;
+    // Who may change what the daemon does: the config must not be writable by group or
+    // others, nor owned by anyone but root (or the daemon's own user).
+    if let Ok(m) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        if m.mode() & 0o022 != 0 {
+            eprintln!("{}: writable by group or others (mode {:04o}): anyone could point logins at their own server (hint: chmod go-w {})", path.display(), m.mode() & 0o777, path.display());
+            bad = true;
+        }
+    }
     for s in &cfg.servers {
         if let Some(f) = &s.bind_password_file {
             if let Err(e) = config::read_secret(f) {
                 eprintln!("server {}: {e}", s.name);
                 bad = true;
             }
+        }
+        for (key, file) in [("ca_file", &s.tls.ca_file), ("client_cert", &s.tls.client_cert), ("client_key", &s.tls.client_key)] {
+            if let Some(f) = file {
+                if let Err(e) = std::fs::metadata(f) {
+                    eprintln!("server {}: [servers.tls] {key} {}: {e}", s.name, f.display());
+                    bad = true;
+                }
+            }
+        }
+        if let Some(k) = &s.tls.client_key {
+            use std::os::unix::fs::MetadataExt;
+            if std::fs::metadata(k).is_ok_and(|m| m.mode() & 0o077 != 0) {
+                eprintln!("server {}: [servers.tls] client_key {} is readable by group or others (hint: chmod 600 it)", s.name, k.display());
+                bad = true;
+            }
+        }
+        if let Err(e) = ldaprsd::tls::client_config(s) {
+            eprintln!("{e}");
+            bad = true;
+        }
+        for w in ldaprsd::directory::ServerBlock::new(s.clone(), ldaprsd::directory::IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() }, None).map(|b| b.transport_warnings()).unwrap_or_default() {
+            println!("warning: {w}");
         }
         let e = s.effective();
         println!(
