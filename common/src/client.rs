@@ -291,6 +291,13 @@ fn recv_frame(fd: libc::c_int, deadline: Instant) -> Result<Vec<u8>, ClientError
 
 /// Sends one request to the daemon at `path` and returns its response.
 pub fn call(path: &str, req: &Request, opts: CallOptions) -> Result<Response, ClientError> {
+    let payload = call_raw(path, req, opts)?;
+    protocol::decode_response(&payload).map_err(ClientError::Protocol)
+}
+
+/// As [`call`], but returns the undecoded response payload (the NSS module walks large
+/// enumerations in place with [`protocol::PayloadCursor`]).
+pub fn call_raw(path: &str, req: &Request, opts: CallOptions) -> Result<Vec<u8>, ClientError> {
     let deadline = Instant::now() + opts.timeout;
     let sock = connect(path, deadline)?;
     if opts.require_trusted_peer {
@@ -308,8 +315,7 @@ pub fn call(path: &str, req: &Request, opts: CallOptions) -> Result<Response, Cl
         unsafe { std::ptr::write_volatile(b, 0) };
     }
     sent?;
-    let payload = recv_frame(sock.0, deadline)?;
-    protocol::decode_response(&payload).map_err(ClientError::Protocol)
+    recv_frame(sock.0, deadline)
 }
 
 #[cfg(test)]

@@ -97,6 +97,10 @@ pub struct CacheSection {
     /// Seconds a "no such user/group" answer is remembered.
     #[serde(default = "default_negative_ttl")]
     pub negative_ttl: u64,
+    /// Size of the shared-memory map the NSS module reads cached answers from, in MiB
+    /// (`/run/ldaprs/cache.map`); 0 turns the fast path off.
+    #[serde(default = "default_map_size_mb")]
+    pub map_size_mb: u64,
 }
 
 impl Default for CacheSection {
@@ -104,6 +108,7 @@ impl Default for CacheSection {
         CacheSection {
             entry_ttl: default_entry_ttl(),
             negative_ttl: default_negative_ttl(),
+            map_size_mb: default_map_size_mb(),
         }
     }
 }
@@ -113,6 +118,9 @@ fn default_entry_ttl() -> u64 {
 }
 fn default_negative_ttl() -> u64 {
     30
+}
+fn default_map_size_mb() -> u64 {
+    32
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

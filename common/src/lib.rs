@@ -24,6 +24,7 @@ pub mod names;
 pub mod nss_pack;
 pub mod pam_flow;
 pub mod protocol;
+pub mod shm;
 
 /// The socket the modules talk to. Compiled in on purpose: the modules run inside every
 /// process (including setuid ones) and must not take paths from the environment.

@@ -6,6 +6,8 @@
 //! (glibc manual, "NSS Module Function Internals"). These functions do the layout in safe Rust
 //! on a slice and return offsets; the module turns offsets into pointers at the boundary.
 
+use crate::protocol::{GroupRef, PasswdRef};
+#[cfg(test)]
 use crate::protocol::{Group, Passwd};
 
 /// The buffer cannot hold the record: answer TRYAGAIN/ERANGE.
@@ -79,23 +81,23 @@ impl Packer<'_> {
 
 /// Lays out a passwd entry in `buf`. `pw_passwd` is always `"x"`: hashes never leave the
 /// directory.
-pub fn pack_passwd(buf: &mut [u8], p: &Passwd) -> Result<PasswdLayout, TooSmall> {
+pub fn pack_passwd(buf: &mut [u8], p: &PasswdRef<'_>) -> Result<PasswdLayout, TooSmall> {
     let mut w = Packer { buf, pos: 0 };
     Ok(PasswdLayout {
-        name: w.string(&p.name)?,
+        name: w.string(p.name)?,
         passwd: w.string("x")?,
-        gecos: w.string(&p.gecos)?,
-        dir: w.string(&p.dir)?,
-        shell: w.string(&p.shell)?,
+        gecos: w.string(p.gecos)?,
+        dir: w.string(p.dir)?,
+        shell: w.string(p.shell)?,
     })
 }
 
 /// Lays out a group entry in `buf`, whose first byte is at address `base`; the member array
 /// holds absolute pointers (`base + offset`) and ends with a NULL.
-pub fn pack_group(buf: &mut [u8], base: usize, g: &Group) -> Result<GroupLayout, TooSmall> {
+pub fn pack_group(buf: &mut [u8], base: usize, g: &GroupRef<'_>) -> Result<GroupLayout, TooSmall> {
     let mut w = Packer { buf, pos: 0 };
     let members = w.pointer_array(base, g.members.len() + 1)?;
-    let name = w.string(&g.name)?;
+    let name = w.string(g.name)?;
     let passwd = w.string("x")?;
     let ptr = std::mem::size_of::<usize>();
     for (i, m) in g.members.iter().enumerate() {
@@ -144,10 +146,10 @@ mod tests {
             + 1;
         for len in 0..need {
             let mut buf = vec![0xAAu8; len];
-            assert_eq!(pack_passwd(&mut buf, &p), Err(TooSmall), "len {len}");
+            assert_eq!(pack_passwd(&mut buf, &p.borrowed()), Err(TooSmall), "len {len}");
         }
         let mut buf = vec![0xAAu8; need];
-        let l = pack_passwd(&mut buf, &p).unwrap();
+        let l = pack_passwd(&mut buf, &p.borrowed()).unwrap();
         assert_eq!(cstr_at(&buf, l.name), "alice");
         assert_eq!(cstr_at(&buf, l.passwd), "x");
         assert_eq!(cstr_at(&buf, l.gecos), "Alice");
@@ -166,7 +168,7 @@ mod tests {
             let mut backing = vec![0u8; 256];
             let buf = &mut backing[misalign..];
             let base = buf.as_ptr() as usize;
-            let l = pack_group(buf, base, &g).unwrap();
+            let l = pack_group(buf, base, &g.borrowed()).unwrap();
             assert_eq!((base + l.members) % std::mem::align_of::<usize>(), 0);
             let ptr = std::mem::size_of::<usize>();
             let read = |buf: &[u8], i: usize| {
@@ -194,7 +196,7 @@ mod tests {
         for len in 0..128 {
             let mut buf = vec![0u8; len];
             let base = buf.as_ptr() as usize;
-            if pack_group(&mut buf, base, &g).is_ok() {
+            if pack_group(&mut buf, base, &g.borrowed()).is_ok() {
                 ok_at = Some(len);
                 break;
             }

@@ -40,6 +40,48 @@ pub struct Group {
     pub members: Vec<String>,
 }
 
+/// A passwd entry borrowing its strings from a payload (the NSS fast path packs straight from
+/// the shared map's bytes into the caller's buffer, without allocating each string).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswdRef<'a> {
+    pub name: &'a str,
+    pub uid: u32,
+    pub gid: u32,
+    pub gecos: &'a str,
+    pub dir: &'a str,
+    pub shell: &'a str,
+}
+
+/// A group entry borrowing its strings from a payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRef<'a> {
+    pub name: &'a str,
+    pub gid: u32,
+    pub members: Vec<&'a str>,
+}
+
+impl Passwd {
+    pub fn borrowed(&self) -> PasswdRef<'_> {
+        PasswdRef { name: &self.name, uid: self.uid, gid: self.gid, gecos: &self.gecos, dir: &self.dir, shell: &self.shell }
+    }
+}
+
+impl Group {
+    pub fn borrowed(&self) -> GroupRef<'_> {
+        GroupRef { name: &self.name, gid: self.gid, members: self.members.iter().map(String::as_str).collect() }
+    }
+}
+
+/// The answers the NSS fast path reads, borrowed from the payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseRef<'a> {
+    User(PasswdRef<'a>),
+    Group(GroupRef<'a>),
+    Gids(Vec<u32>),
+    /// Anything else (decode it with [`decode_response`]).
+    Other,
+}
+
 /// Context of a PAM call, for access rules and logs.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PamContext {
@@ -102,6 +144,9 @@ pub enum Request {
     },
     Status,
     FlushCache,
+    /// Answer a lookup and say how: cache state, servers asked, bases and filters (ldaprsctl
+    /// `user show` / `group show`). Only lookups can be explained.
+    Explain(Box<Request>),
     /// Change a user's password with the LDAP Password Modify extended operation (RFC 3062).
     /// `old: None` is a reset by root (through the server block's `admin_dn`); the daemon
     /// refuses it from any other caller.
@@ -274,6 +319,22 @@ pub fn frame_request(req: &Request) -> Vec<u8> {
     w.into_frame()
 }
 
+/// The payload of `Response::User(p)`, encoded from a borrowed entry.
+pub fn user_payload(p: &Passwd) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(1);
+    encode_passwd(&mut w, p);
+    w.buf
+}
+
+/// The payload of `Response::Group(g)`, encoded from a borrowed entry.
+pub fn group_payload(g: &Group) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(3);
+    encode_group(&mut w, g);
+    w.buf
+}
+
 /// A whole frame (header + payload) for a response.
 pub fn frame_response(resp: &Response) -> Vec<u8> {
     let mut w = Writer::default();
@@ -339,6 +400,10 @@ impl<'a> Reader<'a> {
             return Err(DecodeError::TooLarge(n));
         }
         self.take(n)
+    }
+    fn str_ref(&mut self) -> Result<&'a str, DecodeError> {
+        let b = self.bytes()?;
+        std::str::from_utf8(b).map_err(|_| DecodeError::BadUtf8)
     }
     fn string(&mut self) -> Result<String, DecodeError> {
         let b = self.bytes()?;
@@ -419,13 +484,19 @@ fn encode_request(w: &mut Writer, req: &Request) {
         }
         Request::Status => w.u8(10),
         Request::FlushCache => w.u8(11),
+        Request::Explain(inner) => {
+            w.u8(12);
+            let mut iw = Writer::default();
+            encode_request(&mut iw, inner);
+            w.bytes(&iw.buf);
+        }
         Request::ChangePassword {
             user,
             old,
             new,
             ctx,
         } => {
-            w.u8(12);
+            w.u8(13);
             w.str(user);
             match old {
                 Some(o) => {
@@ -469,6 +540,13 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, DecodeError> {
         10 => Request::Status,
         11 => Request::FlushCache,
         12 => {
+            let inner = decode_request(r.bytes()?)?;
+            if matches!(inner, Request::Authenticate { .. } | Request::ChangePassword { .. } | Request::Explain(_)) {
+                return Err(DecodeError::BadTag(12));
+            }
+            Request::Explain(Box::new(inner))
+        }
+        13 => {
             let user = r.string()?;
             let old = match r.u8()? {
                 0 => None,
@@ -582,6 +660,86 @@ fn encode_response(w: &mut Writer, resp: &Response) {
             w.str(message);
         }
     }
+}
+
+/// Walks the entries of a `Users` or `Groups` payload one at a time, borrowing from it: a
+/// 10,000-user enumeration is handed to glibc without building 60,000 strings first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PayloadCursor {
+    pos: usize,
+    left: usize,
+}
+
+impl PayloadCursor {
+    /// A cursor over a `Users` (`groups = false`) or `Groups` payload; None for anything else.
+    pub fn new(payload: &[u8], groups: bool) -> Option<PayloadCursor> {
+        let want = if groups { 4 } else { 2 };
+        let mut r = Reader { rest: payload };
+        if r.u8().ok()? != want {
+            return None;
+        }
+        let left = r.u32().ok()? as usize;
+        Some(PayloadCursor { pos: 5, left })
+    }
+
+    fn reader<'a>(&self, payload: &'a [u8]) -> Option<Reader<'a>> {
+        (self.left > 0).then(|| Reader { rest: payload.get(self.pos..).unwrap_or_default() })
+    }
+
+    /// The current user entry and the cursor past it (None at the end or on bad data).
+    pub fn user<'a>(&self, payload: &'a [u8]) -> Option<(PasswdRef<'a>, PayloadCursor)> {
+        let mut r = self.reader(payload)?;
+        let before = r.rest.len();
+        let p = PasswdRef { name: r.str_ref().ok()?, uid: r.u32().ok()?, gid: r.u32().ok()?, gecos: r.str_ref().ok()?, dir: r.str_ref().ok()?, shell: r.str_ref().ok()? };
+        Some((p, PayloadCursor { pos: self.pos + (before - r.rest.len()), left: self.left - 1 }))
+    }
+
+    /// The current group entry and the cursor past it.
+    pub fn group<'a>(&self, payload: &'a [u8]) -> Option<(GroupRef<'a>, PayloadCursor)> {
+        let mut r = self.reader(payload)?;
+        let before = r.rest.len();
+        let name = r.str_ref().ok()?;
+        let gid = r.u32().ok()?;
+        let n = r.count(4).ok()?;
+        let mut members = Vec::with_capacity(n);
+        for _ in 0..n {
+            members.push(r.str_ref().ok()?);
+        }
+        Some((GroupRef { name, gid, members }, PayloadCursor { pos: self.pos + (before - r.rest.len()), left: self.left - 1 }))
+    }
+}
+
+/// Decodes a user, group or gid-list payload without copying its strings.
+pub fn decode_response_ref(payload: &[u8]) -> Result<ResponseRef<'_>, DecodeError> {
+    let mut r = Reader { rest: payload };
+    let resp = match r.u8()? {
+        1 => ResponseRef::User(PasswdRef {
+            name: r.str_ref()?,
+            uid: r.u32()?,
+            gid: r.u32()?,
+            gecos: r.str_ref()?,
+            dir: r.str_ref()?,
+            shell: r.str_ref()?,
+        }),
+        3 => {
+            let name = r.str_ref()?;
+            let gid = r.u32()?;
+            let n = r.count(4)?;
+            let mut members = Vec::with_capacity(n);
+            for _ in 0..n {
+                members.push(r.str_ref()?);
+            }
+            ResponseRef::Group(GroupRef { name, gid, members })
+        }
+        5 => {
+            let n = r.count(4)?;
+            let bytes = r.take(n.checked_mul(4).ok_or(DecodeError::Truncated)?)?;
+            ResponseRef::Gids(bytes.chunks_exact(4).map(|c| c.try_into().map(u32::from_be_bytes).unwrap_or(0)).collect())
+        }
+        _ => return Ok(ResponseRef::Other),
+    };
+    r.finish()?;
+    Ok(resp)
 }
 
 /// Decodes a response payload (without the header).
@@ -704,6 +862,11 @@ mod tests {
                 ..Default::default()
             },
         });
+        roundtrip_req(Request::Explain(Box::new(Request::UserByName("alice".into()))));
+        // A password cannot be smuggled inside an explanation request.
+        let auth = Request::Authenticate { user: "a".into(), password: Secret::new(b"p".to_vec()), ctx: PamContext::default() };
+        let f = frame_request(&Request::Explain(Box::new(auth)));
+        assert!(decode_request(&f[HEADER_LEN..]).is_err());
     }
 
     #[test]
@@ -749,6 +912,63 @@ mod tests {
             code: ErrorCode::Unavailable,
             message: "x".into(),
         });
+    }
+
+    #[test]
+    fn borrowed_payload_encoders_match() {
+        let p = Passwd { name: "a".into(), uid: 1, gid: 2, gecos: "g".into(), dir: "/d".into(), shell: "/s".into() };
+        assert_eq!(user_payload(&p), frame_response(&Response::User(p.clone()))[HEADER_LEN..].to_vec());
+        let g = Group { name: "g".into(), gid: 3, members: vec!["x".into()] };
+        assert_eq!(group_payload(&g), frame_response(&Response::Group(g.clone()))[HEADER_LEN..].to_vec());
+    }
+
+    #[test]
+    fn borrowed_decoding_matches_owned() {
+        let p = Passwd { name: "a".into(), uid: 1, gid: 2, gecos: "g".into(), dir: "/d".into(), shell: "/s".into() };
+        let f = frame_response(&Response::User(p.clone()));
+        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::User(p.borrowed()));
+        let g = Group { name: "g".into(), gid: 3, members: vec!["x".into(), "y".into()] };
+        let f = frame_response(&Response::Group(g.clone()));
+        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::Group(g.borrowed()));
+        let f = frame_response(&Response::Gids(vec![4, 5]));
+        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::Gids(vec![4, 5]));
+        let f = frame_response(&Response::Ok);
+        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::Other);
+        for cut in HEADER_LEN + 1..f.len() {
+            let _ = decode_response_ref(&f[HEADER_LEN..cut]);
+        }
+    }
+
+    #[test]
+    fn cursor_walks_users_and_groups() {
+        let users: Vec<Passwd> = (0..3).map(|i| Passwd { name: format!("u{i}"), uid: i, gid: i, gecos: String::new(), dir: "/".into(), shell: "/bin/sh".into() }).collect();
+        let f = frame_response(&Response::Users(users.clone()));
+        let payload = &f[HEADER_LEN..];
+        let mut c = PayloadCursor::new(payload, false).unwrap();
+        for u in &users {
+            let (p, next) = c.user(payload).unwrap();
+            assert_eq!(p, u.borrowed());
+            c = next;
+        }
+        assert!(c.user(payload).is_none());
+        assert!(PayloadCursor::new(payload, true).is_none());
+        let groups = vec![Group { name: "g".into(), gid: 1, members: vec!["a".into()] }];
+        let f = frame_response(&Response::Groups(groups.clone()));
+        let payload = &f[HEADER_LEN..];
+        let c = PayloadCursor::new(payload, true).unwrap();
+        let (g, c) = c.group(payload).unwrap();
+        assert_eq!(g, groups[0].borrowed());
+        assert!(c.group(payload).is_none());
+        // Truncated payloads end the walk, never panic.
+        let f = frame_response(&Response::Users(users));
+        for cut in HEADER_LEN..f.len() {
+            let p = &f[HEADER_LEN..cut];
+            if let Some(mut c) = PayloadCursor::new(p, false) {
+                while let Some((_, n)) = c.user(p) {
+                    c = n;
+                }
+            }
+        }
     }
 
     #[test]
@@ -830,7 +1050,7 @@ mod tests {
                 *b = (x & 0xff) as u8;
             }
             if let Some(first) = buf.first_mut() {
-                *first %= 13;
+                *first %= 14;
             }
             let _ = decode_request(&buf);
             let _ = decode_response(&buf);

@@ -265,10 +265,10 @@ mod tests {
             ..Default::default()
         };
         for (k, v) in pairs {
-            e.attrs
-                .entry(k.to_ascii_lowercase())
-                .or_default()
-                .push(v.to_string());
+            match e.attrs.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(k)) {
+                Some((_, vals)) => vals.push(v.to_string()),
+                None => e.attrs.push((k.to_string(), vec![v.to_string()])),
+            }
         }
         e
     }

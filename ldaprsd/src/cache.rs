@@ -22,6 +22,7 @@ impl Clock for SystemClock {
 
 struct Slot<V> {
     value: V,
+    refresh_at: Instant,
     expires: Instant,
 }
 
@@ -46,6 +47,12 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
             .map(|s| s.value.clone())
     }
 
+    /// The value and whether it is in the last quarter of its life (time to refresh it).
+    pub fn get_fresh(&self, key: &K, now: Instant) -> Option<(V, bool)> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).filter(|s| s.expires > now).map(|s| (s.value.clone(), now >= s.refresh_at))
+    }
+
     pub fn put(&self, key: K, value: V, ttl: Duration, now: Instant) {
         if ttl.is_zero() {
             return;
@@ -55,6 +62,7 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
             key,
             Slot {
                 value,
+                refresh_at: now + ttl / 4 * 3,
                 expires: now + ttl,
             },
         );
@@ -93,6 +101,8 @@ mod tests {
         assert_eq!(c.get(&"a", t0), Some(1));
         assert_eq!(c.get(&"a", t0 + Duration::from_secs(9)), Some(1));
         assert_eq!(c.get(&"a", t0 + Duration::from_secs(10)), None);
+        assert_eq!(c.get_fresh(&"a", t0 + Duration::from_secs(7)), Some((1, false)));
+        assert_eq!(c.get_fresh(&"a", t0 + Duration::from_millis(7500)), Some((1, true)));
         c.put("z", 1, Duration::ZERO, t0);
         assert_eq!(c.get(&"z", t0), None);
         c.clear();

@@ -27,7 +27,7 @@ impl Report {
 }
 
 /// host and port of an ldap:// or ldaps:// URI.
-fn host_port(uri: &str) -> Option<(String, u16)> {
+pub fn host_port(uri: &str) -> Option<(String, u16)> {
     let (scheme, rest) = uri.split_once("://")?;
     let hostport = rest.split('/').next()?;
     let default = if scheme == "ldaps" { 636 } else { 389 };

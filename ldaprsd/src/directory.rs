@@ -14,7 +14,6 @@ use ldaprs_common::names::{valid_field, valid_name};
 use ldaprs_common::protocol::Passwd;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use ldaprs_common::config::seconds;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -71,28 +70,23 @@ pub enum ChangeOutcome {
     Answered { rc: u32, text: String, policy: Option<PolicyResponse>, shadow_note: Option<String> },
 }
 
-/// An entry, attributes keyed by lower-cased name (LDAP attribute names are case-insensitive).
+/// An entry: its DN and attributes as the server named them (LDAP attribute names are
+/// case-insensitive; see [`Entry::values`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Entry {
     pub dn: String,
-    pub attrs: HashMap<String, Vec<String>>,
+    pub attrs: Vec<(String, Vec<String>)>,
 }
 
 impl Entry {
     pub(crate) fn from_search(e: SearchEntry) -> Entry {
-        let attrs = e
-            .attrs
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
-        Entry { dn: e.dn, attrs }
+        Entry { dn: e.dn, attrs: e.attrs.into_iter().collect() }
     }
 
+    /// An attribute's values; names compare case-insensitively (an entry has a handful of
+    /// attributes, so a scan beats hashing a lower-cased copy of the name).
     pub fn values(&self, attr: &str) -> &[String] {
-        self.attrs
-            .get(&attr.to_ascii_lowercase())
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+        self.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(attr)).map(|(_, v)| v.as_slice()).unwrap_or_default()
     }
 
     pub fn first(&self, attr: &str) -> Option<&str> {
@@ -274,6 +268,9 @@ const PREFIX_CHARS: &[char] = &[
     'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '.', '_', '@',
 ];
 
+/// Entries between two pushes of a paged search's watchdog.
+const PROGRESS_BATCH: usize = 256;
+
 /// Bound on the searches one split enumeration may make.
 const MAX_SPLIT_SEARCHES: usize = 20_000;
 
@@ -438,8 +435,18 @@ impl ServerBlock {
         if self.cfg.tls.mode == TlsMode::Starttls && uri.starts_with("ldap://") {
             settings = settings.set_starttls(true);
         }
-        let fut = LdapConnAsync::with_settings(settings, uri);
-        let (conn, ldap) = match tokio::time::timeout(self.connect_timeout, fut).await {
+        let work = async {
+            // Our own TCP connection, so that it gets TCP_NODELAY: LDAP is request/response
+            // with small messages, and Nagle's algorithm only adds latency to it.
+            if let Some((host, port)) = crate::diagnose::host_port(uri).filter(|_| !uri.starts_with("ldapi://")) {
+                let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(ldap3::LdapError::from)?;
+                let _ = tcp.set_nodelay(true);
+                let std = tcp.into_std().map_err(ldap3::LdapError::from)?;
+                settings = settings.set_std_stream(ldap3::StdStream::Tcp(std));
+            }
+            LdapConnAsync::with_settings(settings, uri).await
+        };
+        let (conn, ldap) = match tokio::time::timeout(self.connect_timeout, work).await {
             Err(_) => return Err(DirError::Unreachable(format!("{uri}: connect: no answer within {:.1}s", self.connect_timeout.as_secs_f64()))),
             Ok(Err(e)) => return Err(transport(uri, "connect", &e)),
             Ok(Ok(x)) => x,
@@ -581,21 +588,30 @@ impl ServerBlock {
         }
         let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
         let op_timeout = self.op_timeout;
+        let stalled = || DirError::Unreachable(format!("{uri}: paged search stalled for {:.1}s", op_timeout.as_secs_f64()));
         let work = async {
-            let mut stream = ldap
-                .with_timeout(op_timeout)
-                .streaming_search_with(adapters, base, scope, f, attrs)
-                .await
-                .map_err(|e| transport(uri, "search", &e))?;
+            // One watchdog for the whole stream, pushed forward every PROGRESS_BATCH entries:
+            // a timer per entry (ldap3's with_timeout, or tokio::time::timeout around each
+            // next()) costs more than the entries themselves on a 10,000-user enumeration.
+            let watchdog = tokio::time::sleep(op_timeout);
+            tokio::pin!(watchdog);
+            let mut stream = tokio::select! {
+                s = ldap.streaming_search_with(adapters, base, scope, f, attrs) => s.map_err(|e| transport(uri, "search", &e))?,
+                _ = &mut watchdog => return Err(stalled()),
+            };
             let mut out = Vec::new();
             loop {
-                // Each page (each entry, in fact) must arrive within the operation timeout.
-                let item = match tokio::time::timeout(op_timeout, stream.next()).await {
-                    Err(_) => return Err(DirError::Unreachable(format!("{uri}: paged search stalled for {:.1}s", op_timeout.as_secs_f64()))),
-                    Ok(r) => r.map_err(|e| transport(uri, "search", &e))?,
+                let item = tokio::select! {
+                    r = stream.next() => r.map_err(|e| transport(uri, "search", &e))?,
+                    _ = &mut watchdog => return Err(stalled()),
                 };
                 match item {
-                    Some(e) => out.push(Entry::from_search(SearchEntry::construct(e))),
+                    Some(e) => {
+                        out.push(Entry::from_search(SearchEntry::construct(e)));
+                        if out.len() % PROGRESS_BATCH == 0 {
+                            watchdog.as_mut().reset(tokio::time::Instant::now() + op_timeout);
+                        }
+                    }
                     None => break,
                 }
             }

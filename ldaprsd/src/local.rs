@@ -21,6 +21,9 @@ pub struct LocalDb {
     /// Group name → gid.
     pub groups: HashMap<String, u32>,
     pub gids: HashSet<u32>,
+    /// Counts the parses: a new value means the files changed (answers cached before may
+    /// name what is now local).
+    pub generation: u64,
 }
 
 impl LocalDb {
@@ -85,6 +88,7 @@ pub struct LocalFiles {
     passwd: PathBuf,
     group: PathBuf,
     cached: Mutex<Option<Cached>>,
+    parses: std::sync::atomic::AtomicU64,
 }
 
 impl LocalFiles {
@@ -93,6 +97,7 @@ impl LocalFiles {
             passwd: passwd.into(),
             group: group.into(),
             cached: Mutex::new(None),
+            parses: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -111,7 +116,10 @@ impl LocalFiles {
                 return c.db.clone();
             }
         }
-        let mut db = LocalDb::default();
+        let mut db = LocalDb {
+            generation: self.parses.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            ..Default::default()
+        };
         for (path, is_passwd) in [(&self.passwd, true), (&self.group, false)] {
             match std::fs::read_to_string(path) {
                 Ok(text) => {
@@ -178,6 +186,7 @@ mod tests {
         std::fs::rename(&tmp, &p).unwrap();
         let b = f.get();
         assert!(b.has_user("bob") && b.has_uid(1001));
+        assert_eq!((a.generation, b.generation), (1, 2));
         // Gone: only root is local.
         std::fs::remove_file(&p).unwrap();
         let c = f.get();

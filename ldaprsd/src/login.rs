@@ -73,7 +73,7 @@ impl Service {
             info!("req={id} auth: invalid user name refused");
             return auth(AuthCode::UserUnknown, "");
         }
-        if self.local_user(&self.local.get(), user) {
+        if self.local_user(&self.local_db(), user) {
             info!("{who}: a local user (/etc/passwd or ignore_users): not asked to the directory");
             return auth(AuthCode::UserUnknown, "");
         }
@@ -365,7 +365,7 @@ impl Service {
         if !valid_name(user) {
             return auth(AuthCode::UserUnknown, "");
         }
-        if self.local_user(&self.local.get(), user) {
+        if self.local_user(&self.local_db(), user) {
             info!("{who}: a local user (/etc/passwd or ignore_users): not asked to the directory");
             return auth(AuthCode::UserUnknown, "");
         }
@@ -478,7 +478,7 @@ impl Service {
             "req={id} passwd user={user}{by} service={} peer_uid={}",
             ctx.service, peer.uid
         );
-        if !valid_name(user) || self.local_user(&self.local.get(), user) {
+        if !valid_name(user) || self.local_user(&self.local_db(), user) {
             info!("{who}: not a directory user");
             return auth(AuthCode::UserUnknown, "");
         }

@@ -491,7 +491,7 @@ mod tests {
         };
         entry
             .attrs
-            .insert("employeenumber".into(), vec!["42".into()]);
+            .push(("employeeNumber".into(), vec!["42".into()]));
         let u = UserRef {
             name: "a",
             dn: Some("uid=a,dc=x"),

@@ -6,6 +6,8 @@ use crate::cache::{Clock, TtlCache};
 use crate::directory::{entry_to_passwd, first_rdn, DirError, Entry, IdLimits, ServerBlock};
 use crate::local::{LocalDb, LocalFiles};
 use crate::membership::UserRef;
+use crate::publish::{Publisher, Subject};
+use ldaprs_common::shm::Kind;
 use crate::{debug, info, warn};
 use ldaprs_common::config::{Config, Membership, NssSection, PamSection};
 use ldaprs_common::filter::{self, eq};
@@ -15,6 +17,13 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// An enumeration parses every entry of the directory (tens of megabytes for 100,000 users)
+/// and frees it again; glibc keeps freed memory for reuse unless asked to give it back.
+fn release_memory() {
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe { libc::malloc_trim(0) };
+}
 
 /// Cache keys: one per kind of question.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -66,6 +75,13 @@ pub struct Service {
     pub(crate) memo: TtlCache<String, crate::login::AuthMemo>,
     /// For `$hostname` in the access filter (gethostname(2), never DNS).
     pub(crate) hostname: String,
+    /// The generation of the local files the cached answers were made with.
+    local_seen: AtomicU64,
+    publisher: Option<Arc<Publisher>>,
+    /// Encoded enumeration answers (see [`Service::answer`]).
+    frames: TtlCache<Key, Arc<Vec<u8>>>,
+    refresh_tx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Key>>>,
+    refreshing: std::sync::Mutex<HashSet<Key>>,
 }
 
 /// This host's name from the kernel (no resolver, no NSS).
@@ -113,7 +129,71 @@ impl Service {
             nss: cfg.nss.clone(),
             memo: TtlCache::default(),
             hostname: hostname(),
+            local_seen: AtomicU64::new(0),
+            publisher: None,
+            frames: TtlCache::default(),
+            refresh_tx: std::sync::Mutex::new(None),
+            refreshing: std::sync::Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Publishes every cached user, group and initgroups answer into the shared-memory map.
+    pub fn with_publisher(mut self, p: Option<Arc<Publisher>>) -> Service {
+        self.publisher = p;
+        self
+    }
+
+    /// Background refresh: entries asked for in the last quarter of their TTL are answered
+    /// from the cache at once and fetched again here, so entries in use never expire.
+    pub async fn run_refresher(self: Arc<Self>) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Key>();
+        *self.refresh_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        while let Some(key) = rx.recv().await {
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let resp = self.fetch(&key).await;
+            match resp {
+                Ok(r) => {
+                    debug!("req={id} refreshed {key:?}");
+                    self.remember(key.clone(), &r);
+                }
+                Err(e) => debug!("req={id} refresh of {key:?} failed, keeping the cached answer: {e}"),
+            }
+            self.refreshing.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        }
+    }
+
+    /// Retired by a reload: stop the refresher (it holds a reference to us).
+    pub fn shutdown(&self) {
+        self.refresh_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    fn request_refresh(&self, key: &Key) {
+        let mut set = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+        if set.contains(key) {
+            return;
+        }
+        if let Some(tx) = self.refresh_tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if tx.send(key.clone()).is_ok() {
+                set.insert(key.clone());
+            }
+        }
+    }
+
+    /// The local files as they are now. When they changed, every cached answer goes (a user
+    /// added to /etc/passwd must stop being answered from the directory at once, including
+    /// from cached enumerations and the shared map).
+    pub(crate) fn local_db(&self) -> Arc<LocalDb> {
+        let db = self.local.get();
+        let before = self.local_seen.swap(db.generation, Ordering::Relaxed);
+        if before != 0 && before != db.generation {
+            info!("local account files changed: cached answers dropped");
+            if let Some(p) = &self.publisher {
+                p.clear();
+            }
+            self.cache.clear();
+            self.frames.clear();
+        }
+        db
     }
 
     /// A user name that only the local files may answer.
@@ -130,7 +210,11 @@ impl Service {
     }
 
     fn cached(&self, key: &Key) -> Option<Response> {
-        self.cache.get(key, self.clock.now())
+        let (r, due) = self.cache.get_fresh(key, self.clock.now())?;
+        if due {
+            self.request_refresh(key);
+        }
+        Some(r)
     }
 
     fn remember(&self, key: Key, resp: &Response) {
@@ -139,7 +223,62 @@ impl Service {
             Response::Error { .. } => return,
             _ => self.entry_ttl,
         };
+        if let Some(p) = &self.publisher {
+            match (&key, resp) {
+                (Key::UserName(n), _) => p.publish(Subject::UserName(n), resp, ttl),
+                (Key::UserUid(u), _) => p.publish(Subject::UserUid(*u), resp, ttl),
+                (Key::GroupName(n), _) => p.publish(Subject::GroupName(n), resp, ttl),
+                (Key::GroupGid(g), _) => p.publish(Subject::GroupGid(*g), resp, ttl),
+                (Key::GroupsOf(n), _) => p.publish(Subject::GroupsOf(n), resp, ttl),
+                // An enumeration also answers every single lookup it contains.
+                (Key::AllUsers, Response::Users(v)) => {
+                    for u in v {
+                        p.publish_user(u, ttl);
+                    }
+                }
+                (Key::AllGroups, Response::Groups(v)) => {
+                    for g in v {
+                        p.publish_group(g, ttl);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if matches!(key, Key::AllUsers | Key::AllGroups) {
+            // Enumerations are kept encoded only (see `answer`): no second copy of every
+            // entry in the cache.
+            let frame = Arc::new(ldaprs_common::protocol::frame_response(resp));
+            self.frames.put(key, frame, ttl, self.clock.now());
+            return;
+        }
         self.cache.put(key, resp.clone(), ttl, self.clock.now());
+    }
+
+    /// The encoded answer frame. Enumerations (a megabyte for 10,000 users) are encoded once
+    /// and served from `frames` until the cached answer changes.
+    pub async fn answer(&self, req: Request, peer: Peer) -> Arc<Vec<u8>> {
+        let key = match &req {
+            Request::AllUsers => Some(Key::AllUsers),
+            Request::AllGroups => Some(Key::AllGroups),
+            _ => None,
+        };
+        if let Some(k) = &key {
+            let _ = self.local_db();
+            if let Some((f, due)) = self.frames.get_fresh(k, self.clock.now()) {
+                if due {
+                    self.request_refresh(k);
+                }
+                return f;
+            }
+        }
+        let resp = self.handle(req, peer).await;
+        // `remember` stored the encoded enumeration; use it rather than encoding twice.
+        if let (Some(k), Response::Users(_) | Response::Groups(_)) = (&key, &resp) {
+            if let Some(f) = self.frames.get(k, self.clock.now()) {
+                return f;
+            }
+        }
+        Arc::new(ldaprs_common::protocol::frame_response(&resp))
     }
 
     /// Answers one request. Never panics on bad input; every branch logs its decision.
@@ -185,6 +324,7 @@ impl Service {
                 resp
             }
             Request::Status => self.status(),
+            Request::Explain(inner) => Box::pin(self.explain(*inner, peer)).await,
             Request::FlushCache => {
                 if peer.uid != 0 {
                     warn!("req={id} cache flush refused for uid {}", peer.uid);
@@ -202,6 +342,9 @@ impl Service {
 
     /// Background work: probe dead URIs so that requests never pay for it.
     pub async fn probe_dead(&self) {
+        // Also notice changed local account files, so that the shared map (which the NSS
+        // module reads without asking us) stops answering a name that became local.
+        let _ = self.local_db();
         futures_util::future::join_all(self.blocks.iter().map(|b| b.probe_dead())).await;
     }
 
@@ -209,8 +352,75 @@ impl Service {
         &self.blocks
     }
 
+    /// A lookup, answered, with how it was answered: the daemon's cache, the shared map, and
+    /// for each server block the base, the exact filter and what it returned.
+    async fn explain(&self, req: Request, peer: Peer) -> Response {
+        let (key, kind, name, id) = match &req {
+            Request::UserByName(n) => (Key::UserName(n.clone()), Kind::Passwd, Some(n.clone()), None),
+            Request::UserByUid(u) => (Key::UserUid(*u), Kind::Passwd, None, Some(*u)),
+            Request::GroupByName(n) => (Key::GroupName(n.clone()), Kind::Group, Some(n.clone()), None),
+            Request::GroupByGid(g) => (Key::GroupGid(*g), Kind::Group, None, Some(*g)),
+            Request::GroupsOfUser(n) => (Key::GroupsOf(n.clone()), Kind::Initgroups, Some(n.clone()), None),
+            _ => return Response::Error { code: ErrorCode::BadRequest, message: "only lookups can be explained".into() },
+        };
+        let short = |r: &Response| match r {
+            Response::User(p) => format!("{}:x:{}:{}:{}:{}:{}", p.name, p.uid, p.gid, p.gecos, p.dir, p.shell),
+            Response::Group(g) => format!("{}:x:{}:{} ({} members)", g.name, g.gid, g.members.join(","), g.members.len()),
+            Response::Groups(gs) => gs.iter().map(|g| format!("{}({})", g.name, g.gid)).collect::<Vec<_>>().join(" "),
+            Response::Gids(g) => g.iter().map(u32::to_string).collect::<Vec<_>>().join(" "),
+            Response::NotFound => "not found".into(),
+            Response::Error { message, .. } => format!("error: {message}"),
+            other => format!("{other:?}"),
+        };
+        let mut lines = vec![("query".to_string(), format!("{req:?}"))];
+        lines.push((
+            "daemon cache".into(),
+            match self.cache.get_fresh(&key, self.clock.now()) {
+                Some((r, due)) => format!("hit{}: {}", if due { " (refresh due)" } else { "" }, short(&r)),
+                None => "miss".into(),
+            },
+        ));
+        if let Some(p) = &self.publisher {
+            lines.push(("shared map".into(), p.describe(kind, name.as_deref(), id)));
+        }
+        for b in &self.blocks {
+            let e = &b.eff;
+            let (base, f) = match &req {
+                Request::UserByName(n) => (e.user_base.clone(), filter::and(&e.user_filter, &eq(&e.attr_name, n))),
+                Request::UserByUid(u) => (e.user_base.clone(), filter::and(&e.user_filter, &eq(&e.attr_uid, &u.to_string()))),
+                Request::GroupByName(n) => (e.group_base.clone(), filter::and(&e.group_filter, &eq(&e.attr_group_name, n))),
+                Request::GroupByGid(g) => (e.group_base.clone(), filter::and(&e.group_filter, &eq(&e.attr_group_gid, &g.to_string()))),
+                Request::GroupsOfUser(n) => {
+                    let member = match &e.membership {
+                        Membership::Names(a) => eq(a, n),
+                        Membership::Dns(a) => match self.user_dns.get(n, self.clock.now()) {
+                            Some((_, dn)) => eq(a, &dn),
+                            None => format!("({a}=<DN of {n}>)"),
+                        },
+                    };
+                    (e.group_base.clone(), filter::and(&e.group_filter, &member))
+                }
+                _ => continue,
+            };
+            let t = std::time::Instant::now();
+            let found = match b.search(&base, &f, &["1.1".to_string()], false).await {
+                Ok(v) => format!("{} entr{}{}", v.len(), if v.len() == 1 { "y" } else { "ies" }, v.first().map(|x| format!(" ({}{})", x.dn, if v.len() > 1 { ", ..." } else { "" })).unwrap_or_default()),
+                Err(err) => format!("error: {err}"),
+            };
+            lines.push((format!("server {}", b.name()), format!("base \"{base}\" filter {f}: {found} in {} µs", t.elapsed().as_micros())));
+            lines.extend(b.status());
+        }
+        let answer = Box::pin(self.handle(req, peer)).await;
+        lines.push(("answer".into(), short(&answer)));
+        Response::Status(lines)
+    }
+
     pub fn flush(&self) {
+        if let Some(p) = &self.publisher {
+            p.clear();
+        }
         self.cache.clear();
+        self.frames.clear();
         self.user_dns.clear();
         self.dn_names.clear();
         self.memo.clear();
@@ -228,7 +438,13 @@ impl Service {
     }
 
     fn status(&self) -> Response {
-        let mut lines = vec![("cache entries".to_string(), self.cache.len().to_string())];
+        let mut lines = vec![
+            ("ldaprsd".to_string(), format!("{} (pid {})", env!("CARGO_PKG_VERSION"), std::process::id())),
+            ("cache entries".to_string(), self.cache.len().to_string()),
+        ];
+        if let Some(p) = &self.publisher {
+            lines.push(("shared map".to_string(), p.path().to_string()));
+        }
         for b in &self.blocks {
             lines.extend(b.status());
         }
@@ -239,7 +455,7 @@ impl Service {
     /// cache, so that a user added to `/etc/passwd` stops being answered from the directory
     /// at once.
     fn shadowed_by_local(&self, key: &Key) -> bool {
-        let local = self.local.get();
+        let local = self.local_db();
         match key {
             Key::UserName(n) | Key::GroupsOf(n) => self.local_user(&local, n),
             Key::UserUid(u) => local.has_uid(*u),
@@ -251,7 +467,7 @@ impl Service {
 
     /// Drops from a cached enumeration what the local files now own.
     fn without_local(&self, resp: Response) -> Response {
-        let local = self.local.get();
+        let local = self.local_db();
         match resp {
             Response::Users(v) => Response::Users(v.into_iter().filter(|p| !self.local_user(&local, &p.name) && !local.has_uid(p.uid)).collect()),
             Response::Groups(v) => Response::Groups(v.into_iter().filter(|g| !self.local_group(&local, &g.name, g.gid)).collect()),
@@ -271,18 +487,16 @@ impl Service {
                 _ => r,
             };
         }
-        let resp = match &key {
-            Key::UserName(n) => self.user_by_name(n).await.map(|o| o.map(Response::User)),
-            Key::UserUid(u) => self.user_by_uid(*u).await.map(|o| o.map(Response::User)),
-            Key::AllUsers => self.all_users().await.map(|v| Some(Response::Users(v))),
-            Key::GroupName(n) => self.group_by_name(n).await.map(|o| o.map(Response::Group)),
-            Key::GroupGid(g) => self.group_by_gid(*g).await.map(|o| o.map(Response::Group)),
-            Key::AllGroups => self.all_groups().await.map(|v| Some(Response::Groups(v))),
-            Key::GroupsOf(n) => self.groups_of(n).await.map(|o| o.map(Response::Groups)),
-        };
+        let t0 = std::time::Instant::now();
+        let resp = self.fetch(&key).await;
+        if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {
+            debug!("req={id} {key:?}: directory answered in {} µs", t0.elapsed().as_micros());
+        }
+        if matches!(key, Key::AllUsers | Key::AllGroups) {
+            release_memory();
+        }
         let resp = match resp {
-            Ok(Some(r)) => r,
-            Ok(None) => Response::NotFound,
+            Ok(r) => r,
             Err(e) => {
                 warn!("req={id} {key:?}: {e}");
                 unavailable(&e)
@@ -300,6 +514,20 @@ impl Service {
         );
         self.remember(key, &resp);
         resp
+    }
+
+    /// Asks the directory (no cache).
+    async fn fetch(&self, key: &Key) -> Result<Response, DirError> {
+        let r = match key {
+            Key::UserName(n) => self.user_by_name(n).await.map(|o| o.map(Response::User)),
+            Key::UserUid(u) => self.user_by_uid(*u).await.map(|o| o.map(Response::User)),
+            Key::AllUsers => self.all_users().await.map(|v| Some(Response::Users(v))),
+            Key::GroupName(n) => self.group_by_name(n).await.map(|o| o.map(Response::Group)),
+            Key::GroupGid(g) => self.group_by_gid(*g).await.map(|o| o.map(Response::Group)),
+            Key::AllGroups => self.all_groups().await.map(|v| Some(Response::Groups(v))),
+            Key::GroupsOf(n) => Box::pin(self.groups_of(n)).await.map(|o| o.map(Response::Groups)),
+        };
+        r.map(|o| o.unwrap_or(Response::NotFound))
     }
 
     /// Asks each block in order; the first block that finds something answers. `Err` only when
@@ -332,7 +560,7 @@ impl Service {
         entries: &[Entry],
         wanted: Option<&str>,
     ) -> Vec<(Passwd, String)> {
-        let local = self.local.get();
+        let local = self.local_db();
         entries
             .iter()
             .filter_map(|e| match entry_to_passwd(e, &b.eff, self.limits, wanted) {
@@ -355,7 +583,7 @@ impl Service {
 
     /// The user and its DN, fresh from the directory.
     async fn user_by_name_full(&self, name: &str) -> Lookup<(Passwd, String)> {
-        if !valid_name(name) || self.local_user(&self.local.get(), name) {
+        if !valid_name(name) || self.local_user(&self.local_db(), name) {
             return Ok(None);
         }
         let hit = self
@@ -377,7 +605,7 @@ impl Service {
     }
 
     async fn user_by_uid(&self, uid: u32) -> Lookup<Passwd> {
-        if uid < self.limits.min_uid || self.local.get().has_uid(uid) {
+        if uid < self.limits.min_uid || self.local_db().has_uid(uid) {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
@@ -495,7 +723,7 @@ impl Service {
             );
             return None;
         }
-        if self.local_group(&self.local.get(), name, gid) {
+        if self.local_group(&self.local_db(), name, gid) {
             debug!("server {}: skipping group {name}: name or gid {gid} is local (or ignored)", b.name());
             return None;
         }
@@ -503,11 +731,10 @@ impl Service {
         let mut seen = HashSet::new();
         match &b.eff.membership {
             Membership::Names(attr) => {
-                for m in e.values(attr) {
-                    if valid_name(m) && seen.insert(m.clone()) {
-                        members.push(m.clone());
-                    }
-                }
+                // A 5,000-member group: one copy of each name, duplicates found by reference.
+                let vals = e.values(attr);
+                let mut unique: HashSet<&str> = HashSet::with_capacity(vals.len());
+                members = vals.iter().filter(|m| valid_name(m) && unique.insert(m.as_str())).cloned().collect();
             }
             Membership::Dns(attr) => {
                 for m in self.dn_members(b, e, attr).await {
@@ -525,7 +752,7 @@ impl Service {
     }
 
     async fn group_by_name(&self, name: &str) -> Lookup<Group> {
-        if !valid_name(name) || self.local_group(&self.local.get(), name, u32::MAX) {
+        if !valid_name(name) || self.local_group(&self.local_db(), name, u32::MAX) {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
@@ -543,7 +770,7 @@ impl Service {
     }
 
     async fn group_by_gid(&self, gid: u32) -> Lookup<Group> {
-        if gid < self.limits.min_gid || self.local.get().has_gid(gid) {
+        if gid < self.limits.min_gid || self.local_db().has_gid(gid) {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
@@ -590,7 +817,7 @@ impl Service {
     /// a system user costs no LDAP search. The local group of the first matching
     /// `[[servers.group_mappings]]` is added (its gid from `/etc/group`).
     async fn groups_of(&self, name: &str) -> Lookup<Vec<Group>> {
-        if !valid_name(name) || self.local_user(&self.local.get(), name) {
+        if !valid_name(name) || self.local_user(&self.local_db(), name) {
             return Ok(None);
         }
         // The user must exist (and pass the id limits) before we say anything about it.
@@ -620,7 +847,7 @@ impl Service {
         };
         let home_ref = home.as_ref().map(|(i, dn, e)| (*i, dn.as_str(), e.as_ref()));
         let per_block = self.all_block_groups(name, home_ref, false).await?;
-        let local = self.local.get();
+        let local = self.local_db();
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         for (b, bg) in self.blocks.iter().zip(&per_block) {
@@ -670,7 +897,7 @@ impl Service {
     /// The user, fresh from the directory, with the attributes a login needs
     /// ([`ServerBlock::account_attrs`]): block index, passwd record and entry.
     pub(crate) async fn user_entry_fresh(&self, name: &str) -> Lookup<(usize, Passwd, Entry)> {
-        if !valid_name(name) || self.local_user(&self.local.get(), name) {
+        if !valid_name(name) || self.local_user(&self.local_db(), name) {
             return Ok(None);
         }
         self.first_hit(|i, b| async move {

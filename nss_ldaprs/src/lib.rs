@@ -13,7 +13,9 @@
 use ldaprs_common::client::{self, CallOptions, ClientError};
 use ldaprs_common::names::valid_name;
 use ldaprs_common::nss_pack::{self, TooSmall};
-use ldaprs_common::protocol::{Group, Passwd, Request, Response};
+use ldaprs_common::protocol::{decode_response_ref, GroupRef, PasswdRef, PayloadCursor, Request, Response, ResponseRef};
+use ldaprs_common::shm::{Hit, Kind, MapView};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use ldaprs_common::DEFAULT_SOCKET;
 use libc::{c_char, c_int, c_long, gid_t, size_t, uid_t};
 use std::ffi::CStr;
@@ -112,7 +114,7 @@ fn too_small(len: usize) -> (NssStatus, c_int) {
 /// # Safety
 /// `result` points to a `struct passwd`, `buf` to `len` writable bytes.
 unsafe fn fill_passwd(
-    p: &Passwd,
+    p: &PasswdRef<'_>,
     result: *mut libc::passwd,
     buf: *mut c_char,
     len: size_t,
@@ -146,7 +148,7 @@ unsafe fn fill_passwd(
 /// # Safety
 /// `result` points to a `struct group`, `buf` to `len` writable bytes.
 unsafe fn fill_group(
-    g: &Group,
+    g: &GroupRef<'_>,
     result: *mut libc::group,
     buf: *mut c_char,
     len: size_t,
@@ -174,19 +176,142 @@ unsafe fn fill_group(
     }
 }
 
-fn one_user(req: Request) -> Result<Passwd, (NssStatus, c_int)> {
-    match ask(&req) {
-        Ok(Response::User(p)) => Ok(p),
-        Ok(Response::NotFound) => Err(NOT_FOUND),
-        _ => Err(UNAVAIL),
+/// A mapping of the daemon's shared-memory cache, leaked on purpose: another thread may be
+/// reading it at any time, so it is never unmapped (a superseded map costs its address space
+/// until the process exits; the daemon supersedes a map only when its size changes).
+struct Mapped {
+    view: MapView,
+}
+
+static MAP: AtomicPtr<Mapped> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Maps `/run/ldaprs/cache.map` read-only, if it is there and valid.
+fn open_map() -> Option<MapView> {
+    // SAFETY: open with a constant NUL-terminated path; the fd is closed below.
+    let fd = unsafe { libc::open(c"/run/ldaprs/cache.map".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: stat is plain old data.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat on our fd into our buffer.
+    let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
+    let len = usize::try_from(st.st_size).unwrap_or(0);
+    // Only a root-owned regular file of sane size (the daemon runs as root or its own user,
+    // which owns /run/ldaprs; others cannot write there).
+    let sane = ok && (st.st_mode & libc::S_IFMT) == libc::S_IFREG && (st.st_mode & 0o022) == 0 && (8192..=(4usize << 30)).contains(&len);
+    let base = if sane {
+        // SAFETY: read-only shared mapping of our fd; checked against MAP_FAILED.
+        unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, fd, 0) }
+    } else {
+        libc::MAP_FAILED
+    };
+    // SAFETY: closing the fd we opened; the mapping stays valid.
+    unsafe { libc::close(fd) };
+    if base == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: base is a page-aligned mapping of len readable bytes that we never unmap once
+    // published.
+    let view = unsafe { MapView::new(base.cast::<u8>(), len) };
+    if !view.valid() {
+        // SAFETY: nobody else has seen this mapping.
+        unsafe { libc::munmap(base, len) };
+        return None;
+    }
+    Some(view)
+}
+
+/// The current map, mapping it (again) when needed.
+fn map() -> Option<MapView> {
+    let cur = MAP.load(Ordering::Acquire);
+    if !cur.is_null() {
+        // SAFETY: published pointers come from Box::into_raw and are never freed.
+        let v = unsafe { (*cur).view };
+        if !v.superseded() {
+            return Some(v);
+        }
+    }
+    let v = open_map()?;
+    let fresh = Box::into_raw(Box::new(Mapped { view: v }));
+    match MAP.compare_exchange(cur, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => Some(v),
+        Err(other) => {
+            // Another thread published first: use theirs, drop ours (never seen by others).
+            // SAFETY: `fresh` came from Box::into_raw above and was not published.
+            let mine = unsafe { Box::from_raw(fresh) };
+            let _ = mine;
+            // SAFETY: as in open_map; our mapping was not published.
+            unsafe { libc::munmap(v_base(&v), v_len(&v)) };
+            // SAFETY: published pointers are never freed.
+            (!other.is_null()).then(|| unsafe { (*other).view })
+        }
     }
 }
 
-fn one_group(req: Request) -> Result<Group, (NssStatus, c_int)> {
+fn v_base(v: &MapView) -> *mut libc::c_void {
+    v.base().cast_mut().cast()
+}
+
+fn v_len(v: &MapView) -> usize {
+    v.len()
+}
+
+type Outcome = (NssStatus, c_int);
+
+/// One user: from the shared map if it has a fresh answer, else from the daemon; `fill` packs
+/// it into the caller's buffer.
+fn one_user(req: Request, fill: &dyn Fn(&PasswdRef<'_>) -> Outcome) -> Outcome {
+    let (name, id) = match &req {
+        Request::UserByName(n) => (Some(n.as_str()), None),
+        Request::UserByUid(u) => (None, Some(*u)),
+        _ => (None, None),
+    };
+    if let Some(view) = map() {
+        match view.lookup(Kind::Passwd, name, id) {
+            Hit::Found(payload) => {
+                // The record must be about what was asked (the checksum guards the rest).
+                if let Ok(ResponseRef::User(p)) = decode_response_ref(&payload) {
+                    if name.is_none_or(|n| n == p.name) && id.is_none_or(|u| u == p.uid) {
+                        return fill(&p);
+                    }
+                }
+            }
+            Hit::Negative => return NOT_FOUND,
+            Hit::Miss => {}
+        }
+    }
     match ask(&req) {
-        Ok(Response::Group(g)) => Ok(g),
-        Ok(Response::NotFound) => Err(NOT_FOUND),
-        _ => Err(UNAVAIL),
+        Ok(Response::User(p)) => fill(&p.borrowed()),
+        Ok(Response::NotFound) => NOT_FOUND,
+        _ => UNAVAIL,
+    }
+}
+
+/// One group, as [`one_user`].
+fn one_group(req: Request, fill: &dyn Fn(&GroupRef<'_>) -> Outcome) -> Outcome {
+    let (name, id) = match &req {
+        Request::GroupByName(n) => (Some(n.as_str()), None),
+        Request::GroupByGid(g) => (None, Some(*g)),
+        _ => (None, None),
+    };
+    if let Some(view) = map() {
+        match view.lookup(Kind::Group, name, id) {
+            Hit::Found(payload) => {
+                if let Ok(ResponseRef::Group(g)) = decode_response_ref(&payload) {
+                    if name.is_none_or(|n| n == g.name) && id.is_none_or(|i| i == g.gid) {
+                        return fill(&g);
+                    }
+                }
+            }
+            Hit::Negative => return NOT_FOUND,
+            Hit::Miss => {}
+        }
+    }
+    match ask(&req) {
+        Ok(Response::Group(g)) => fill(&g.borrowed()),
+        Ok(Response::NotFound) => NOT_FOUND,
+        _ => UNAVAIL,
     }
 }
 
@@ -205,11 +330,8 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwnam_r(
         let Some(name) = (unsafe { name_arg(name) }) else {
             return NOT_FOUND;
         };
-        match one_user(Request::UserByName(name)) {
-            // SAFETY: result/buf/buflen come from glibc.
-            Ok(p) => unsafe { fill_passwd(&p, result, buf, buflen) },
-            Err(e) => e,
-        }
+        // SAFETY: result/buf/buflen come from glibc.
+        one_user(Request::UserByName(name), &|p| unsafe { fill_passwd(p, result, buf, buflen) })
     })
 }
 
@@ -223,10 +345,9 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwuid_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> NssStatus {
-    guard(errnop, || match one_user(Request::UserByUid(uid)) {
+    guard(errnop, || {
         // SAFETY: result/buf/buflen come from glibc.
-        Ok(p) => unsafe { fill_passwd(&p, result, buf, buflen) },
-        Err(e) => e,
+        one_user(Request::UserByUid(uid), &|p| unsafe { fill_passwd(p, result, buf, buflen) })
     })
 }
 
@@ -245,11 +366,8 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrnam_r(
         let Some(name) = (unsafe { name_arg(name) }) else {
             return NOT_FOUND;
         };
-        match one_group(Request::GroupByName(name)) {
-            // SAFETY: result/buf/buflen come from glibc.
-            Ok(g) => unsafe { fill_group(&g, result, buf, buflen) },
-            Err(e) => e,
-        }
+        // SAFETY: result/buf/buflen come from glibc.
+        one_group(Request::GroupByName(name), &|g| unsafe { fill_group(g, result, buf, buflen) })
     })
 }
 
@@ -263,60 +381,46 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrgid_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> NssStatus {
-    guard(errnop, || match one_group(Request::GroupByGid(gid)) {
+    guard(errnop, || {
         // SAFETY: result/buf/buflen come from glibc.
-        Ok(g) => unsafe { fill_group(&g, result, buf, buflen) },
-        Err(e) => e,
+        one_group(Request::GroupByGid(gid), &|g| unsafe { fill_group(g, result, buf, buflen) })
     })
 }
 
-/// State of a `setpwent`/`getpwent_r`/`endpwent` walk. glibc serialises these calls per
-/// process under its own lock; the Mutex only makes the static sound. A std Mutex is a futex,
-/// not a thread or a thread-local.
-struct Walk<T> {
-    items: Option<Vec<T>>,
-    next: usize,
+/// State of a `setpwent`/`getpwent_r`/`endpwent` walk: the daemon's whole answer, undecoded,
+/// and a cursor into it. glibc serialises these calls per process under its own lock; the
+/// Mutex only makes the static sound. A std Mutex is a futex, not a thread or a thread-local.
+struct Walk {
+    payload: Option<Vec<u8>>,
+    cursor: Option<PayloadCursor>,
 }
 
-static USERS: Mutex<Walk<Passwd>> = Mutex::new(Walk {
-    items: None,
-    next: 0,
-});
-static GROUPS: Mutex<Walk<Group>> = Mutex::new(Walk {
-    items: None,
-    next: 0,
-});
+static USERS: Mutex<Walk> = Mutex::new(Walk { payload: None, cursor: None });
+static GROUPS: Mutex<Walk> = Mutex::new(Walk { payload: None, cursor: None });
 
-fn reset<T>(walk: &Mutex<Walk<T>>) {
+fn reset(walk: &Mutex<Walk>) {
     let mut w = walk.lock().unwrap_or_else(|p| p.into_inner());
-    w.items = None;
-    w.next = 0;
+    w.payload = None;
+    w.cursor = None;
 }
 
-/// One step of a walk: fetch the list on first use, then hand out entries; an entry that
-/// does not fit (ERANGE) is handed out again on the next call.
-fn step<T>(
-    walk: &Mutex<Walk<T>>,
-    fetch: impl FnOnce() -> Option<Vec<T>>,
-    fill: impl FnOnce(&T) -> (NssStatus, c_int),
-) -> (NssStatus, c_int) {
+/// One step of a walk: fetch the list on first use, then hand out entries; an entry that does
+/// not fit (ERANGE) is handed out again on the next call.
+fn step(walk: &Mutex<Walk>, req: Request, groups: bool, fill: impl FnOnce(&[u8], PayloadCursor) -> Option<(Outcome, PayloadCursor)>) -> Outcome {
     let mut w = walk.lock().unwrap_or_else(|p| p.into_inner());
-    if w.items.is_none() {
-        match fetch() {
-            Some(v) => {
-                w.items = Some(v);
-                w.next = 0;
-            }
-            None => return UNAVAIL,
+    if w.payload.is_none() {
+        if recursion_guard() {
+            return UNAVAIL;
         }
+        let Ok(payload) = client::call_raw(DEFAULT_SOCKET, &req, CallOptions::NSS) else { return UNAVAIL };
+        let Some(cursor) = PayloadCursor::new(&payload, groups) else { return UNAVAIL };
+        w.payload = Some(payload);
+        w.cursor = Some(cursor);
     }
-    let next = w.next;
-    let Some(item) = w.items.as_ref().and_then(|v| v.get(next)) else {
-        return NOT_FOUND;
-    };
-    let r = fill(item);
+    let (Some(payload), Some(cursor)) = (w.payload.as_deref(), w.cursor) else { return UNAVAIL };
+    let Some((r, next)) = fill(payload, cursor) else { return NOT_FOUND };
     if r.0 == NssStatus::Success {
-        w.next += 1;
+        w.cursor = Some(next);
     }
     r
 }
@@ -347,13 +451,10 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwent_r(
     errnop: *mut c_int,
 ) -> NssStatus {
     guard(errnop, || {
-        let fetch = || match ask(&Request::AllUsers) {
-            Ok(Response::Users(v)) => Some(v),
-            _ => None,
-        };
-        // SAFETY: result/buf/buflen come from glibc.
-        step(&USERS, fetch, |p| unsafe {
-            fill_passwd(p, result, buf, buflen)
+        step(&USERS, Request::AllUsers, false, |payload, cursor| {
+            let (p, next) = cursor.user(payload)?;
+            // SAFETY: result/buf/buflen come from glibc.
+            Some((unsafe { fill_passwd(&p, result, buf, buflen) }, next))
         })
     })
 }
@@ -384,13 +485,10 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrent_r(
     errnop: *mut c_int,
 ) -> NssStatus {
     guard(errnop, || {
-        let fetch = || match ask(&Request::AllGroups) {
-            Ok(Response::Groups(v)) => Some(v),
-            _ => None,
-        };
-        // SAFETY: result/buf/buflen come from glibc.
-        step(&GROUPS, fetch, |g| unsafe {
-            fill_group(g, result, buf, buflen)
+        step(&GROUPS, Request::AllGroups, true, |payload, cursor| {
+            let (g, next) = cursor.group(payload)?;
+            // SAFETY: result/buf/buflen come from glibc.
+            Some((unsafe { fill_group(&g, result, buf, buflen) }, next))
         })
     })
 }
@@ -409,6 +507,28 @@ unsafe fn add_gids(
     groupsp: *mut *mut gid_t,
     limit: c_long,
 ) -> (NssStatus, c_int) {
+    // The daemon's list has no duplicates; only the entries glibc (or an earlier module)
+    // already put in the array need checking, so this stays linear for users in 300 groups.
+    // SAFETY: valid per the contract.
+    let initial = usize::try_from(unsafe { *start }).unwrap_or(0);
+    // Grow once to what is needed (within `limit`) instead of doubling step by step.
+    // SAFETY: valid per the contract.
+    let (used0, cap0, arr0) = unsafe { (*start, *size, *groupsp) };
+    let want = used0.saturating_add(c_long::try_from(gids.len()).unwrap_or(c_long::MAX));
+    let want = if limit > 0 { want.min(limit) } else { want };
+    if want > cap0 || arr0.is_null() {
+        let bytes = usize::try_from(want.max(1)).unwrap_or(0).saturating_mul(std::mem::size_of::<gid_t>());
+        // SAFETY: arr0 is NULL or from malloc (glibc's contract); realloc handles both.
+        let grown = unsafe { libc::realloc(arr0.cast::<libc::c_void>(), bytes) }.cast::<gid_t>();
+        if grown.is_null() {
+            return (NssStatus::Unavail, libc::ENOMEM);
+        }
+        // SAFETY: valid pointers per the contract.
+        unsafe {
+            *groupsp = grown;
+            *size = want.max(1);
+        }
+    }
     for &gid in gids {
         if gid == skip {
             continue;
@@ -417,8 +537,8 @@ unsafe fn add_gids(
         let (used, cap, arr) = unsafe { (*start, *size, *groupsp) };
         let used_n = usize::try_from(used).unwrap_or(0);
         if !arr.is_null() {
-            // SAFETY: the first `used` entries of the array are initialised.
-            let present = unsafe { std::slice::from_raw_parts(arr, used_n) };
+            // SAFETY: the first `used` (>= initial) entries of the array are initialised.
+            let present = unsafe { std::slice::from_raw_parts(arr, initial.min(used_n)) };
             if present.contains(&gid) {
                 continue;
             }
@@ -476,6 +596,18 @@ pub unsafe extern "C" fn _nss_ldaprs_initgroups_dyn(
         let Some(name) = (unsafe { name_arg(user) }) else {
             return NOT_FOUND;
         };
+        if let Some(view) = map() {
+            match view.lookup(Kind::Initgroups, Some(&name), None) {
+                Hit::Found(payload) => {
+                    if let Ok(ResponseRef::Gids(gids)) = decode_response_ref(&payload) {
+                        // SAFETY: pointers checked above, per glibc's contract.
+                        return unsafe { add_gids(&gids, skipgroup, start, size, groupsp, limit) };
+                    }
+                }
+                Hit::Negative => return NOT_FOUND,
+                Hit::Miss => {}
+            }
+        }
         match ask(&Request::GroupsOfUser(name)) {
             // SAFETY: pointers checked above, per glibc's contract.
             Ok(Response::Gids(gids)) => unsafe {
@@ -515,7 +647,7 @@ mod tests {
         let mut groups = arr;
         let st = unsafe {
             add_gids(
-                &[100, 5, 6, 5, 7, 8],
+                &[100, 5, 6, 7, 8], // unique (the daemon dedupes); 100 is already in the array
                 6,
                 &mut start,
                 &mut size,
@@ -539,7 +671,7 @@ mod tests {
 
     #[test]
     fn passwd_erange_then_success() {
-        let p = Passwd {
+        let p = ldaprs_common::protocol::Passwd {
             name: "alice".into(),
             uid: 1,
             gid: 2,
@@ -550,15 +682,15 @@ mod tests {
         // SAFETY: zeroed passwd is a valid out-parameter.
         let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
         let mut small = [0 as c_char; 4];
-        let r = unsafe { fill_passwd(&p, &mut pw, small.as_mut_ptr(), small.len()) };
+        let r = unsafe { fill_passwd(&p.borrowed(), &mut pw, small.as_mut_ptr(), small.len()) };
         assert_eq!(r, ERANGE);
         let mut big = [0 as c_char; 64];
-        let r = unsafe { fill_passwd(&p, &mut pw, big.as_mut_ptr(), big.len()) };
+        let r = unsafe { fill_passwd(&p.borrowed(), &mut pw, big.as_mut_ptr(), big.len()) };
         assert_eq!(r, OK);
         let name = unsafe { CStr::from_ptr(pw.pw_name) };
         assert_eq!(name.to_str().unwrap(), "alice");
         assert_eq!(pw.pw_uid, 1);
-        let r = unsafe { fill_passwd(&p, &mut pw, std::ptr::null_mut(), 0) };
+        let r = unsafe { fill_passwd(&p.borrowed(), &mut pw, std::ptr::null_mut(), 0) };
         assert_eq!(r, UNAVAIL);
     }
 }

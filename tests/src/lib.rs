@@ -15,7 +15,6 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub const BASE: &str = "dc=example,dc=com";
@@ -253,23 +252,29 @@ impl Drop for Slapd {
     }
 }
 
-/// The NSS call harness (tests/c/nsscall.c), compiled once per test run.
-pub fn nsscall() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let out = build_dir().join(format!("nsscall-{}", std::process::id()));
+/// A C harness from tests/c, compiled once per test process.
+pub fn c_harness(name: &str) -> PathBuf {
+    let out = build_dir().join(format!("{name}-{}", std::process::id()));
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    if !out.exists() {
         let st = Command::new("cc")
             .arg("-O1")
+            .arg("-pthread")
             .arg("-o")
             .arg(&out)
-            .arg(workspace().join("tests/c/nsscall.c"))
+            .arg(workspace().join(format!("tests/c/{name}.c")))
             .arg("-ldl")
             .status()
             .unwrap();
-        assert!(st.success(), "compiling tests/c/nsscall.c failed");
-        out
-    })
-    .clone()
+        assert!(st.success(), "compiling tests/c/{name}.c failed");
+    }
+    out
+}
+
+/// The NSS call harness (tests/c/nsscall.c).
+pub fn nsscall() -> PathBuf {
+    c_harness("nsscall")
 }
 
 /// A private mount namespace with its own `/run` (so `/run/ldaprs/socket` is ours) and its own
@@ -435,6 +440,25 @@ impl Env {
         let _ = child.kill();
         let _ = child.wait();
         Err(self.daemon_log())
+    }
+
+    pub fn daemon_pid(&self) -> u32 {
+        self.daemon.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// Sends a signal to the daemon (SIGSTOP/SIGCONT to hang it, SIGKILL to crash it).
+    pub fn signal_daemon(&mut self, sig: i32) {
+        signal(self.daemon_pid(), sig);
+        if sig == libc::SIGKILL {
+            if let Some(mut c) = self.daemon.take() {
+                let _ = c.wait();
+            }
+        }
+    }
+
+    /// The shared-memory map as seen from the host.
+    pub fn map_from_host(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root/run/ldaprs/cache.map", self.holder.id()))
     }
 
     pub fn stop_daemon(&mut self) {

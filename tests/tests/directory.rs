@@ -73,3 +73,27 @@ fn enumeration_is_complete_even_when_paging_is_capped() {
     assert_complete(&env);
     assert!(env.daemon_log().contains("splitting the enumeration by uid prefix"), "{}", env.daemon_log());
 }
+
+#[test]
+fn a_name_matching_two_entries_is_refused() {
+    // security.md AUTH-07: a second alice under another OU. Answering either could be the
+    // wrong person, so neither is answered and the login is denied.
+    let dir = scratch("ambiguous-ldif");
+    let mut text = std::fs::read_to_string(workspace().join("tests/fixtures/rfc2307.ldif")).unwrap();
+    text.push_str(&format!(
+        "\ndn: ou=other,{BASE}\nobjectClass: organizationalUnit\nou: other\n\ndn: uid=alice,ou=other,{BASE}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: alice\ncn: Other Alice\nsn: Alice\nuidNumber: 10666\ngidNumber: 10001\nhomeDirectory: /home/other\nuserPassword: other-pw\n"
+    ));
+    let ldif = dir.join("ambiguous.ldif");
+    std::fs::write(&ldif, text).unwrap();
+    let slapd = Slapd::start_with("ambiguous", &ldif, "rfc2307", SlapdOpts::default());
+    let mut env = Env::new("ambiguous");
+    env.write_config(&Env::config_for(&slapd, "rfc2307", "", ""));
+    env.start_daemon();
+    assert_ne!(env.getent(&["-s", "ldaprs", "passwd", "alice"]).0, 0);
+    assert_ne!(env.pam("alice", "alice-pw", &["authenticate"]).0, 0);
+    assert_ne!(env.pam("alice", "other-pw", &["authenticate"]).0, 0);
+    assert!(!slapd.log().contains("BIND dn=\"uid=alice,"), "a bind was attempted for an ambiguous name");
+    assert!(env.daemon_log().contains("2 entries match"), "{}", env.daemon_log());
+    // Everybody else is unaffected.
+    assert_eq!(env.pam("bob", "bob-pw", &["authenticate"]).0, 0);
+}

@@ -145,3 +145,27 @@ fn server_test_shows_why_a_server_is_or_is_not_used() {
     let down = sections[2];
     assert!(down.contains("tcp connect            FAILED") && down.contains("NOT USABLE"), "{down}");
 }
+
+#[test]
+fn client_certificate_is_presented_when_the_server_demands_one() {
+    let ca = TestCa::new("mtls");
+    let server = ca.issue("mtls-server", "IP:127.0.0.1", false);
+    let client = ca.issue("ldaprs-client", "DNS:client.example.com", false);
+    let opts = SlapdOpts { global: format!("{}TLSVerifyClient demand\n", server.slapd_global(&ca.cert)), ldaps: true, ..Default::default() };
+    let slapd = Slapd::start_with("mtls", &workspace().join("tests/fixtures/rfc2307.ldif"), "rfc2307", opts);
+    let mut env = Env::new("mtls");
+    // Without a client certificate the server refuses the handshake.
+    let tls = format!("[servers.tls]\nca_file = \"{}\"\n", ca.cert.display());
+    let log = with_daemon(&mut env, &Env::config_uris(&[&slapd.ldaps_uri], "rfc2307", "", &tls), |env| {
+        assert_eq!(env.getent(&["-s", "ldaprs", "passwd", "alice"]).0, 2);
+    });
+    let line = log.lines().find(|l| l.contains("marked down")).unwrap_or("");
+    println!("without a client certificate: {line}");
+    assert!(!line.is_empty(), "{log}");
+    // With one, it works (lookups and a login).
+    let tls = format!("{tls}client_cert = \"{}\"\nclient_key = \"{}\"\n", client.cert.display(), client.key.display());
+    with_daemon(&mut env, &Env::config_uris(&[&slapd.ldaps_uri], "rfc2307", "", &tls), |env| {
+        assert_eq!(env.getent(&["-s", "ldaprs", "passwd", "alice"]).0, 0);
+        assert_eq!(env.pam("alice", "alice-pw", &["authenticate"]).0, 0);
+    });
+}

@@ -14,13 +14,16 @@ commands:
   server test           for each URI: TCP, StartTLS, TLS version and certificate, service bind,
                         RootDSE (no daemon needed)
   status                what the daemon reports
-  user show NAME|UID    the passwd record the daemon answers
-  group show NAME|GID   the group record the daemon answers
+  user show NAME|UID    the passwd record the daemon answers, and how: cache, shared map,
+                        each server's base and exact filter, which URI is connected
+  group show NAME|GID   the same for a group
   groups NAME           the groups initgroups would get
-  auth test NAME        authenticate NAME (password read from standard input)
+  auth test NAME        authenticate NAME and check the account (password read from the
+                        terminal without echo, or from standard input)
   account test NAME [--service S] [--rhost H]
                         the account-stage decision for NAME (access rules, account state),
                         with the message a user would see; the daemon log names the rule
+options: --json (machine-readable output)
   cache flush           drop every cached answer (root only)";
 
 fn call(socket: &str, req: &Request) -> Result<Response, ExitCode> {
@@ -32,6 +35,73 @@ fn call(socket: &str, req: &Request) -> Result<Response, ExitCode> {
         eprintln!("ldaprsctl: {e} (socket {socket})");
         ExitCode::from(3)
     })
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn json_object(pairs: &[(String, String)]) -> String {
+    let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_str(v))).collect();
+    format!("{{{}}}", body.join(", "))
+}
+
+/// --json: every answer as one JSON object.
+fn show_json(resp: Response) -> ExitCode {
+    let (pairs, code): (Vec<(String, String)>, u8) = match resp {
+        Response::User(p) => (vec![("name".into(), p.name), ("uid".into(), p.uid.to_string()), ("gid".into(), p.gid.to_string()), ("gecos".into(), p.gecos), ("home".into(), p.dir), ("shell".into(), p.shell)], 0),
+        Response::Group(g) => (vec![("name".into(), g.name), ("gid".into(), g.gid.to_string()), ("members".into(), g.members.join(","))], 0),
+        Response::Gids(g) => (vec![("gids".into(), g.iter().map(u32::to_string).collect::<Vec<_>>().join(" "))], 0),
+        Response::NotFound => (vec![("result".into(), "not found".into())], 2),
+        Response::Status(lines) => {
+            let notfound = lines.iter().any(|(k, v)| k == "answer" && v == "not found");
+            (lines, if notfound { 2 } else { 0 })
+        }
+        Response::Ok => (vec![("result".into(), "ok".into())], 0),
+        Response::Auth { code, message } => (vec![("decision".into(), format!("{code:?}")), ("message".into(), message)], if code == AuthCode::Success { 0 } else { 1 }),
+        Response::Error { code, message } => (vec![("error".into(), format!("{code:?}")), ("message".into(), message)], 3),
+        other => (vec![("answer".into(), format!("{other:?}"))], 0),
+    };
+    println!("{}", json_object(&pairs));
+    ExitCode::from(code)
+}
+
+/// Reads a password: from the terminal with echo off, else one line of standard input.
+fn read_password(prompt: &str) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let fd = libc::STDIN_FILENO;
+    // SAFETY: isatty on our own stdin.
+    let tty = unsafe { libc::isatty(fd) } == 1;
+    // SAFETY: termios is plain old data.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: tcgetattr into our buffer.
+    let echo_off = tty && unsafe { libc::tcgetattr(fd, &mut saved) } == 0;
+    if echo_off {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        // SAFETY: setting our own terminal's attributes; restored below.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    }
+    let mut line = String::new();
+    let ok = std::io::stdin().lock().read_line(&mut line).is_ok();
+    if echo_off {
+        // SAFETY: restoring the attributes saved above.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+        eprintln!();
+    }
+    ok.then(|| line.trim_end_matches(['\n', '\r']).as_bytes().to_vec())
 }
 
 fn show(resp: Response) -> ExitCode {
@@ -59,10 +129,15 @@ fn show(resp: Response) -> ExitCode {
             ExitCode::from(2)
         }
         Response::Status(lines) => {
+            let notfound = lines.iter().any(|(k, v)| k == "answer" && v == "not found");
             for (k, v) in lines {
-                println!("{k}: {v}");
+                println!("{k:<24} {v}");
             }
-            ExitCode::SUCCESS
+            if notfound {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Response::Ok => {
             println!("ok");
@@ -103,12 +178,43 @@ fn config_check(path: &std::path::Path) -> ExitCode {
         }
     };
     let mut bad = false;
+    // Who may change what the daemon does: the config must not be writable by group or
+    // others, nor owned by anyone but root (or the daemon's own user).
+    if let Ok(m) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        if m.mode() & 0o022 != 0 {
+            eprintln!("{}: writable by group or others (mode {:04o}): anyone could point logins at their own server (hint: chmod go-w {})", path.display(), m.mode() & 0o777, path.display());
+            bad = true;
+        }
+    }
     for s in &cfg.servers {
         if let Some(f) = &s.bind_password_file {
             if let Err(e) = config::read_secret(f) {
                 eprintln!("server {}: {e}", s.name);
                 bad = true;
             }
+        }
+        for (key, file) in [("ca_file", &s.tls.ca_file), ("client_cert", &s.tls.client_cert), ("client_key", &s.tls.client_key)] {
+            if let Some(f) = file {
+                if let Err(e) = std::fs::metadata(f) {
+                    eprintln!("server {}: [servers.tls] {key} {}: {e}", s.name, f.display());
+                    bad = true;
+                }
+            }
+        }
+        if let Some(k) = &s.tls.client_key {
+            use std::os::unix::fs::MetadataExt;
+            if std::fs::metadata(k).is_ok_and(|m| m.mode() & 0o077 != 0) {
+                eprintln!("server {}: [servers.tls] client_key {} is readable by group or others (hint: chmod 600 it)", s.name, k.display());
+                bad = true;
+            }
+        }
+        if let Err(e) = ldaprsd::tls::client_config(s) {
+            eprintln!("{e}");
+            bad = true;
+        }
+        for w in ldaprsd::directory::ServerBlock::new(s.clone(), ldaprsd::directory::IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() }, None).map(|b| b.transport_warnings()).unwrap_or_default() {
+            println!("warning: {w}");
         }
         let e = s.effective();
         println!(
@@ -187,6 +293,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut path = PathBuf::from(ldaprs_common::DEFAULT_CONFIG);
     let mut socket: Option<String> = None;
+    let mut json = false;
     let mut rest: Vec<&str> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -199,6 +306,7 @@ fn main() -> ExitCode {
                 Some(p) => socket = Some(p.clone()),
                 None => return usage(),
             },
+            "--json" => json = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -217,29 +325,30 @@ fn main() -> ExitCode {
         ["server", "test"] => return server_test(&path),
         ["status"] => Request::Status,
         ["cache", "flush"] => Request::FlushCache,
-        ["user", "show", n] => match n.parse::<u32>() {
+        ["user", "show", n] => Request::Explain(Box::new(match n.parse::<u32>() {
             Ok(uid) => Request::UserByUid(uid),
             Err(_) => Request::UserByName(n.to_string()),
-        },
-        ["group", "show", n] => match n.parse::<u32>() {
+        })),
+        ["group", "show", n] => Request::Explain(Box::new(match n.parse::<u32>() {
             Ok(gid) => Request::GroupByGid(gid),
             Err(_) => Request::GroupByName(n.to_string()),
-        },
+        })),
         ["groups", n] => Request::GroupsOfUser(n.to_string()),
         ["auth", "test", n] => {
-            let mut line = String::new();
-            if std::io::stdin().lock().read_line(&mut line).is_err() {
-                return ExitCode::from(2);
+            let Some(pw) = read_password(&format!("Password for {n}: ")) else { return ExitCode::from(2) };
+            let ctx = PamContext { service: "ldaprsctl".into(), ..Default::default() };
+            let auth = Request::Authenticate { user: n.to_string(), password: Secret::new(pw), ctx: ctx.clone() };
+            let first = match call(&socket, &auth) {
+                Ok(r) => r,
+                Err(c) => return c,
+            };
+            if !matches!(first, Response::Auth { code: AuthCode::Success, .. }) || json {
+                return if json { show_json(first) } else { print!("authentication: "); show(first) };
             }
-            let pw = line.trim_end_matches(['\n', '\r']).as_bytes().to_vec();
-            Request::Authenticate {
-                user: n.to_string(),
-                password: Secret::new(pw),
-                ctx: PamContext {
-                    service: "ldaprsctl".into(),
-                    ..Default::default()
-                },
-            }
+            println!("authentication: Success");
+            // Then the account stage, as pam_sm_acct_mgmt would ask it.
+            print!("account: ");
+            Request::AccountCheck { user: n.to_string(), ctx }
         }
         ["account", "test", n, opts @ ..] => {
             let mut ctx = PamContext {
@@ -262,6 +371,7 @@ fn main() -> ExitCode {
         _ => return usage(),
     };
     match call(&socket, &req) {
+        Ok(r) if json => show_json(r),
         Ok(r) => show(r),
         Err(c) => c,
     }
