@@ -81,6 +81,17 @@ pub fn first_mapping(
 }
 
 pub fn decide(f: &Facts, allow: &[String], deny: &[String]) -> Decision {
+    match decide_groups(f, allow, deny) {
+        // Say that the filter was checked too, so the log names every rule that let the
+        // user in.
+        Decision::Allow(why) if f.filter_matches == Some(true) => {
+            Decision::Allow(format!("{why}; access_filter matched"))
+        }
+        d => d,
+    }
+}
+
+fn decide_groups(f: &Facts, allow: &[String], deny: &[String]) -> Decision {
     if let Some(g) = deny.iter().find(|d| f.groups.contains(d)) {
         return Decision::Deny(format!("member of denied group {g}"));
     }
@@ -183,10 +194,10 @@ mod tests {
             Decision::Deny("the account does not match the access_filter".into())
         );
         f.filter_matches = Some(true);
-        assert!(matches!(
+        assert_eq!(
             decide(&f, &v(&["admins"]), &[]),
-            Decision::Allow(_)
-        ));
+            Decision::Allow("member of allowed group admins; access_filter matched".into())
+        );
     }
 
     #[test]

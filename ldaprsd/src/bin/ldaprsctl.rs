@@ -194,6 +194,12 @@ fn config_check(path: &std::path::Path) -> ExitCode {
                 bad = true;
             }
         }
+        if let Some(f) = &s.admin_password_file {
+            if let Err(e) = config::read_secret_for(f, "admin_password_file") {
+                eprintln!("server {}: {e}", s.name);
+                bad = true;
+            }
+        }
         for (key, file) in [("ca_file", &s.tls.ca_file), ("client_cert", &s.tls.client_cert), ("client_key", &s.tls.client_key)] {
             if let Some(f) = file {
                 if let Err(e) = std::fs::metadata(f) {
