@@ -344,17 +344,19 @@ pub unsafe extern "C" fn pam_sm_chauthtok(
     argc: c_int,
     argv: *const *const c_char,
 ) -> c_int {
-    let expired = flags & sys::PAM_CHANGE_EXPIRED_AUTHTOK != 0;
-    let f = match (flags & sys::PAM_PRELIM_CHECK != 0, flags & sys::PAM_UPDATE_AUTHTOK != 0, expired) {
-        (true, _, false) => chauthtok_prelim,
-        (true, _, true) => chauthtok_prelim_expired,
-        (false, true, false) => chauthtok_update,
-        (false, true, true) => chauthtok_update_expired,
-        // libpam always sets one of the two; anything else is a caller bug.
-        (false, false, _) => return sys::PAM_SYSTEM_ERR,
-    };
-    // SAFETY: arguments from libpam.
-    guard(|| unsafe { run(pamh, flags, argc, argv, f) })
+    guard(|| {
+        let expired = flags & sys::PAM_CHANGE_EXPIRED_AUTHTOK != 0;
+        let f = match (flags & sys::PAM_PRELIM_CHECK != 0, flags & sys::PAM_UPDATE_AUTHTOK != 0, expired) {
+            (true, _, false) => chauthtok_prelim,
+            (true, _, true) => chauthtok_prelim_expired,
+            (false, true, false) => chauthtok_update,
+            (false, true, true) => chauthtok_update_expired,
+            // libpam always sets one of the two; anything else is a caller bug.
+            (false, false, _) => return sys::PAM_SYSTEM_ERR,
+        };
+        // SAFETY: arguments from libpam.
+        unsafe { run(pamh, flags, argc, argv, f) }
+    })
 }
 
 #[cfg(test)]
