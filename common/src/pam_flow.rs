@@ -77,8 +77,9 @@ pub trait Daemon {
 pub struct Options {
     pub use_first_pass: bool,
     pub try_first_pass: bool,
-    /// Password change: take the new password from `PAM_AUTHTOK`, set by an earlier module
-    /// (pam_pwquality), instead of prompting.
+    /// Password change: take the new password from `PAM_AUTHTOK` when an earlier module
+    /// (pam_pwquality) set it, instead of prompting. Without one (a stack where pam_unix,
+    /// which does not know directory users, comes first) the module prompts itself.
     pub use_authtok: bool,
     pub debug: bool,
     /// Arguments we did not understand (logged, not fatal: a typo must not lock people out).
@@ -452,14 +453,12 @@ fn update_authtok(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Option
             Err(c) => return c,
         }
     };
-    let new = if opts.use_authtok {
-        match host.authtok() {
-            Some(p) => p,
-            None => {
-                host.log(Level::Notice, "use_authtok given but no earlier module set the new password");
-                return PamCode::AuthtokErr;
-            }
-        }
+    let from_item = if opts.use_authtok { host.authtok() } else { None };
+    if opts.use_authtok && from_item.is_none() && opts.debug {
+        host.log(Level::Debug, "use_authtok: no earlier module set the new password; asking for it");
+    }
+    let new = if let Some(p) = from_item {
+        p
     } else {
         let first = match host.prompt_password("New password: ") {
             Ok(p) => p,
@@ -979,8 +978,11 @@ mod tests {
         assert_eq!(chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false), PamCode::Success);
         assert_eq!(h.prompts, 0);
         assert!(matches!(&d.asked[0], Request::ChangePassword { new, .. } if new.expose() == b"from-pwquality"));
-        let mut h = typing("alice", &[]);
+        // No earlier module set it (pam_unix first, which does not know the user): prompt.
+        let mut h = typing("alice", &["typed-new", "typed-new"]);
         h.old_item = Some(b"old".to_vec());
-        assert_eq!(chauthtok(&mut h, &mut seq(vec![]), &o, ChangePhase::Update, false), PamCode::AuthtokErr);
+        let mut d = seq(vec![msg(AuthCode::Success, "")]);
+        assert_eq!(chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false), PamCode::Success);
+        assert!(matches!(&d.asked[0], Request::ChangePassword { new, .. } if new.expose() == b"typed-new"));
     }
 }
