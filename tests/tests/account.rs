@@ -877,3 +877,33 @@ fn ad_account_flags() {
         0
     );
 }
+
+#[test]
+fn debian_password_stack_with_pam_unix_first() {
+    // The stack pam-auth-update writes from packaging/pam-config (pam_unix has the higher
+    // priority; "end" becomes a jump over the rest of the primary block): pam_unix does not
+    // know directory users, so ldaprs asks for the new password itself despite use_authtok.
+    let slapd = account_directory("stack");
+    let env = account_env("stack", &slapd);
+    let module = ldaprs_tests::artifact("libpam_ldaprs.so");
+    std::fs::write(
+        env.dir.join("pam.d/ldaprs-test"),
+        format!(
+            "auth [success=2 default=ignore] pam_unix.so nullok\nauth [success=1 authinfo_unavail=ignore user_unknown=ignore default=die] {m} try_first_pass\nauth requisite pam_deny.so\nauth required pam_permit.so\n\
+             account required {m}\n\
+             password [success=2 default=ignore] pam_unix.so obscure yescrypt\npassword [success=1 user_unknown=ignore authinfo_unavail=ignore ignore=ignore default=die] {m} use_authtok try_first_pass\npassword requisite pam_deny.so\npassword required pam_permit.so\n",
+            m = module.display()
+        ),
+    )
+    .unwrap();
+    let (code, out) = env.pamtester(
+        "alice",
+        &["alice-pw", "Stack-Passw0rd", "Stack-Passw0rd"],
+        &["chauthtok"],
+        &[],
+        Some(10001),
+    );
+    show(&env, "alice", code, &out);
+    assert_eq!(code, 0, "{out}\n{}", env.daemon_log());
+    assert_eq!(env.pam("alice", "Stack-Passw0rd", &["authenticate"]).0, 0);
+}
