@@ -70,6 +70,10 @@ pub struct DaemonSection {
     pub socket: String,
     #[serde(default = "default_log_level")]
     pub log_level: LogLevel,
+    /// Started as root, the daemon reads its secrets, opens its socket and shared map, then
+    /// runs as this system user (looked up in /etc/passwd, never through NSS).
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 impl Default for DaemonSection {
@@ -77,6 +81,7 @@ impl Default for DaemonSection {
         DaemonSection {
             socket: default_socket(),
             log_level: default_log_level(),
+            user: None,
         }
     }
 }

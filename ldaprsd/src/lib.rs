@@ -19,6 +19,7 @@ pub mod local;
 pub mod log;
 pub mod login;
 pub mod membership;
+pub mod privdrop;
 pub mod publish;
 pub mod notify;
 pub mod ppolicy;

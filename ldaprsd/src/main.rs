@@ -11,6 +11,7 @@ use ldaprsd::service::Service;
 use ldaprsd::{error, info, warn};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 fn usage() -> ExitCode {
@@ -30,20 +31,39 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Reads the config and its secrets and builds the server blocks; every problem is one
 /// message naming the file, the server and the key.
-fn load(path: &Path) -> Result<(Config, Vec<ServerBlock>), String> {
+///
+/// `secrets` remembers the secret files read so far: after the switch to `[daemon] user` the
+/// root-only files cannot be read again, so a reload keeps what was read at start for the same
+/// path (and says so); a new path needs a restart.
+fn load(path: &Path, secrets: &mut HashMap<PathBuf, String>) -> Result<(Config, Vec<ServerBlock>), String> {
     let cfg = config::load(path).map_err(|e| e.to_string())?;
     let limits = IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() };
     let mut blocks = Vec::new();
+    let mut secret = |f: &PathBuf, key: &str, server: &str| -> Result<String, String> {
+        match config::read_secret_for(f, key) {
+            Ok(p) => {
+                secrets.insert(f.clone(), p.clone());
+                Ok(p)
+            }
+            Err(e) => match secrets.get(f) {
+                Some(p) if e.message.contains("Permission denied") => {
+                    warn!("server {server}: {} cannot be read any more (the daemon no longer runs as root); keeping the password read at start — restart to change it", f.display());
+                    Ok(p.clone())
+                }
+                _ => Err(format!("server {server}: {e}")),
+            },
+        }
+    };
     for s in &cfg.servers {
         let pw = match &s.bind_password_file {
-            Some(f) => Some(config::read_secret(f).map_err(|e| format!("server {}: {e}", s.name))?),
+            Some(f) => Some(secret(f, "bind_password_file", &s.name)?),
             None => None,
         };
         if !s.tls.verify {
             warn!("server {}: TLS certificate verification is OFF (verify = false): anyone on the path can impersonate the directory", s.name);
         }
         let admin_pw = match &s.admin_password_file {
-            Some(f) => Some(config::read_secret_for(f, "admin_password_file").map_err(|e| format!("server {}: {e}", s.name))?),
+            Some(f) => Some(secret(f, "admin_password_file", &s.name)?),
             None => None,
         };
         let b = ServerBlock::new(s.clone(), limits, pw).map_err(|e| e.to_string())?.with_admin_password(admin_pw);
@@ -69,6 +89,22 @@ fn publisher(cfg: &Config) -> Option<Arc<Publisher>> {
     p.map(Arc::new)
 }
 
+/// Switches to `[daemon] user` once the socket, the shared map and the secrets are in hand.
+fn drop_privileges(user: &str, socket: &str) -> Result<(), String> {
+    use ldaprsd::privdrop;
+    let passwd = std::fs::read_to_string("/etc/passwd").map_err(|e| format!("/etc/passwd: {e}"))?;
+    let (uid, gid) = privdrop::lookup(&passwd, user).ok_or_else(|| format!("no user {user} in /etc/passwd"))?;
+    if uid == 0 {
+        return Err(format!("{user} is root"));
+    }
+    if let Some(dir) = Path::new(socket).parent() {
+        privdrop::hand_over(dir, uid, gid)?;
+    }
+    privdrop::become_user(uid, gid)?;
+    info!("running as {user} (uid {uid}, gid {gid})");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut path = PathBuf::from(ldaprs_common::DEFAULT_CONFIG);
@@ -92,7 +128,8 @@ fn main() -> ExitCode {
     // SAFETY: prctl with constant arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
 
-    let (cfg, blocks) = match load(&path) {
+    let mut secrets = HashMap::new();
+    let (cfg, blocks) = match load(&path, &mut secrets) {
         Ok(x) => x,
         Err(e) => {
             error!("{e}");
@@ -122,6 +159,12 @@ fn main() -> ExitCode {
         let svc = Arc::new(Service::new(&cfg, blocks, Arc::new(SystemClock)).with_publisher(map.clone()));
         tokio::spawn(svc.clone().run_refresher());
         let current: Current = Arc::new(RwLock::new(svc));
+        if let Some(user) = &cfg.daemon.user {
+            if let Err(e) = drop_privileges(user, &cfg.daemon.socket) {
+                error!("cannot run as {user}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
         info!("ldaprsd {} listening on {} ({} server block(s))", env!("CARGO_PKG_VERSION"), cfg.daemon.socket, cfg.servers.len());
         let signal = |kind| tokio::signal::unix::signal(kind).map_err(|e| error!("cannot handle signals: {e}"));
         let (Ok(mut term), Ok(mut hup)) = (signal(tokio::signal::unix::SignalKind::terminate()), signal(tokio::signal::unix::SignalKind::hangup())) else {
@@ -141,7 +184,7 @@ fn main() -> ExitCode {
             tokio::select! {
                 _ = term.recv() => break,
                 _ = tokio::signal::ctrl_c() => break,
-                _ = hup.recv() => reload(&path, &cfg, &current, &map),
+                _ = hup.recv() => reload(&path, &cfg, &current, &map, &mut secrets),
             }
         }
         ldaprsd::notify::stopping();
@@ -157,13 +200,13 @@ fn main() -> ExitCode {
 
 /// SIGHUP: build a new service from the config file and swap it in. Requests already being
 /// answered finish on the old one; a config that does not load leaves the running one in place.
-fn reload(path: &Path, running: &Config, current: &Current, map: &Option<Arc<Publisher>>) {
+fn reload(path: &Path, running: &Config, current: &Current, map: &Option<Arc<Publisher>>, secrets: &mut HashMap<PathBuf, String>) {
     ldaprsd::notify::reloading();
-    match load(path) {
+    match load(path, secrets) {
         Err(e) => error!("SIGHUP: config not reloaded, keeping the running one: {e}"),
         Ok((cfg, blocks)) => {
-            if cfg.daemon.socket != running.daemon.socket || cfg.cache.map_size_mb != running.cache.map_size_mb {
-                warn!("SIGHUP: [daemon] socket and [cache] map_size_mb take effect at the next restart");
+            if cfg.daemon.socket != running.daemon.socket || cfg.cache.map_size_mb != running.cache.map_size_mb || cfg.daemon.user != running.daemon.user {
+                warn!("SIGHUP: [daemon] socket and user and [cache] map_size_mb take effect at the next restart");
             }
             ldaprsd::log::set_level(cfg.daemon.log_level);
             let svc = Arc::new(Service::new(&cfg, blocks, Arc::new(SystemClock)).with_publisher(map.clone()));

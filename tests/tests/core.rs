@@ -513,3 +513,32 @@ fn ldaprsctl_status_user_show_group_show_and_auth_test() {
     let (code, out) = run(&["cache", "flush"], "");
     assert_eq!((code, out.as_str()), (0, "ok\n"));
 }
+
+#[test]
+fn daemon_runs_as_its_own_user_after_reading_root_only_secrets() {
+    let slapd = Slapd::start("privdrop", "rfc2307.ldif", "rfc2307");
+    let mut env = Env::new("privdrop");
+    let pw = secret_file(&env.dir, "reader-pw", 0o600);
+    let server = format!("bind_dn = \"cn=reader,dc=example,dc=com\"\nbind_password_file = \"{}\"", pw.display());
+    env.write_config(&Env::config_for(&slapd, "rfc2307", "[daemon]\nuser = \"nobody\"\n", &server).replace("\n[daemon]\nlog_level", "\nlog_level"));
+    env.start_daemon();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", env.daemon_pid())).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap().to_string();
+    assert_eq!(uid_line.split_whitespace().skip(1).collect::<Vec<_>>(), vec!["65534"; 4], "{uid_line}");
+    assert!(status.lines().any(|l| l.starts_with("CapEff:") && l.ends_with("0000000000000000")), "{status}");
+    assert!(env.daemon_log().contains("running as nobody (uid 65534"), "{}", env.daemon_log());
+    // Lookups (service bind with the root-only password read at start) and logins work; the
+    // PAM module trusts the daemon because it owns the socket's directory.
+    assert_eq!(env.getent(&["-s", "ldaprs", "passwd", "alice"]).0, 0);
+    let (code, out) = env.pam("alice", "alice-pw", &["authenticate", "acct_mgmt"]);
+    assert_eq!(code, 0, "{out}");
+    // A reload cannot read the secret again and keeps the one read at start.
+    env.signal_daemon(libc::SIGHUP);
+    let t = std::time::Instant::now();
+    while !env.daemon_log().contains("SIGHUP: configuration reloaded") {
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{}", env.daemon_log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(env.daemon_log().contains("keeping the password read at start"));
+    assert_eq!(env.getent(&["-s", "ldaprs", "passwd", "bob"]).0, 0);
+}

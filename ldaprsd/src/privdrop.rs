@@ -1,0 +1,71 @@
+//! Running as a dedicated system user. The daemon starts as root (it must read the root-only
+//! bind password file, which it refuses if group or others can read it, and create
+//! /run/ldaprs), then switches to `[daemon] user` for good: no supplementary groups, real,
+//! effective and saved ids all changed, so no capability is left.
+//!
+//! The user is looked up in /etc/passwd directly: the daemon never resolves users through NSS
+//! (DESIGN.md hard rule 7).
+
+use std::ffi::CString;
+
+/// uid and gid of `name` from a passwd-format text.
+pub fn lookup(passwd: &str, name: &str) -> Option<(u32, u32)> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        if f.next()? != name {
+            return None;
+        }
+        let _pw = f.next()?;
+        let uid = f.next()?.parse().ok()?;
+        let gid = f.next()?.parse().ok()?;
+        Some((uid, gid))
+    })
+}
+
+/// Makes `dir` (the socket's directory) owned by the user, so that clients that check the
+/// daemon's identity (the PAM module: peer uid must be root or the directory's owner) trust it.
+pub fn hand_over(dir: &std::path::Path, uid: u32, gid: u32) -> Result<(), String> {
+    let c = CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: chown with a NUL-terminated path.
+    if unsafe { libc::chown(c.as_ptr(), uid, gid) } != 0 {
+        return Err(format!("chown {}: {}", dir.display(), std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// Switches the whole process (all threads: glibc broadcasts set*id) to uid/gid.
+pub fn become_user(uid: u32, gid: u32) -> Result<(), String> {
+    let err = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
+    // SAFETY: plain system calls with constant or owned arguments; results checked.
+    unsafe {
+        if libc::setgroups(0, std::ptr::null()) != 0 {
+            return Err(err("setgroups"));
+        }
+        if libc::setresgid(gid, gid, gid) != 0 {
+            return Err(err("setresgid"));
+        }
+        if libc::setresuid(uid, uid, uid) != 0 {
+            return Err(err("setresuid"));
+        }
+        if libc::getuid() != uid || libc::geteuid() != uid || libc::getegid() != gid {
+            return Err("the switch did not take".into());
+        }
+        // Setting the ids reset the dumpable flag; keep secrets out of core dumps.
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwd_lookup() {
+        let p = "root:x:0:0:root:/root:/bin/bash\n_ldaprs:x:998:997::/nonexistent:/usr/sbin/nologin\nbad:x:zz:1::/:/bin/sh\n";
+        assert_eq!(lookup(p, "_ldaprs"), Some((998, 997)));
+        assert_eq!(lookup(p, "root"), Some((0, 0)));
+        assert_eq!(lookup(p, "bad"), None);
+        assert_eq!(lookup(p, "_ldapr"), None);
+    }
+}
