@@ -194,7 +194,9 @@ pub const ACCESS_FILTER_VARS: &[&str] = &[
 impl PamSection {
     /// Whether any rule restricts who may log in (then a failure to evaluate denies).
     pub fn has_rules(&self) -> bool {
-        !self.allow_groups.is_empty() || !self.deny_groups.is_empty() || self.access_filter.is_some()
+        !self.allow_groups.is_empty()
+            || !self.deny_groups.is_empty()
+            || self.access_filter.is_some()
     }
 }
 
@@ -901,12 +903,21 @@ fn validate_server_extras(path: &str, src: &str, i: usize, s: &Server) -> Result
     }
     if g.in_chain == Some(true) && !g.nested {
         let msg = "in_chain = true only matters with nested = true".to_string();
-        return Err(semantic(path, src, idx, groups, "in_chain", msg, Some("add nested = true")));
+        return Err(semantic(
+            path,
+            src,
+            idx,
+            groups,
+            "in_chain",
+            msg,
+            Some("add nested = true"),
+        ));
     }
     if let Some(f) = &g.search_filter {
         let hint = Some("search_filter = \"(&(objectClass=posixGroup)(memberUid=%s))\"");
         if !f.contains("%s") {
-            let msg = "must contain %s (the user name, or search_filter_user_attribute)".to_string();
+            let msg =
+                "must contain %s (the user name, or search_filter_user_attribute)".to_string();
             return Err(semantic(path, src, idx, groups, "search_filter", msg, hint));
         }
         let filled = crate::filter::normalize(&crate::filter::fill_percent_s(f, "x"));
@@ -914,9 +925,20 @@ fn validate_server_extras(path: &str, src: &str, i: usize, s: &Server) -> Result
             .map_err(|m| semantic(path, src, idx, groups, "search_filter", m, hint))?;
     } else if g.search_filter_user_attribute.is_some() {
         let msg = "search_filter_user_attribute is set but search_filter is not".to_string();
-        return Err(semantic(path, src, idx, groups, "search_filter_user_attribute", msg, None));
+        return Err(semantic(
+            path,
+            src,
+            idx,
+            groups,
+            "search_filter_user_attribute",
+            msg,
+            None,
+        ));
     }
-    for (table, v) in [(groups, &g.filter), (Some("servers.users"), &s.users.filter)] {
+    for (table, v) in [
+        (groups, &g.filter),
+        (Some("servers.users"), &s.users.filter),
+    ] {
         if let Some(f) = v {
             crate::filter::check_syntax(&crate::filter::normalize(f))
                 .map_err(|m| semantic(path, src, idx, table, "filter", m, None))?;
@@ -926,7 +948,10 @@ fn validate_server_extras(path: &str, src: &str, i: usize, s: &Server) -> Result
         let (key, msg) = if s.admin_dn.is_some() {
             ("admin_dn", "admin_dn is set but admin_password_file is not")
         } else {
-            ("admin_password_file", "admin_password_file is set but admin_dn is not")
+            (
+                "admin_password_file",
+                "admin_password_file is set but admin_dn is not",
+            )
         };
         return Err(semantic(path, src, idx, None, key, msg.into(), None));
     }
@@ -984,13 +1009,10 @@ pub fn read_secret_for(path: &Path, key: &str) -> Result<String, ConfigError> {
         message,
         hint: hint.map(str::to_string),
     };
-    let meta = std::fs::metadata(path)
-        .map_err(|e| err(format!("cannot read the {what}: {e}"), None))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| err(format!("cannot read the {what}: {e}"), None))?;
     if !meta.is_file() {
-        return Err(err(
-            format!("the {what} is not a regular file"),
-            None,
-        ));
+        return Err(err(format!("the {what} is not a regular file"), None));
     }
     let mode = meta.mode() & 0o777;
     if mode & 0o077 != 0 {
@@ -1080,9 +1102,13 @@ nested = true
         let src = include_str!("../../packaging/ldaprs.toml");
         let mut on = String::new();
         for l in src.lines() {
-            let keyish = l
-                .strip_prefix("# ")
-                .filter(|r| r.starts_with('[') || r.split('=').next().is_some_and(|k| !k.trim().is_empty() && !k.trim().contains(' ')) && r.contains(" = "));
+            let keyish = l.strip_prefix("# ").filter(|r| {
+                r.starts_with('[')
+                    || r.split('=')
+                        .next()
+                        .is_some_and(|k| !k.trim().is_empty() && !k.trim().contains(' '))
+                        && r.contains(" = ")
+            });
             on.push_str(keyish.unwrap_or(l));
             on.push('\n');
         }
@@ -1093,7 +1119,10 @@ nested = true
         assert!(s.admin_dn.is_some());
         assert!(c.pam.access_filter.is_some());
         let e = s.effective();
-        assert_eq!(e.attr_member_of, None, "member_of is described in prose only");
+        assert_eq!(
+            e.attr_member_of, None,
+            "member_of is described in prose only"
+        );
         assert!(e.group_search.is_some());
         assert_eq!(c.nss.min_gid, Some(1000));
     }
@@ -1231,10 +1260,19 @@ nested = true
         assert_eq!(e.attr_member_of.as_deref(), Some("memberOf"));
         // AD: the server follows the chain unless told otherwise.
         let ad = MIN.replace("base", "schema = \"ad\"\nbase");
-        let e = parse("c", &format!("{ad}[servers.groups]\nnested = true\n")).unwrap().servers[0].effective();
+        let e = parse("c", &format!("{ad}[servers.groups]\nnested = true\n"))
+            .unwrap()
+            .servers[0]
+            .effective();
         assert!(e.in_chain);
         assert_eq!(e.nesting, Some(10));
-        let e = parse("c", &format!("{ad}[servers.groups]\nnested = true\nin_chain = false\n")).unwrap().servers[0].effective();
+        let e = parse(
+            "c",
+            &format!("{ad}[servers.groups]\nnested = true\nin_chain = false\n"),
+        )
+        .unwrap()
+        .servers[0]
+            .effective();
         assert!(!e.in_chain);
         let e = parse("c", &ad).unwrap().servers[0].effective();
         assert!(!e.in_chain, "no nesting, no in-chain");
@@ -1252,9 +1290,16 @@ nested = true
         let src = format!("{MIN}[servers.groups]\nnesting_depth = 0\nnested = true\n");
         assert_eq!(parse("c", &src).unwrap_err().line, Some(6));
         let src = format!("{MIN}[servers.groups]\nin_chain = true\n");
-        assert!(parse("c", &src).unwrap_err().hint.unwrap().contains("nested"));
+        assert!(parse("c", &src)
+            .unwrap_err()
+            .hint
+            .unwrap()
+            .contains("nested"));
         let src = format!("{MIN}[servers.groups]\nfilter = \"(objectClass=posixGroup\"\n");
-        assert_eq!(parse("c", &src).unwrap_err().key.as_deref(), Some("servers[0].groups.filter"));
+        assert_eq!(
+            parse("c", &src).unwrap_err().key.as_deref(),
+            Some("servers[0].groups.filter")
+        );
     }
 
     #[test]
@@ -1286,18 +1331,42 @@ nested = true
         let e = parse("c", &format!("{MIN}admin_dn = \"cn=x\"\n")).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("servers[0].admin_dn"));
         let e = parse("c", &format!("{MIN}[[servers.group_mappings]]\ngroup = \"a\"\ngroup_dn = \"cn=a\"\nallow_login = true\n")).unwrap_err();
-        assert!(e.message.contains("exactly one of group_dn and group"), "{e}");
-        let e = parse("c", &format!("{MIN}[[servers.group_mappings]]\ngroup = \"a\"\n")).unwrap_err();
+        assert!(
+            e.message.contains("exactly one of group_dn and group"),
+            "{e}"
+        );
+        let e = parse(
+            "c",
+            &format!("{MIN}[[servers.group_mappings]]\ngroup = \"a\"\n"),
+        )
+        .unwrap_err();
         assert!(e.message.contains("no effect"), "{e}");
-        let e = parse("c", &format!("{MIN}[[servers.group_mappings]]\ngroup = \"a\"\nlocal_group = \"bad name\"\n")).unwrap_err();
-        assert_eq!(e.key.as_deref(), Some("servers[0].group_mappings.local_group"));
-        let e = parse("c", &format!("{MIN}[[servers.group_mappings]]\ngroup = \"a\"\nlocal_gruop = \"x\"\n")).unwrap_err();
+        let e = parse(
+            "c",
+            &format!(
+                "{MIN}[[servers.group_mappings]]\ngroup = \"a\"\nlocal_group = \"bad name\"\n"
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.key.as_deref(),
+            Some("servers[0].group_mappings.local_group")
+        );
+        let e = parse(
+            "c",
+            &format!("{MIN}[[servers.group_mappings]]\ngroup = \"a\"\nlocal_gruop = \"x\"\n"),
+        )
+        .unwrap_err();
         assert_eq!(e.hint.as_deref(), Some("did you mean `local_group`?"));
     }
 
     #[test]
     fn ignore_lists() {
-        let c = parse("c", &format!("[nss]\nignore_users = [\"backup\"]\nignore_groups = [\"staff\"]\n{MIN}")).unwrap();
+        let c = parse(
+            "c",
+            &format!("[nss]\nignore_users = [\"backup\"]\nignore_groups = [\"staff\"]\n{MIN}"),
+        )
+        .unwrap();
         assert_eq!(c.nss.ignore_users, vec!["backup".to_string()]);
         assert_eq!(c.nss.ignore_groups, vec!["staff".to_string()]);
     }

@@ -129,7 +129,9 @@ fn pieces(t: &str) -> Result<Vec<Piece<'_>>, String> {
             .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
             .unwrap_or(after.len());
         if len == 0 {
-            return Err("a `$` must start a variable such as $username (write $$ for a literal $)".into());
+            return Err(
+                "a `$` must start a variable such as $username (write $$ for a literal $)".into(),
+            );
         }
         let (name, more) = after.split_at(len);
         out.push(Piece::Var(name));
@@ -146,7 +148,11 @@ pub fn check_template(t: &str, known: &[&str]) -> Result<(), String> {
             if !known.contains(&v) {
                 return Err(format!(
                     "unknown variable ${v} (known: {})",
-                    known.iter().map(|k| format!("${k}")).collect::<Vec<_>>().join(" ")
+                    known
+                        .iter()
+                        .map(|k| format!("${k}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 ));
             }
         }
@@ -163,7 +169,11 @@ pub fn fill_template(t: &str, vars: &[(&str, &str)]) -> Result<String, String> {
         match p {
             Piece::Text(s) => out.push_str(s),
             Piece::Var(v) => {
-                let value = vars.iter().find(|(k, _)| *k == v).map(|(_, x)| *x).unwrap_or("");
+                let value = vars
+                    .iter()
+                    .find(|(k, _)| *k == v)
+                    .map(|(_, x)| *x)
+                    .unwrap_or("");
                 out.push_str(&escape_filter_value(value));
             }
         }
@@ -242,7 +252,11 @@ mod tests {
         assert!(check_template("(a=$1)", &["username"]).is_err());
         let f = fill_template(
             t,
-            &[("hostname", "web1"), ("service", "sshd"), ("username", "a*)(uid=*")],
+            &[
+                ("hostname", "web1"),
+                ("service", "sshd"),
+                ("username", "a*)(uid=*"),
+            ],
         )
         .unwrap();
         assert_eq!(
@@ -260,6 +274,9 @@ mod tests {
             fill_percent_s("(member:1.2.840.113556.1.4.1941:=%s)", "cn=a\\,b,dc=x"),
             "(member:1.2.840.113556.1.4.1941:=cn=a\\5c,b,dc=x)"
         );
-        assert_eq!(fill_percent_s("(|(memberUid=%s)(uid=%s))", "*"), "(|(memberUid=\\2a)(uid=\\2a))");
+        assert_eq!(
+            fill_percent_s("(|(memberUid=%s)(uid=%s))", "*"),
+            "(|(memberUid=\\2a)(uid=\\2a))"
+        );
     }
 }

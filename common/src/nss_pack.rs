@@ -6,9 +6,9 @@
 //! (glibc manual, "NSS Module Function Internals"). These functions do the layout in safe Rust
 //! on a slice and return offsets; the module turns offsets into pointers at the boundary.
 
-use crate::protocol::{GroupRef, PasswdRef};
 #[cfg(test)]
 use crate::protocol::{Group, Passwd};
+use crate::protocol::{GroupRef, PasswdRef};
 
 /// The buffer cannot hold the record: answer TRYAGAIN/ERANGE.
 #[derive(Debug, PartialEq, Eq)]
@@ -146,7 +146,11 @@ mod tests {
             + 1;
         for len in 0..need {
             let mut buf = vec![0xAAu8; len];
-            assert_eq!(pack_passwd(&mut buf, &p.borrowed()), Err(TooSmall), "len {len}");
+            assert_eq!(
+                pack_passwd(&mut buf, &p.borrowed()),
+                Err(TooSmall),
+                "len {len}"
+            );
         }
         let mut buf = vec![0xAAu8; need];
         let l = pack_passwd(&mut buf, &p.borrowed()).unwrap();

@@ -337,14 +337,21 @@ fn acceptable_new(new: &Secret, old: Option<&Secret>) -> Result<(), &'static str
 
 /// The current password: from `PAM_OLDAUTHTOK` with `use_first_pass`/`try_first_pass` (or
 /// in the update pass, where the first pass left it), else prompted.
-fn current_password(host: &mut dyn PamHost, opts: &Options, phase: ChangePhase) -> Result<Secret, PamCode> {
+fn current_password(
+    host: &mut dyn PamHost,
+    opts: &Options,
+    phase: ChangePhase,
+) -> Result<Secret, PamCode> {
     let from_item = phase == ChangePhase::Update || opts.use_first_pass || opts.try_first_pass;
     if from_item {
         if let Some(old) = host.old_authtok() {
             return Ok(old);
         }
         if opts.use_first_pass && phase == ChangePhase::Prelim {
-            host.log(Level::Notice, "use_first_pass given but no earlier module set the current password");
+            host.log(
+                Level::Notice,
+                "use_first_pass given but no earlier module set the current password",
+            );
             return Err(PamCode::AuthErr);
         }
     }
@@ -379,19 +386,34 @@ pub fn chauthtok(
 /// password during a login: the user authenticated a moment ago, and with OpenLDAP's password
 /// policy every bind of an expired password spends one of its few grace logins (the change
 /// itself needs one).
-fn prelim_check(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Options, user: &str, reset: bool, verify: bool) -> PamCode {
+fn prelim_check(
+    host: &mut dyn PamHost,
+    daemon: &mut dyn Daemon,
+    opts: &Options,
+    user: &str,
+    reset: bool,
+    verify: bool,
+) -> PamCode {
     // Only directory users are ours: a local user gets USER_UNKNOWN and pam_unix changes it.
     match daemon.call(&Request::UserByName(user.to_string())) {
         Ok(Response::User(_)) => {}
         Ok(Response::NotFound) => {
             if opts.debug {
-                host.log(Level::Debug, &format!("password change: {user} is not a directory user"));
+                host.log(
+                    Level::Debug,
+                    &format!("password change: {user} is not a directory user"),
+                );
             }
             return PamCode::UserUnknown;
         }
-        Ok(Response::Error { code, message }) => return error_response_code(host, "password change", code, &message),
+        Ok(Response::Error { code, message }) => {
+            return error_response_code(host, "password change", code, &message)
+        }
         Ok(other) => {
-            host.log(Level::Error, &format!("password change: unexpected reply {other:?}"));
+            host.log(
+                Level::Error,
+                &format!("password change: unexpected reply {other:?}"),
+            );
             return PamCode::AuthtokErr;
         }
         Err(e) => return client_error_code(host, "password change", &e),
@@ -404,7 +426,10 @@ fn prelim_check(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Options,
         Err(c) => return c,
     };
     if old.is_empty() || old.expose().len() > MAX_PASSWORD {
-        host.log(Level::Notice, &format!("password change for {user}: empty or over-long current password refused"));
+        host.log(
+            Level::Notice,
+            &format!("password change for {user}: empty or over-long current password refused"),
+        );
         return PamCode::AuthErr;
     }
     if !verify {
@@ -413,18 +438,30 @@ fn prelim_check(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Options,
     }
     // Check the current password now, before asking for a new one twice.
     let ctx = host.context();
-    let req = Request::Authenticate { user: user.to_string(), password: old.clone(), ctx };
+    let req = Request::Authenticate {
+        user: user.to_string(),
+        password: old.clone(),
+        ctx,
+    };
     match daemon.call(&req) {
         Ok(Response::Auth { code, message }) => {
             let pc = match code {
                 AuthCode::Success => PamCode::Success,
-                AuthCode::Denied | AuthCode::NewAuthtokRequired | AuthCode::PasswordRejected => PamCode::AuthErr,
+                AuthCode::Denied | AuthCode::NewAuthtokRequired | AuthCode::PasswordRejected => {
+                    PamCode::AuthErr
+                }
                 AuthCode::UserUnknown => PamCode::UserUnknown,
                 AuthCode::Unavailable => PamCode::AuthinfoUnavail,
-                AuthCode::AccountDenied | AuthCode::Expired | AuthCode::Refused => PamCode::PermDenied,
+                AuthCode::AccountDenied | AuthCode::Expired | AuthCode::Refused => {
+                    PamCode::PermDenied
+                }
             };
             host.log(
-                if pc == PamCode::Success { Level::Info } else { Level::Notice },
+                if pc == PamCode::Success {
+                    Level::Info
+                } else {
+                    Level::Notice
+                },
                 &format!("password change for {user}: current password {code:?}"),
             );
             if pc == PamCode::Success {
@@ -435,16 +472,27 @@ fn prelim_check(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Options,
             }
             pc
         }
-        Ok(Response::Error { code, message }) => error_response_code(host, "password change", code, &message),
+        Ok(Response::Error { code, message }) => {
+            error_response_code(host, "password change", code, &message)
+        }
         Ok(other) => {
-            host.log(Level::Error, &format!("password change: unexpected reply {other:?}"));
+            host.log(
+                Level::Error,
+                &format!("password change: unexpected reply {other:?}"),
+            );
             PamCode::AuthtokErr
         }
         Err(e) => client_error_code(host, "password change", &e),
     }
 }
 
-fn update_authtok(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Options, user: &str, reset: bool) -> PamCode {
+fn update_authtok(
+    host: &mut dyn PamHost,
+    daemon: &mut dyn Daemon,
+    opts: &Options,
+    user: &str,
+    reset: bool,
+) -> PamCode {
     let old = if reset {
         None
     } else {
@@ -453,9 +501,16 @@ fn update_authtok(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Option
             Err(c) => return c,
         }
     };
-    let from_item = if opts.use_authtok { host.authtok() } else { None };
+    let from_item = if opts.use_authtok {
+        host.authtok()
+    } else {
+        None
+    };
     if opts.use_authtok && from_item.is_none() && opts.debug {
-        host.log(Level::Debug, "use_authtok: no earlier module set the new password; asking for it");
+        host.log(
+            Level::Debug,
+            "use_authtok: no earlier module set the new password; asking for it",
+        );
     }
     let new = if let Some(p) = from_item {
         p
@@ -484,28 +539,49 @@ fn update_authtok(host: &mut dyn PamHost, daemon: &mut dyn Daemon, opts: &Option
     }
     host.set_authtok(&new);
     let ctx = host.context();
-    let req = Request::ChangePassword { user: user.to_string(), old, new, ctx };
+    let req = Request::ChangePassword {
+        user: user.to_string(),
+        old,
+        new,
+        ctx,
+    };
     match daemon.call(&req) {
         Ok(Response::Auth { code, message }) => {
             let pc = match code {
                 AuthCode::Success => PamCode::Success,
                 AuthCode::UserUnknown => PamCode::UserUnknown,
                 AuthCode::Unavailable => PamCode::AuthinfoUnavail,
-                AuthCode::AccountDenied | AuthCode::Expired | AuthCode::Refused => PamCode::PermDenied,
-                AuthCode::Denied | AuthCode::PasswordRejected | AuthCode::NewAuthtokRequired => PamCode::AuthtokErr,
+                AuthCode::AccountDenied | AuthCode::Expired | AuthCode::Refused => {
+                    PamCode::PermDenied
+                }
+                AuthCode::Denied | AuthCode::PasswordRejected | AuthCode::NewAuthtokRequired => {
+                    PamCode::AuthtokErr
+                }
             };
             host.log(
-                if pc == PamCode::Success { Level::Info } else { Level::Notice },
-                &format!("password change for {user}{}: {code:?} {message}", if reset { " by root" } else { "" }),
+                if pc == PamCode::Success {
+                    Level::Info
+                } else {
+                    Level::Notice
+                },
+                &format!(
+                    "password change for {user}{}: {code:?} {message}",
+                    if reset { " by root" } else { "" }
+                ),
             );
             if pc != PamCode::UserUnknown {
                 show(host, pc == PamCode::Success, &message);
             }
             pc
         }
-        Ok(Response::Error { code, message }) => error_response_code(host, "password change", code, &message),
+        Ok(Response::Error { code, message }) => {
+            error_response_code(host, "password change", code, &message)
+        }
         Ok(other) => {
-            host.log(Level::Error, &format!("password change: unexpected reply {other:?}"));
+            host.log(
+                Level::Error,
+                &format!("password change: unexpected reply {other:?}"),
+            );
             PamCode::AuthtokErr
         }
         Err(e) => client_error_code(host, "password change", &e),
@@ -849,56 +925,110 @@ mod tests {
     fn account_shows_warnings_as_info_and_maps_new_codes() {
         let mut h = host("alice", "");
         let mut d = Script {
-            answer: Some(msg(AuthCode::Success, "Warning: your password will expire in 3 days.")),
+            answer: Some(msg(
+                AuthCode::Success,
+                "Warning: your password will expire in 3 days.",
+            )),
             asked: vec![],
         };
-        assert_eq!(account(&mut h, &mut d, &Options::default()), PamCode::Success);
-        assert_eq!(h.infos, vec!["Warning: your password will expire in 3 days.".to_string()]);
+        assert_eq!(
+            account(&mut h, &mut d, &Options::default()),
+            PamCode::Success
+        );
+        assert_eq!(
+            h.infos,
+            vec!["Warning: your password will expire in 3 days.".to_string()]
+        );
         assert!(h.shown.is_empty());
         d.answer = Some(msg(
             AuthCode::NewAuthtokRequired,
             "You are required to change your password immediately (password expired).",
         ));
-        assert_eq!(account(&mut h, &mut d, &Options::default()), PamCode::NewAuthtokReqd);
+        assert_eq!(
+            account(&mut h, &mut d, &Options::default()),
+            PamCode::NewAuthtokReqd
+        );
         assert_eq!(h.shown.len(), 1);
-        d.answer = Some(msg(AuthCode::Expired, "Your account has expired.\nPlease contact your administrator."));
-        assert_eq!(account(&mut h, &mut d, &Options::default()), PamCode::AcctExpired);
+        d.answer = Some(msg(
+            AuthCode::Expired,
+            "Your account has expired.\nPlease contact your administrator.",
+        ));
+        assert_eq!(
+            account(&mut h, &mut d, &Options::default()),
+            PamCode::AcctExpired
+        );
         assert_eq!(h.shown.len(), 3, "two lines, two messages: {:?}", h.shown);
         d.answer = Some(msg(AuthCode::PasswordRejected, "x"));
-        assert_eq!(account(&mut h, &mut d, &Options::default()), PamCode::PermDenied);
+        assert_eq!(
+            account(&mut h, &mut d, &Options::default()),
+            PamCode::PermDenied
+        );
     }
 
     #[test]
     fn authenticate_shows_grace_warning_and_never_succeeds_on_odd_codes() {
         let mut h = host("alice", "pw");
         let mut d = Script {
-            answer: Some(msg(AuthCode::Success, "Your password has expired; 1 grace login left.")),
+            answer: Some(msg(
+                AuthCode::Success,
+                "Your password has expired; 1 grace login left.",
+            )),
             asked: vec![],
         };
-        assert_eq!(authenticate(&mut h, &mut d, &Options::default()), PamCode::Success);
+        assert_eq!(
+            authenticate(&mut h, &mut d, &Options::default()),
+            PamCode::Success
+        );
         assert_eq!(h.infos.len(), 1);
         for code in [AuthCode::NewAuthtokRequired, AuthCode::PasswordRejected] {
             d.answer = auth(code);
-            assert_eq!(authenticate(&mut h, &mut d, &Options::default()), PamCode::AuthErr);
+            assert_eq!(
+                authenticate(&mut h, &mut d, &Options::default()),
+                PamCode::AuthErr
+            );
         }
         d.answer = Some(msg(AuthCode::AccountDenied, "Your account is locked."));
-        assert_eq!(authenticate(&mut h, &mut d, &Options::default()), PamCode::PermDenied);
+        assert_eq!(
+            authenticate(&mut h, &mut d, &Options::default()),
+            PamCode::PermDenied
+        );
         assert_eq!(h.shown, vec!["Your account is locked.".to_string()]);
     }
 
     #[test]
     fn user_changes_own_password_in_two_passes() {
         let mut h = typing("alice", &["old-pw", "new-pw-1", "new-pw-1"]);
-        let mut d = seq(vec![alice(), auth(AuthCode::Success).unwrap(), msg(AuthCode::Success, "Password changed.")]);
+        let mut d = seq(vec![
+            alice(),
+            auth(AuthCode::Success).unwrap(),
+            msg(AuthCode::Success, "Password changed."),
+        ]);
         let o = Options::default();
-        assert_eq!(chauthtok(&mut h, &mut d, &o, ChangePhase::Prelim, false), PamCode::Success);
+        assert_eq!(
+            chauthtok(&mut h, &mut d, &o, ChangePhase::Prelim, false),
+            PamCode::Success
+        );
         assert_eq!(h.old_item.as_deref(), Some(&b"old-pw"[..]));
-        assert_eq!(chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false), PamCode::Success);
-        assert_eq!(h.prompted, vec!["Current password: ", "New password: ", "Retype new password: "]);
+        assert_eq!(
+            chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false),
+            PamCode::Success
+        );
+        assert_eq!(
+            h.prompted,
+            vec![
+                "Current password: ",
+                "New password: ",
+                "Retype new password: "
+            ]
+        );
         assert!(matches!(&d.asked[0], Request::UserByName(n) if n == "alice"));
-        assert!(matches!(&d.asked[1], Request::Authenticate { password, .. } if password.expose() == b"old-pw"));
-        assert!(matches!(&d.asked[2], Request::ChangePassword { user, old: Some(o), new, .. }
-            if user == "alice" && o.expose() == b"old-pw" && new.expose() == b"new-pw-1"));
+        assert!(
+            matches!(&d.asked[1], Request::Authenticate { password, .. } if password.expose() == b"old-pw")
+        );
+        assert!(
+            matches!(&d.asked[2], Request::ChangePassword { user, old: Some(o), new, .. }
+            if user == "alice" && o.expose() == b"old-pw" && new.expose() == b"new-pw-1")
+        );
         assert_eq!(h.infos, vec!["Password changed.".to_string()]);
         assert_eq!(h.stored.as_deref(), Some(&b"new-pw-1"[..]));
     }
@@ -907,7 +1037,16 @@ mod tests {
     fn wrong_current_password_stops_before_the_new_one() {
         let mut h = typing("alice", &["wrong"]);
         let mut d = seq(vec![alice(), auth(AuthCode::Denied).unwrap()]);
-        assert_eq!(chauthtok(&mut h, &mut d, &Options::default(), ChangePhase::Prelim, false), PamCode::AuthErr);
+        assert_eq!(
+            chauthtok(
+                &mut h,
+                &mut d,
+                &Options::default(),
+                ChangePhase::Prelim,
+                false
+            ),
+            PamCode::AuthErr
+        );
         assert_eq!(h.prompts, 1);
         assert_eq!(h.old_item, None);
     }
@@ -916,22 +1055,52 @@ mod tests {
     fn local_users_are_left_to_pam_unix() {
         let mut h = typing("root", &[]);
         let mut d = seq(vec![Response::NotFound]);
-        assert_eq!(chauthtok(&mut h, &mut d, &Options::default(), ChangePhase::Prelim, false), PamCode::UserUnknown);
+        assert_eq!(
+            chauthtok(
+                &mut h,
+                &mut d,
+                &Options::default(),
+                ChangePhase::Prelim,
+                false
+            ),
+            PamCode::UserUnknown
+        );
         assert_eq!(h.prompts, 0);
         let mut d = seq(vec![]);
-        assert_eq!(chauthtok(&mut h, &mut d, &Options::default(), ChangePhase::Prelim, false), PamCode::AuthinfoUnavail);
+        assert_eq!(
+            chauthtok(
+                &mut h,
+                &mut d,
+                &Options::default(),
+                ChangePhase::Prelim,
+                false
+            ),
+            PamCode::AuthinfoUnavail
+        );
     }
 
     #[test]
     fn mismatch_empty_and_unchanged_new_passwords_are_refused_locally() {
         for (lines, want) in [
-            (&["old", "a-new-pw", "another"][..], "Sorry, passwords do not match."),
+            (
+                &["old", "a-new-pw", "another"][..],
+                "Sorry, passwords do not match.",
+            ),
             (&["old", ""][..], "No password has been supplied."),
             (&["old", "old"][..], "Password unchanged."),
         ] {
             let mut h = typing("alice", lines);
             let mut d = seq(vec![]);
-            assert_eq!(chauthtok(&mut h, &mut d, &Options::default(), ChangePhase::Update, false), PamCode::AuthtokErr);
+            assert_eq!(
+                chauthtok(
+                    &mut h,
+                    &mut d,
+                    &Options::default(),
+                    ChangePhase::Update,
+                    false
+                ),
+                PamCode::AuthtokErr
+            );
             assert_eq!(h.shown, vec![want.to_string()]);
             assert!(d.asked.is_empty(), "nothing sent for {lines:?}");
         }
@@ -941,10 +1110,26 @@ mod tests {
     fn policy_rejection_is_shown_and_is_authtok_err() {
         let mut h = typing("alice", &["new-pw", "new-pw"]);
         h.old_item = Some(b"old-pw".to_vec());
-        let mut d = seq(vec![msg(AuthCode::PasswordRejected, "The new password is too short.")]);
-        assert_eq!(chauthtok(&mut h, &mut d, &Options::default(), ChangePhase::Update, false), PamCode::AuthtokErr);
+        let mut d = seq(vec![msg(
+            AuthCode::PasswordRejected,
+            "The new password is too short.",
+        )]);
+        assert_eq!(
+            chauthtok(
+                &mut h,
+                &mut d,
+                &Options::default(),
+                ChangePhase::Update,
+                false
+            ),
+            PamCode::AuthtokErr
+        );
         assert_eq!(h.shown, vec!["The new password is too short.".to_string()]);
-        assert_eq!(h.prompted, vec!["New password: ", "Retype new password: "], "current password taken from the item");
+        assert_eq!(
+            h.prompted,
+            vec!["New password: ", "Retype new password: "],
+            "current password taken from the item"
+        );
     }
 
     #[test]
@@ -953,16 +1138,28 @@ mod tests {
         h.root = true;
         let mut d = seq(vec![alice(), msg(AuthCode::Success, "")]);
         let o = Options::default();
-        assert_eq!(chauthtok(&mut h, &mut d, &o, ChangePhase::Prelim, false), PamCode::Success);
-        assert_eq!(chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false), PamCode::Success);
-        assert!(matches!(&d.asked[1], Request::ChangePassword { old: None, .. }));
+        assert_eq!(
+            chauthtok(&mut h, &mut d, &o, ChangePhase::Prelim, false),
+            PamCode::Success
+        );
+        assert_eq!(
+            chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false),
+            PamCode::Success
+        );
+        assert!(matches!(
+            &d.asked[1],
+            Request::ChangePassword { old: None, .. }
+        ));
         assert_eq!(h.prompted, vec!["New password: ", "Retype new password: "]);
         // sshd (running as root) changing a user's expired password: the user's own change,
         // and the current password is not checked by a separate bind (grace logins).
         let mut h = typing("alice", &["old-pw"]);
         h.root = true;
         let mut d = seq(vec![alice()]);
-        assert_eq!(chauthtok(&mut h, &mut d, &o, ChangePhase::Prelim, true), PamCode::Success);
+        assert_eq!(
+            chauthtok(&mut h, &mut d, &o, ChangePhase::Prelim, true),
+            PamCode::Success
+        );
         assert_eq!(h.prompted, vec!["Current password: "]);
         assert_eq!(d.asked.len(), 1, "no Authenticate: {:?}", d.asked);
         assert_eq!(h.old_item.as_deref(), Some(&b"old-pw"[..]));
@@ -975,14 +1172,24 @@ mod tests {
         h.item = Some(b"from-pwquality".to_vec());
         let mut d = seq(vec![msg(AuthCode::Success, "")]);
         let o = Options::parse(["use_authtok"]);
-        assert_eq!(chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false), PamCode::Success);
+        assert_eq!(
+            chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false),
+            PamCode::Success
+        );
         assert_eq!(h.prompts, 0);
-        assert!(matches!(&d.asked[0], Request::ChangePassword { new, .. } if new.expose() == b"from-pwquality"));
+        assert!(
+            matches!(&d.asked[0], Request::ChangePassword { new, .. } if new.expose() == b"from-pwquality")
+        );
         // No earlier module set it (pam_unix first, which does not know the user): prompt.
         let mut h = typing("alice", &["typed-new", "typed-new"]);
         h.old_item = Some(b"old".to_vec());
         let mut d = seq(vec![msg(AuthCode::Success, "")]);
-        assert_eq!(chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false), PamCode::Success);
-        assert!(matches!(&d.asked[0], Request::ChangePassword { new, .. } if new.expose() == b"typed-new"));
+        assert_eq!(
+            chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false),
+            PamCode::Success
+        );
+        assert!(
+            matches!(&d.asked[0], Request::ChangePassword { new, .. } if new.expose() == b"typed-new")
+        );
     }
 }

@@ -62,13 +62,24 @@ pub struct GroupRef<'a> {
 
 impl Passwd {
     pub fn borrowed(&self) -> PasswdRef<'_> {
-        PasswdRef { name: &self.name, uid: self.uid, gid: self.gid, gecos: &self.gecos, dir: &self.dir, shell: &self.shell }
+        PasswdRef {
+            name: &self.name,
+            uid: self.uid,
+            gid: self.gid,
+            gecos: &self.gecos,
+            dir: &self.dir,
+            shell: &self.shell,
+        }
     }
 }
 
 impl Group {
     pub fn borrowed(&self) -> GroupRef<'_> {
-        GroupRef { name: &self.name, gid: self.gid, members: self.members.iter().map(String::as_str).collect() }
+        GroupRef {
+            name: &self.name,
+            gid: self.gid,
+            members: self.members.iter().map(String::as_str).collect(),
+        }
     }
 }
 
@@ -541,7 +552,10 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, DecodeError> {
         11 => Request::FlushCache,
         12 => {
             let inner = decode_request(r.bytes()?)?;
-            if matches!(inner, Request::Authenticate { .. } | Request::ChangePassword { .. } | Request::Explain(_)) {
+            if matches!(
+                inner,
+                Request::Authenticate { .. } | Request::ChangePassword { .. } | Request::Explain(_)
+            ) {
                 return Err(DecodeError::BadTag(12));
             }
             Request::Explain(Box::new(inner))
@@ -683,15 +697,30 @@ impl PayloadCursor {
     }
 
     fn reader<'a>(&self, payload: &'a [u8]) -> Option<Reader<'a>> {
-        (self.left > 0).then(|| Reader { rest: payload.get(self.pos..).unwrap_or_default() })
+        (self.left > 0).then(|| Reader {
+            rest: payload.get(self.pos..).unwrap_or_default(),
+        })
     }
 
     /// The current user entry and the cursor past it (None at the end or on bad data).
     pub fn user<'a>(&self, payload: &'a [u8]) -> Option<(PasswdRef<'a>, PayloadCursor)> {
         let mut r = self.reader(payload)?;
         let before = r.rest.len();
-        let p = PasswdRef { name: r.str_ref().ok()?, uid: r.u32().ok()?, gid: r.u32().ok()?, gecos: r.str_ref().ok()?, dir: r.str_ref().ok()?, shell: r.str_ref().ok()? };
-        Some((p, PayloadCursor { pos: self.pos + (before - r.rest.len()), left: self.left - 1 }))
+        let p = PasswdRef {
+            name: r.str_ref().ok()?,
+            uid: r.u32().ok()?,
+            gid: r.u32().ok()?,
+            gecos: r.str_ref().ok()?,
+            dir: r.str_ref().ok()?,
+            shell: r.str_ref().ok()?,
+        };
+        Some((
+            p,
+            PayloadCursor {
+                pos: self.pos + (before - r.rest.len()),
+                left: self.left - 1,
+            },
+        ))
     }
 
     /// The current group entry and the cursor past it.
@@ -705,7 +734,13 @@ impl PayloadCursor {
         for _ in 0..n {
             members.push(r.str_ref().ok()?);
         }
-        Some((GroupRef { name, gid, members }, PayloadCursor { pos: self.pos + (before - r.rest.len()), left: self.left - 1 }))
+        Some((
+            GroupRef { name, gid, members },
+            PayloadCursor {
+                pos: self.pos + (before - r.rest.len()),
+                left: self.left - 1,
+            },
+        ))
     }
 }
 
@@ -734,7 +769,12 @@ pub fn decode_response_ref(payload: &[u8]) -> Result<ResponseRef<'_>, DecodeErro
         5 => {
             let n = r.count(4)?;
             let bytes = r.take(n.checked_mul(4).ok_or(DecodeError::Truncated)?)?;
-            ResponseRef::Gids(bytes.chunks_exact(4).map(|c| c.try_into().map(u32::from_be_bytes).unwrap_or(0)).collect())
+            ResponseRef::Gids(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| c.try_into().map(u32::from_be_bytes).unwrap_or(0))
+                    .collect(),
+            )
         }
         _ => return Ok(ResponseRef::Other),
     };
@@ -862,9 +902,15 @@ mod tests {
                 ..Default::default()
             },
         });
-        roundtrip_req(Request::Explain(Box::new(Request::UserByName("alice".into()))));
+        roundtrip_req(Request::Explain(Box::new(Request::UserByName(
+            "alice".into(),
+        ))));
         // A password cannot be smuggled inside an explanation request.
-        let auth = Request::Authenticate { user: "a".into(), password: Secret::new(b"p".to_vec()), ctx: PamContext::default() };
+        let auth = Request::Authenticate {
+            user: "a".into(),
+            password: Secret::new(b"p".to_vec()),
+            ctx: PamContext::default(),
+        };
         let f = frame_request(&Request::Explain(Box::new(auth)));
         assert!(decode_request(&f[HEADER_LEN..]).is_err());
     }
@@ -916,24 +962,64 @@ mod tests {
 
     #[test]
     fn borrowed_payload_encoders_match() {
-        let p = Passwd { name: "a".into(), uid: 1, gid: 2, gecos: "g".into(), dir: "/d".into(), shell: "/s".into() };
-        assert_eq!(user_payload(&p), frame_response(&Response::User(p.clone()))[HEADER_LEN..].to_vec());
-        let g = Group { name: "g".into(), gid: 3, members: vec!["x".into()] };
-        assert_eq!(group_payload(&g), frame_response(&Response::Group(g.clone()))[HEADER_LEN..].to_vec());
+        let p = Passwd {
+            name: "a".into(),
+            uid: 1,
+            gid: 2,
+            gecos: "g".into(),
+            dir: "/d".into(),
+            shell: "/s".into(),
+        };
+        assert_eq!(
+            user_payload(&p),
+            frame_response(&Response::User(p.clone()))[HEADER_LEN..].to_vec()
+        );
+        let g = Group {
+            name: "g".into(),
+            gid: 3,
+            members: vec!["x".into()],
+        };
+        assert_eq!(
+            group_payload(&g),
+            frame_response(&Response::Group(g.clone()))[HEADER_LEN..].to_vec()
+        );
     }
 
     #[test]
     fn borrowed_decoding_matches_owned() {
-        let p = Passwd { name: "a".into(), uid: 1, gid: 2, gecos: "g".into(), dir: "/d".into(), shell: "/s".into() };
+        let p = Passwd {
+            name: "a".into(),
+            uid: 1,
+            gid: 2,
+            gecos: "g".into(),
+            dir: "/d".into(),
+            shell: "/s".into(),
+        };
         let f = frame_response(&Response::User(p.clone()));
-        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::User(p.borrowed()));
-        let g = Group { name: "g".into(), gid: 3, members: vec!["x".into(), "y".into()] };
+        assert_eq!(
+            decode_response_ref(&f[HEADER_LEN..]).unwrap(),
+            ResponseRef::User(p.borrowed())
+        );
+        let g = Group {
+            name: "g".into(),
+            gid: 3,
+            members: vec!["x".into(), "y".into()],
+        };
         let f = frame_response(&Response::Group(g.clone()));
-        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::Group(g.borrowed()));
+        assert_eq!(
+            decode_response_ref(&f[HEADER_LEN..]).unwrap(),
+            ResponseRef::Group(g.borrowed())
+        );
         let f = frame_response(&Response::Gids(vec![4, 5]));
-        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::Gids(vec![4, 5]));
+        assert_eq!(
+            decode_response_ref(&f[HEADER_LEN..]).unwrap(),
+            ResponseRef::Gids(vec![4, 5])
+        );
         let f = frame_response(&Response::Ok);
-        assert_eq!(decode_response_ref(&f[HEADER_LEN..]).unwrap(), ResponseRef::Other);
+        assert_eq!(
+            decode_response_ref(&f[HEADER_LEN..]).unwrap(),
+            ResponseRef::Other
+        );
         for cut in HEADER_LEN + 1..f.len() {
             let _ = decode_response_ref(&f[HEADER_LEN..cut]);
         }
@@ -941,7 +1027,16 @@ mod tests {
 
     #[test]
     fn cursor_walks_users_and_groups() {
-        let users: Vec<Passwd> = (0..3).map(|i| Passwd { name: format!("u{i}"), uid: i, gid: i, gecos: String::new(), dir: "/".into(), shell: "/bin/sh".into() }).collect();
+        let users: Vec<Passwd> = (0..3)
+            .map(|i| Passwd {
+                name: format!("u{i}"),
+                uid: i,
+                gid: i,
+                gecos: String::new(),
+                dir: "/".into(),
+                shell: "/bin/sh".into(),
+            })
+            .collect();
         let f = frame_response(&Response::Users(users.clone()));
         let payload = &f[HEADER_LEN..];
         let mut c = PayloadCursor::new(payload, false).unwrap();
@@ -952,7 +1047,11 @@ mod tests {
         }
         assert!(c.user(payload).is_none());
         assert!(PayloadCursor::new(payload, true).is_none());
-        let groups = vec![Group { name: "g".into(), gid: 1, members: vec!["a".into()] }];
+        let groups = vec![Group {
+            name: "g".into(),
+            gid: 1,
+            members: vec!["a".into()],
+        }];
         let f = frame_response(&Response::Groups(groups.clone()));
         let payload = &f[HEADER_LEN..];
         let c = PayloadCursor::new(payload, true).unwrap();

@@ -71,10 +71,15 @@ pub enum Hit {
 /// Monotonic milliseconds (CLOCK_MONOTONIC_COARSE: same clock in every process of the boot,
 /// read through the vDSO without a system call).
 pub fn now_ms() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    (ts.tv_sec as u64).saturating_mul(1000).saturating_add((ts.tv_nsec as u64) / 1_000_000)
+    (ts.tv_sec as u64)
+        .saturating_mul(1000)
+        .saturating_add((ts.tv_nsec as u64) / 1_000_000)
 }
 
 /// FNV-1a over the name (bucket choice).
@@ -94,13 +99,16 @@ fn id_hash(id: u32) -> u32 {
 /// Checksum over a record's identity and bytes (8 bytes at a time: fast, not cryptographic;
 /// it catches corruption, not an attacker, who would need root to write the file).
 fn checksum(kind: u8, flags: u8, id: u32, key: &[u8], payload: &[u8]) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ (u64::from(kind) << 40 | u64::from(flags) << 32 | u64::from(id));
+    let mut h: u64 =
+        0xcbf2_9ce4_8422_2325 ^ (u64::from(kind) << 40 | u64::from(flags) << 32 | u64::from(id));
     for part in [key, payload] {
         let mut chunks = part.chunks_exact(8);
         for c in &mut chunks {
             let mut w = [0u8; 8];
             w.copy_from_slice(c);
-            h = (h ^ u64::from_le_bytes(w)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+            h = (h ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x0000_0100_0000_01b3)
+                .rotate_left(29);
         }
         for &b in chunks.remainder() {
             h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
@@ -239,9 +247,18 @@ impl MapView {
 
     /// One attempt: walk the chain and copy out the matching record. Not yet validated
     /// against the seqlock.
-    fn find(&self, kind: Kind, name: Option<&[u8]>, id: Option<u32>, now: u64, out: &mut Vec<u8>) -> Option<Hit> {
+    fn find(
+        &self,
+        kind: Kind,
+        name: Option<&[u8]>,
+        id: Option<u32>,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) -> Option<Hit> {
         let (buckets, names, ids, data, data_len) = self.geometry()?;
-        let used = usize::try_from(self.u64_at(OFF_DATA_USED)?).ok()?.min(data_len);
+        let used = usize::try_from(self.u64_at(OFF_DATA_USED)?)
+            .ok()?
+            .min(data_len);
         let (table, hash, next_field) = match (name, id) {
             (Some(n), _) => (names, name_hash(n), 4),
             (None, Some(i)) => (ids, id_hash(i), 8),
@@ -265,16 +282,22 @@ impl MapView {
             let key_len = self.u32_at(at + 32)? as usize >> 16; // bytes 34..36
             let payload_len = self.u32_at(at + 36)? as usize;
             let sum = self.u32_at(at + 40)?;
-            if total < REC || off.checked_add(total)? > used || REC + key_len + payload_len > total || total > MAX_RECORD {
+            if total < REC
+                || off.checked_add(total)? > used
+                || REC + key_len + payload_len > total
+                || total > MAX_RECORD
+            {
                 return None;
             }
             let kind_ok = rkind == kind as u8;
             let matches = kind_ok
                 && match (name, id) {
-                    (Some(n), _) => flags & F_NAME != 0 && key_len == n.len() && {
-                        self.copy(at + REC, key_len, out)?;
-                        out.as_slice() == n
-                    },
+                    (Some(n), _) => {
+                        flags & F_NAME != 0 && key_len == n.len() && {
+                            self.copy(at + REC, key_len, out)?;
+                            out.as_slice() == n
+                        }
+                    }
                     (None, Some(i)) => flags & F_ID != 0 && rid == i,
                     _ => false,
                 };
@@ -304,7 +327,9 @@ impl MapView {
 
     /// Looks up a record by name (`name`) or id, under the seqlock.
     pub fn lookup(&self, kind: Kind, name: Option<&str>, id: Option<u32>) -> Hit {
-        let Some(seq) = self.seq() else { return Hit::Miss };
+        let Some(seq) = self.seq() else {
+            return Hit::Miss;
+        };
         let now = now_ms();
         let mut scratch = Vec::new();
         for _ in 0..MAX_RETRIES {
@@ -381,7 +406,10 @@ impl MapWriter {
     }
 
     pub fn view(&self) -> MapView {
-        MapView { base: self.base, len: self.len }
+        MapView {
+            base: self.base,
+            len: self.len,
+        }
     }
 
     fn put_u32(&self, off: usize, v: u32) {
@@ -450,8 +478,19 @@ impl MapWriter {
     /// Stores one record, findable by `name` and/or `id`. When the data area is full, the map
     /// is cleared first (entries come back on their next lookup through the socket).
     #[allow(clippy::too_many_arguments)]
-    pub fn insert(&self, kind: Kind, name: Option<&str>, id: Option<u32>, negative: bool, payload: &[u8], refresh_ms: u64, expires_ms: u64) -> Result<(), WriteError> {
-        let Some((buckets, names, ids, data, data_len)) = self.view().geometry() else { return Err(WriteError::TooLarge) };
+    pub fn insert(
+        &self,
+        kind: Kind,
+        name: Option<&str>,
+        id: Option<u32>,
+        negative: bool,
+        payload: &[u8],
+        refresh_ms: u64,
+        expires_ms: u64,
+    ) -> Result<(), WriteError> {
+        let Some((buckets, names, ids, data, data_len)) = self.view().geometry() else {
+            return Err(WriteError::TooLarge);
+        };
         let key = name.map(str::as_bytes).unwrap_or_default();
         let total = (REC + key.len() + payload.len() + 7) & !7;
         if total > MAX_RECORD || total + 8 > data_len || key.len() > u16::MAX as usize {
@@ -462,9 +501,12 @@ impl MapWriter {
             self.reset();
             used = 8;
         }
-        let flags = (if negative { F_NEGATIVE } else { 0 }) | (if id.is_some() { F_ID } else { 0 }) | (if name.is_some() { F_NAME } else { 0 });
+        let flags = (if negative { F_NEGATIVE } else { 0 })
+            | (if id.is_some() { F_ID } else { 0 })
+            | (if name.is_some() { F_NAME } else { 0 });
         let rid = id.unwrap_or(0);
-        let name_slot = name.map(|n| names + 4 * (name_hash(n.as_bytes()) as usize & (buckets - 1)));
+        let name_slot =
+            name.map(|n| names + 4 * (name_hash(n.as_bytes()) as usize & (buckets - 1)));
         let id_slot = id.map(|i| ids + 4 * (id_hash(i) as usize & (buckets - 1)));
         let view = self.view();
         let at = data + used;
@@ -475,7 +517,10 @@ impl MapWriter {
         self.put_u32(at + 12, rid);
         self.put_u64(at + 16, refresh_ms);
         self.put_u64(at + 24, expires_ms);
-        self.put_u32(at + 32, u32::from(kind as u8) | u32::from(flags) << 8 | (key.len() as u32) << 16);
+        self.put_u32(
+            at + 32,
+            u32::from(kind as u8) | u32::from(flags) << 8 | (key.len() as u32) << 16,
+        );
         self.put_u32(at + 36, payload.len() as u32);
         self.put_u32(at + 40, checksum(kind as u8, flags, rid, key, payload));
         self.put_u32(at + 44, 0);
@@ -521,7 +566,14 @@ mod tests {
     }
 
     fn user(name: &str, uid: u32, tag: &str) -> Passwd {
-        Passwd { name: name.into(), uid, gid: uid, gecos: format!("{name} {tag}"), dir: format!("/home/{name}"), shell: "/bin/sh".into() }
+        Passwd {
+            name: name.into(),
+            uid,
+            gid: uid,
+            gecos: format!("{name} {tag}"),
+            dir: format!("/home/{name}"),
+            shell: "/bin/sh".into(),
+        }
     }
 
     fn far() -> u64 {
@@ -535,22 +587,50 @@ mod tests {
         let v = w.view();
         assert!(v.valid());
         let alice = user("alice", 10001, "a");
-        w.insert(Kind::Passwd, Some("alice"), Some(10001), false, &payload(&alice), far(), far()).unwrap();
-        w.insert(Kind::Passwd, Some("ghost"), None, true, &[], far(), far()).unwrap();
+        w.insert(
+            Kind::Passwd,
+            Some("alice"),
+            Some(10001),
+            false,
+            &payload(&alice),
+            far(),
+            far(),
+        )
+        .unwrap();
+        w.insert(Kind::Passwd, Some("ghost"), None, true, &[], far(), far())
+            .unwrap();
         let got = |h: Hit| match h {
             Hit::Found(p) => decode_response(&p).unwrap(),
             other => panic!("{other:?}"),
         };
-        assert_eq!(got(v.lookup(Kind::Passwd, Some("alice"), None)), Response::User(alice.clone()));
-        assert_eq!(got(v.lookup(Kind::Passwd, None, Some(10001))), Response::User(alice));
+        assert_eq!(
+            got(v.lookup(Kind::Passwd, Some("alice"), None)),
+            Response::User(alice.clone())
+        );
+        assert_eq!(
+            got(v.lookup(Kind::Passwd, None, Some(10001))),
+            Response::User(alice)
+        );
         assert_eq!(v.lookup(Kind::Passwd, Some("ghost"), None), Hit::Negative);
         assert_eq!(v.lookup(Kind::Passwd, Some("bob"), None), Hit::Miss);
         assert_eq!(v.lookup(Kind::Group, Some("alice"), None), Hit::Miss);
         assert_eq!(v.lookup(Kind::Passwd, None, Some(1)), Hit::Miss);
         // A newer record shadows the older one.
         let alice2 = user("alice", 10001, "b");
-        w.insert(Kind::Passwd, Some("alice"), Some(10001), false, &payload(&alice2), far(), far()).unwrap();
-        assert_eq!(got(v.lookup(Kind::Passwd, Some("alice"), None)), Response::User(alice2));
+        w.insert(
+            Kind::Passwd,
+            Some("alice"),
+            Some(10001),
+            false,
+            &payload(&alice2),
+            far(),
+            far(),
+        )
+        .unwrap();
+        assert_eq!(
+            got(v.lookup(Kind::Passwd, Some("alice"), None)),
+            Response::User(alice2)
+        );
         // Reset empties it and bumps the generation.
         let g = v.generation();
         w.reset();
@@ -564,9 +644,19 @@ mod tests {
         let w = unsafe { MapWriter::create(b.ptr(), b.len(), 64) }.unwrap();
         let p = payload(&user("old", 1, "x"));
         let now = now_ms();
-        w.insert(Kind::Passwd, Some("old"), None, false, &p, now, now).unwrap();
+        w.insert(Kind::Passwd, Some("old"), None, false, &p, now, now)
+            .unwrap();
         assert_eq!(w.view().lookup(Kind::Passwd, Some("old"), None), Hit::Miss);
-        w.insert(Kind::Passwd, Some("due"), None, false, &p, now.saturating_sub(1), far()).unwrap();
+        w.insert(
+            Kind::Passwd,
+            Some("due"),
+            None,
+            false,
+            &p,
+            now.saturating_sub(1),
+            far(),
+        )
+        .unwrap();
         assert_eq!(w.view().lookup(Kind::Passwd, Some("due"), None), Hit::Miss);
     }
 
@@ -576,11 +666,34 @@ mod tests {
         let w = unsafe { MapWriter::create(b.ptr(), b.len(), 8) }.unwrap();
         let p = payload(&user("u", 1, &"x".repeat(200)));
         for i in 0..100 {
-            w.insert(Kind::Passwd, Some(&format!("u{i}")), None, false, &p, far(), far()).unwrap();
+            w.insert(
+                Kind::Passwd,
+                Some(&format!("u{i}")),
+                None,
+                false,
+                &p,
+                far(),
+                far(),
+            )
+            .unwrap();
         }
-        assert!(matches!(w.view().lookup(Kind::Passwd, Some("u99"), None), Hit::Found(_)));
+        assert!(matches!(
+            w.view().lookup(Kind::Passwd, Some("u99"), None),
+            Hit::Found(_)
+        ));
         assert_eq!(w.view().lookup(Kind::Passwd, Some("u0"), None), Hit::Miss);
-        assert_eq!(w.insert(Kind::Passwd, Some("big"), None, false, &vec![0; 8192], far(), far()), Err(WriteError::TooLarge));
+        assert_eq!(
+            w.insert(
+                Kind::Passwd,
+                Some("big"),
+                None,
+                false,
+                &vec![0; 8192],
+                far(),
+                far()
+            ),
+            Err(WriteError::TooLarge)
+        );
     }
 
     #[test]
@@ -603,7 +716,16 @@ mod tests {
         let w = unsafe { MapWriter::create(b.ptr(), b.len(), 64) }.unwrap();
         let names: Vec<String> = (0..40).map(|i| format!("user{i}")).collect();
         for (i, n) in names.iter().enumerate() {
-            w.insert(Kind::Passwd, Some(n), Some(1000 + i as u32), false, &payload(&user(n, 1000 + i as u32, "ok")), far(), far()).unwrap();
+            w.insert(
+                Kind::Passwd,
+                Some(n),
+                Some(1000 + i as u32),
+                false,
+                &payload(&user(n, 1000 + i as u32, "ok")),
+                far(),
+                far(),
+            )
+            .unwrap();
         }
         let mut x: u64 = 0x1234_5678_9abc_def1;
         let len = b.len();
@@ -651,9 +773,14 @@ mod tests {
                     while !stop.load(Ordering::Relaxed) {
                         let n = format!("user{}", i % 50);
                         let uid = 5000 + (i % 50) as u32;
-                        for h in [view.lookup(Kind::Passwd, Some(&n), None), view.lookup(Kind::Passwd, None, Some(uid))] {
+                        for h in [
+                            view.lookup(Kind::Passwd, Some(&n), None),
+                            view.lookup(Kind::Passwd, None, Some(uid)),
+                        ] {
                             if let Hit::Found(p) = h {
-                                let Ok(Response::User(u)) = decode_response(&p) else { panic!("undecodable record served") };
+                                let Ok(Response::User(u)) = decode_response(&p) else {
+                                    panic!("undecodable record served")
+                                };
                                 assert_eq!(u.name, n);
                                 assert_eq!(u.uid, uid);
                                 // gecos is "<name> <generation>" and dir matches the name: a
@@ -671,7 +798,16 @@ mod tests {
         for round in 0..20_000u32 {
             let i = round % 50;
             let n = format!("user{i}");
-            w.insert(Kind::Passwd, Some(&n), Some(5000 + i), false, &payload(&user(&n, 5000 + i, &round.to_string())), far(), far()).unwrap();
+            w.insert(
+                Kind::Passwd,
+                Some(&n),
+                Some(5000 + i),
+                false,
+                &payload(&user(&n, 5000 + i, &round.to_string())),
+                far(),
+                far(),
+            )
+            .unwrap();
             if round % 5000 == 4999 {
                 w.reset();
             }
@@ -680,6 +816,9 @@ mod tests {
         for r in readers {
             r.join().unwrap();
         }
-        assert!(hits.load(Ordering::Relaxed) > 100, "readers saw too few hits to mean anything");
+        assert!(
+            hits.load(Ordering::Relaxed) > 100,
+            "readers saw too few hits to mean anything"
+        );
     }
 }

@@ -50,7 +50,9 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     /// The value and whether it is in the last quarter of its life (time to refresh it).
     pub fn get_fresh(&self, key: &K, now: Instant) -> Option<(V, bool)> {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).filter(|s| s.expires > now).map(|s| (s.value.clone(), now >= s.refresh_at))
+        map.get(key)
+            .filter(|s| s.expires > now)
+            .map(|s| (s.value.clone(), now >= s.refresh_at))
     }
 
     pub fn put(&self, key: K, value: V, ttl: Duration, now: Instant) {
@@ -73,7 +75,10 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     pub fn remove(&self, key: &K) {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 
     pub fn clear(&self) {
@@ -101,8 +106,14 @@ mod tests {
         assert_eq!(c.get(&"a", t0), Some(1));
         assert_eq!(c.get(&"a", t0 + Duration::from_secs(9)), Some(1));
         assert_eq!(c.get(&"a", t0 + Duration::from_secs(10)), None);
-        assert_eq!(c.get_fresh(&"a", t0 + Duration::from_secs(7)), Some((1, false)));
-        assert_eq!(c.get_fresh(&"a", t0 + Duration::from_millis(7500)), Some((1, true)));
+        assert_eq!(
+            c.get_fresh(&"a", t0 + Duration::from_secs(7)),
+            Some((1, false))
+        );
+        assert_eq!(
+            c.get_fresh(&"a", t0 + Duration::from_millis(7500)),
+            Some((1, true))
+        );
         c.put("z", 1, Duration::ZERO, t0);
         assert_eq!(c.get(&"z", t0), None);
         c.clear();

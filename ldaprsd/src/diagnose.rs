@@ -33,7 +33,10 @@ pub fn host_port(uri: &str) -> Option<(String, u16)> {
     let default = if scheme == "ldaps" { 636 } else { 389 };
     if let Some(v6) = hostport.strip_prefix('[') {
         let (h, p) = v6.split_once(']')?;
-        let port = p.strip_prefix(':').and_then(|p| p.parse().ok()).unwrap_or(default);
+        let port = p
+            .strip_prefix(':')
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(default);
         return Some((h.to_string(), port));
     }
     match hostport.rsplit_once(':') {
@@ -49,25 +52,44 @@ const STARTTLS_REQUEST: &[u8] = b"\x30\x1d\x02\x01\x01\x77\x18\x80\x16\x31\x2e\x
 fn extended_result_code(resp: &[u8]) -> Option<u8> {
     let at = resp.iter().position(|&b| b == 0x78)?;
     let rest = resp.get(at..)?;
-    let e = rest.windows(3).position(|w| w.first() == Some(&0x0a) && w.get(1) == Some(&0x01))?;
+    let e = rest
+        .windows(3)
+        .position(|w| w.first() == Some(&0x0a) && w.get(1) == Some(&0x01))?;
     rest.get(e + 2).copied()
 }
 
 fn describe_cert(der: &[u8]) -> String {
     match x509_parser::parse_x509_certificate(der) {
         Ok((_, c)) => {
-            let left = c.validity().time_to_expiration().map(|d| format!("{} days left", d.whole_days())).unwrap_or_else(|| "EXPIRED or not yet valid".into());
-            format!("subject {}; issuer {}; valid until {} ({left})", c.subject(), c.issuer(), c.validity().not_after)
+            let left = c
+                .validity()
+                .time_to_expiration()
+                .map(|d| format!("{} days left", d.whole_days()))
+                .unwrap_or_else(|| "EXPIRED or not yet valid".into());
+            format!(
+                "subject {}; issuer {}; valid until {} ({left})",
+                c.subject(),
+                c.issuer(),
+                c.validity().not_after
+            )
         }
         Err(e) => format!("unparsable certificate: {e}"),
     }
 }
 
-fn handshake(config: Arc<rustls::ClientConfig>, host: &str, mut sock: TcpStream) -> Result<rustls::ClientConnection, String> {
-    let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| format!("bad server name {host}: {e}"))?;
+fn handshake(
+    config: Arc<rustls::ClientConfig>,
+    host: &str,
+    mut sock: TcpStream,
+) -> Result<rustls::ClientConnection, String> {
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| format!("bad server name {host}: {e}"))?;
     let mut conn = rustls::ClientConnection::new(config, name).map_err(|e| e.to_string())?;
     while conn.is_handshaking() {
-        conn.complete_io(&mut sock).map_err(|e| explain(&format!("invalid peer certificate: {e}")).replace("invalid peer certificate: ", ""))?;
+        conn.complete_io(&mut sock).map_err(|e| {
+            explain(&format!("invalid peer certificate: {e}"))
+                .replace("invalid peer certificate: ", "")
+        })?;
     }
     Ok(conn)
 }
@@ -82,7 +104,11 @@ fn tls_probe(block: &ServerBlock, uri: &str, r: &mut Report) {
     };
     let timeout = seconds(block.cfg.connect_timeout);
     let connect = || -> Result<(TcpStream, Duration), String> {
-        let addr = (host.as_str(), port).to_socket_addrs().map_err(|e| format!("cannot resolve {host}: {e}"))?.next().ok_or("no address")?;
+        let addr = (host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .next()
+            .ok_or("no address")?;
         let t = Instant::now();
         let s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
         let _ = s.set_read_timeout(Some(timeout));
@@ -96,16 +122,28 @@ fn tls_probe(block: &ServerBlock, uri: &str, r: &mut Report) {
             return;
         }
     };
-    r.add("tcp connect", format!("ok in {:.2} ms", took.as_secs_f64() * 1000.0));
+    r.add(
+        "tcp connect",
+        format!("ok in {:.2} ms", took.as_secs_f64() * 1000.0),
+    );
     if !starttls && !ldaps {
-        let plain = if block.cfg.allow_cleartext_passwords { "plain LDAP; user passwords ARE sent in clear text (allow_cleartext_passwords)" } else { "plain LDAP; user passwords are NOT sent here, logins through it fail" };
+        let plain = if block.cfg.allow_cleartext_passwords {
+            "plain LDAP; user passwords ARE sent in clear text (allow_cleartext_passwords)"
+        } else {
+            "plain LDAP; user passwords are NOT sent here, logins through it fail"
+        };
         r.add("tls", plain);
         return;
     }
     if starttls {
         let mut buf = [0u8; 256];
-        let res = sock.write_all(STARTTLS_REQUEST).and_then(|_| sock.read(&mut buf));
-        match res.ok().and_then(|n| buf.get(..n).and_then(extended_result_code)) {
+        let res = sock
+            .write_all(STARTTLS_REQUEST)
+            .and_then(|_| sock.read(&mut buf));
+        match res
+            .ok()
+            .and_then(|n| buf.get(..n).and_then(extended_result_code))
+        {
             Some(0) => r.add("starttls", "accepted (resultCode 0)"),
             Some(rc) => {
                 r.fail("starttls", format!("REFUSED by the server (resultCode {rc}); ldaprs never falls back to plain text"));
@@ -118,26 +156,52 @@ fn tls_probe(block: &ServerBlock, uri: &str, r: &mut Report) {
         }
     }
     let Ok(Some(verifying)) = crate::tls::client_config(&block.cfg) else {
-        r.fail("tls", "cannot build the TLS configuration (see `ldaprsctl config check`)");
+        r.fail(
+            "tls",
+            "cannot build the TLS configuration (see `ldaprsctl config check`)",
+        );
         return;
     };
     match handshake(verifying, &host, sock) {
         Ok(conn) => {
-            r.add("tls", format!("{:?}, {:?}", conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(), conn.negotiated_cipher_suite().map(|c| c.suite()).unwrap_or(rustls::CipherSuite::Unknown(0))).replace('"', ""));
+            r.add(
+                "tls",
+                format!(
+                    "{:?}, {:?}",
+                    conn.protocol_version()
+                        .map(|v| format!("{v:?}"))
+                        .unwrap_or_default(),
+                    conn.negotiated_cipher_suite()
+                        .map(|c| c.suite())
+                        .unwrap_or(rustls::CipherSuite::Unknown(0))
+                )
+                .replace('"', ""),
+            );
             if let Some(c) = conn.peer_certificates().and_then(|c| c.first()) {
                 r.add("certificate", describe_cert(c));
             }
-            r.add("verification", if block.cfg.tls.verify { "ok (chain and host name)" } else { "OFF (verify = false): any certificate is accepted" });
+            r.add(
+                "verification",
+                if block.cfg.tls.verify {
+                    "ok (chain and host name)"
+                } else {
+                    "OFF (verify = false): any certificate is accepted"
+                },
+            );
         }
         Err(e) => {
             r.fail("verification", format!("FAILED: {e}"));
             // Show what the server presented, through a second, non-verifying handshake.
             let mut cfg_any = block.cfg.clone();
             cfg_any.tls.verify = false;
-            if let (Ok(Some(any)), Ok((mut s2, _))) = (crate::tls::client_config(&cfg_any), connect()) {
+            if let (Ok(Some(any)), Ok((mut s2, _))) =
+                (crate::tls::client_config(&cfg_any), connect())
+            {
                 let ok = if starttls {
                     let mut buf = [0u8; 256];
-                    s2.write_all(STARTTLS_REQUEST).and_then(|_| s2.read(&mut buf)).is_ok()
+                    s2.write_all(STARTTLS_REQUEST)
+                        .and_then(|_| s2.read(&mut buf))
+                        .is_ok()
                 } else {
                     true
                 };
@@ -157,11 +221,18 @@ fn tls_probe(block: &ServerBlock, uri: &str, r: &mut Report) {
 pub async fn server_test(block: &ServerBlock) -> Vec<Report> {
     let mut out = Vec::new();
     for uri in block.cfg.uris() {
-        let mut r = Report { uri: uri.clone(), lines: Vec::new(), usable: true };
+        let mut r = Report {
+            uri: uri.clone(),
+            lines: Vec::new(),
+            usable: true,
+        };
         if !uri.starts_with("ldapi://") {
             tls_probe(block, &uri, &mut r);
         } else {
-            r.add("transport", "ldapi:// (local Unix socket; passwords may be sent)");
+            r.add(
+                "transport",
+                "ldapi:// (local Unix socket; passwords may be sent)",
+            );
         }
         if r.usable {
             match block.diagnose(&uri).await {
@@ -185,8 +256,14 @@ mod tests {
 
     #[test]
     fn uri_parsing() {
-        assert_eq!(host_port("ldaps://h.example.com"), Some(("h.example.com".into(), 636)));
-        assert_eq!(host_port("ldap://127.0.0.1:3389/"), Some(("127.0.0.1".into(), 3389)));
+        assert_eq!(
+            host_port("ldaps://h.example.com"),
+            Some(("h.example.com".into(), 636))
+        );
+        assert_eq!(
+            host_port("ldap://127.0.0.1:3389/"),
+            Some(("127.0.0.1".into(), 3389))
+        );
         assert_eq!(host_port("ldap://[::1]:10389"), Some(("::1".into(), 10389)));
         assert_eq!(host_port("ldap://[::1]"), Some(("::1".into(), 389)));
     }
@@ -196,9 +273,13 @@ mod tests {
         assert_eq!(STARTTLS_REQUEST.len(), 31);
         assert_eq!(&STARTTLS_REQUEST[9..], b"1.3.6.1.4.1.1466.20037");
         // A success response: LDAPMessage { id 1, ExtendedResponse { resultCode 0, "", "" } }.
-        let ok = [0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00];
+        let ok = [
+            0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00,
+        ];
         assert_eq!(extended_result_code(&ok), Some(0));
-        let refused = [0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x34, 0x04, 0x00, 0x04, 0x00];
+        let refused = [
+            0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x34, 0x04, 0x00, 0x04, 0x00,
+        ];
         assert_eq!(extended_result_code(&refused), Some(0x34));
         assert_eq!(extended_result_code(&[0x30]), None);
     }

@@ -5,15 +5,15 @@
 use crate::ppolicy::{self, PolicyError, PolicyResponse};
 use crate::tls;
 use crate::{debug, info, warn};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::exop::WhoAmI;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
+use ldaprs_common::config::seconds;
 use ldaprs_common::config::{Effective, Server, TlsMode};
 use ldaprs_common::filter;
 use ldaprs_common::names::{valid_field, valid_name};
 use ldaprs_common::protocol::Passwd;
-use futures_util::stream::{FuturesUnordered, StreamExt};
-use ldaprs_common::config::seconds;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -36,7 +36,9 @@ pub enum DirError {
 impl std::fmt::Display for DirError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DirError::Unreachable(m) | DirError::Server(m) | DirError::SizeLimit(m) => f.write_str(m),
+            DirError::Unreachable(m) | DirError::Server(m) | DirError::SizeLimit(m) => {
+                f.write_str(m)
+            }
         }
     }
 }
@@ -67,7 +69,12 @@ pub enum ChangeOutcome {
     BindFailed(BindResult),
     /// The server answered the Password Modify operation: resultCode, diagnostic text and
     /// its password policy control.
-    Answered { rc: u32, text: String, policy: Option<PolicyResponse>, shadow_note: Option<String> },
+    Answered {
+        rc: u32,
+        text: String,
+        policy: Option<PolicyResponse>,
+        shadow_note: Option<String>,
+    },
 }
 
 /// An entry: its DN and attributes as the server named them (LDAP attribute names are
@@ -80,13 +87,20 @@ pub struct Entry {
 
 impl Entry {
     pub(crate) fn from_search(e: SearchEntry) -> Entry {
-        Entry { dn: e.dn, attrs: e.attrs.into_iter().collect() }
+        Entry {
+            dn: e.dn,
+            attrs: e.attrs.into_iter().collect(),
+        }
     }
 
     /// An attribute's values; names compare case-insensitively (an entry has a handful of
     /// attributes, so a scan beats hashing a lower-cased copy of the name).
     pub fn values(&self, attr: &str) -> &[String] {
-        self.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(attr)).map(|(_, v)| v.as_slice()).unwrap_or_default()
+        self.attrs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or_default()
     }
 
     pub fn first(&self, attr: &str) -> Option<&str> {
@@ -236,7 +250,10 @@ pub fn backoff(base: Duration, max: Duration, failures: u32, unit: f64) -> Durat
 
 /// A cheap pseudo-random number in [0, 1) (jitter only; nothing secret depends on it).
 fn jitter_unit() -> f64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let mut x = u64::from(nanos) ^ 0x9e37_79b9_7f4a_7c15;
     x ^= x << 13;
     x ^= x >> 7;
@@ -264,8 +281,9 @@ pub struct ServerBlock {
 /// The characters a served name can start with (see `names::valid_name`); LDAP matches
 /// `uid=a*` case-insensitively, so lower case covers upper case.
 const PREFIX_CHARS: &[char] = &[
-    'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v', 'w',
-    'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '.', '_', '@',
+    'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's',
+    't', 'u', 'v', 'w', 'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '.', '_',
+    '@',
 ];
 
 /// Entries between two pushes of a paged search's watchdog.
@@ -299,13 +317,28 @@ fn known_oid(oid: &str) -> Option<&'static str> {
 /// Adds plain words to the TLS verification errors rustls reports.
 pub fn explain(err: &str) -> String {
     let hints = [
-        ("UnknownIssuer", "the certificate is not signed by a CA in ca_file (self-signed or another CA)"),
-        ("NotValidForName", "the certificate is not issued for this host name or address"),
-        ("not valid for name", "the certificate is not issued for this host name or address"),
+        (
+            "UnknownIssuer",
+            "the certificate is not signed by a CA in ca_file (self-signed or another CA)",
+        ),
+        (
+            "NotValidForName",
+            "the certificate is not issued for this host name or address",
+        ),
+        (
+            "not valid for name",
+            "the certificate is not issued for this host name or address",
+        ),
         ("Expired", "the certificate has expired"),
         ("certificate expired", "the certificate has expired"),
-        ("NotValidYet", "the certificate is not valid yet (check the clock)"),
-        ("CaUsedAsEndEntity", "the server presents a CA certificate as its own"),
+        (
+            "NotValidYet",
+            "the certificate is not valid yet (check the clock)",
+        ),
+        (
+            "CaUsedAsEndEntity",
+            "the server presents a CA certificate as its own",
+        ),
         ("Revoked", "the certificate is revoked"),
         ("BadSignature", "the certificate's signature is invalid"),
     ];
@@ -331,12 +364,20 @@ fn r_of(c: &BoundConn) -> BindResult {
 type Attempt<'a, T> = Pin<Box<dyn Future<Output = (usize, Result<T, DirError>)> + Send + 'a>>;
 
 impl ServerBlock {
-    pub fn new(cfg: Server, limits: IdLimits, bind_password: Option<String>) -> Result<ServerBlock, tls::TlsError> {
+    pub fn new(
+        cfg: Server,
+        limits: IdLimits,
+        bind_password: Option<String>,
+    ) -> Result<ServerBlock, tls::TlsError> {
         let tls = tls::client_config(&cfg)?;
         let slots = cfg
             .uris()
             .into_iter()
-            .map(|uri| Slot { uri, state: std::sync::Mutex::new(SlotState::default()), connecting: Mutex::new(()) })
+            .map(|uri| Slot {
+                uri,
+                state: std::sync::Mutex::new(SlotState::default()),
+                connecting: Mutex::new(()),
+            })
             .collect();
         Ok(ServerBlock {
             eff: cfg.effective(),
@@ -366,7 +407,10 @@ impl ServerBlock {
 
     /// `admin_dn` and its password, when both are configured.
     pub fn admin(&self) -> Option<(&str, &str)> {
-        Some((self.cfg.admin_dn.as_deref()?, self.admin_password.as_deref()?))
+        Some((
+            self.cfg.admin_dn.as_deref()?,
+            self.admin_password.as_deref()?,
+        ))
     }
 
     /// May a user's password go over this URI? Only over TLS or a local socket, unless the
@@ -407,22 +451,36 @@ impl ServerBlock {
     }
 
     fn mark_dead(&self, i: usize, reason: &str) {
-        let Some(slot) = self.slots.get(i) else { return };
+        let Some(slot) = self.slots.get(i) else {
+            return;
+        };
         let mut st = slot.state();
         st.conn = None;
         if st.dead.is_none() {
             let now = Instant::now();
             let wait = backoff(self.retry_base, self.retry_max, 1, jitter_unit());
             warn!("server {}: {} marked down ({reason}); requests go to the other URIs, next probe in {:.1}s", self.cfg.name, slot.uri, wait.as_secs_f64());
-            st.dead = Some(DeadInfo { since: now, retry_at: now + wait, failures: 1, reason: reason.to_string() });
+            st.dead = Some(DeadInfo {
+                since: now,
+                retry_at: now + wait,
+                failures: 1,
+                reason: reason.to_string(),
+            });
         }
     }
 
     fn mark_alive(&self, i: usize) {
-        let Some(slot) = self.slots.get(i) else { return };
+        let Some(slot) = self.slots.get(i) else {
+            return;
+        };
         let mut st = slot.state();
         if let Some(d) = st.dead.take() {
-            info!("server {}: {} is back after {:.1}s", self.cfg.name, slot.uri, d.since.elapsed().as_secs_f64());
+            info!(
+                "server {}: {} is back after {:.1}s",
+                self.cfg.name,
+                slot.uri,
+                d.since.elapsed().as_secs_f64()
+            );
         }
     }
 
@@ -438,8 +496,12 @@ impl ServerBlock {
         let work = async {
             // Our own TCP connection, so that it gets TCP_NODELAY: LDAP is request/response
             // with small messages, and Nagle's algorithm only adds latency to it.
-            if let Some((host, port)) = crate::diagnose::host_port(uri).filter(|_| !uri.starts_with("ldapi://")) {
-                let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(ldap3::LdapError::from)?;
+            if let Some((host, port)) =
+                crate::diagnose::host_port(uri).filter(|_| !uri.starts_with("ldapi://"))
+            {
+                let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+                    .await
+                    .map_err(ldap3::LdapError::from)?;
                 let _ = tcp.set_nodelay(true);
                 let std = tcp.into_std().map_err(ldap3::LdapError::from)?;
                 settings = settings.set_std_stream(ldap3::StdStream::Tcp(std));
@@ -447,7 +509,12 @@ impl ServerBlock {
             LdapConnAsync::with_settings(settings, uri).await
         };
         let (conn, ldap) = match tokio::time::timeout(self.connect_timeout, work).await {
-            Err(_) => return Err(DirError::Unreachable(format!("{uri}: connect: no answer within {:.1}s", self.connect_timeout.as_secs_f64()))),
+            Err(_) => {
+                return Err(DirError::Unreachable(format!(
+                    "{uri}: connect: no answer within {:.1}s",
+                    self.connect_timeout.as_secs_f64()
+                )))
+            }
             Ok(Err(e)) => return Err(transport(uri, "connect", &e)),
             Ok(Ok(x)) => x,
         };
@@ -462,12 +529,21 @@ impl ServerBlock {
 
     /// Binds as the service account (or stays anonymous).
     async fn service_bind(&self, ldap: &mut Ldap, uri: &str) -> Result<(), DirError> {
-        let (Some(dn), Some(pw)) = (&self.cfg.bind_dn, &self.bind_password) else { return Ok(()) };
-        let res = ldap.with_timeout(self.op_timeout).simple_bind(dn, pw).await.map_err(|e| transport(uri, "service bind", &e))?;
+        let (Some(dn), Some(pw)) = (&self.cfg.bind_dn, &self.bind_password) else {
+            return Ok(());
+        };
+        let res = ldap
+            .with_timeout(self.op_timeout)
+            .simple_bind(dn, pw)
+            .await
+            .map_err(|e| transport(uri, "service bind", &e))?;
         if res.rc != 0 {
             // A refused service bind is the same on every replica; but another URI may be a
             // differently configured server, so it still counts as this URI failing.
-            return Err(DirError::Unreachable(format!("{uri}: service bind as {dn} refused: resultCode {} {}", res.rc, res.text)));
+            return Err(DirError::Unreachable(format!(
+                "{uri}: service bind as {dn} refused: resultCode {} {}",
+                res.rc, res.text
+            )));
         }
         Ok(())
     }
@@ -484,7 +560,10 @@ impl ServerBlock {
 
     /// The open service connection to URI `i`, made (connect + service bind) if needed.
     async fn conn(&self, i: usize) -> Result<(Ldap, String), DirError> {
-        let slot = self.slots.get(i).ok_or_else(|| DirError::Unreachable("no such URI".into()))?;
+        let slot = self
+            .slots
+            .get(i)
+            .ok_or_else(|| DirError::Unreachable("no such URI".into()))?;
         if let Some(l) = Self::open_conn(slot) {
             return Ok((l, slot.uri.clone()));
         }
@@ -522,7 +601,11 @@ impl ServerBlock {
         }
         loop {
             let can_launch = next < order.len();
-            let delay = tokio::time::sleep(if hedge { self.failover_delay } else { Duration::from_secs(86_400) });
+            let delay = tokio::time::sleep(if hedge {
+                self.failover_delay
+            } else {
+                Duration::from_secs(86_400)
+            });
             tokio::select! {
                 done = running.next() => {
                     let Some((i, res)) = done else { break };
@@ -558,20 +641,43 @@ impl ServerBlock {
                 }
             }
         }
-        Err(DirError::Unreachable(format!("server {}: no URI answered: {}", self.cfg.name, errors.join("; "))))
+        Err(DirError::Unreachable(format!(
+            "server {}: no URI answered: {}",
+            self.cfg.name,
+            errors.join("; ")
+        )))
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn search_on(&self, ldap: &mut Ldap, uri: &str, base: &str, scope: Scope, f: &str, attrs: &[String], paged: bool, strict: bool) -> Result<Vec<Entry>, DirError> {
+    async fn search_on(
+        &self,
+        ldap: &mut Ldap,
+        uri: &str,
+        base: &str,
+        scope: Scope,
+        f: &str,
+        attrs: &[String],
+        paged: bool,
+        strict: bool,
+    ) -> Result<Vec<Entry>, DirError> {
         let attrs: Vec<String> = attrs.to_vec();
         // A continuation reference is a part of the answer held elsewhere; we never chase
         // it, so where completeness matters (group membership for access rules) it is an
         // error.
-        let refs_error = |n: usize| DirError::Server(format!("{uri}: search {f} under {base}: {n} referral(s) to other servers, not followed: the answer would be incomplete"));
+        let refs_error = |n: usize| {
+            DirError::Server(format!("{uri}: search {f} under {base}: {n} referral(s) to other servers, not followed: the answer would be incomplete"))
+        };
         if !paged {
-            let fut = ldap.with_timeout(self.op_timeout).search(base, scope, f, attrs);
+            let fut = ldap
+                .with_timeout(self.op_timeout)
+                .search(base, scope, f, attrs);
             let res = match tokio::time::timeout(self.op_timeout, fut).await {
-                Err(_) => return Err(DirError::Unreachable(format!("{uri}: search: no answer within {:.1}s", self.op_timeout.as_secs_f64()))),
+                Err(_) => {
+                    return Err(DirError::Unreachable(format!(
+                        "{uri}: search: no answer within {:.1}s",
+                        self.op_timeout.as_secs_f64()
+                    )))
+                }
                 Ok(r) => r.map_err(|e| transport(uri, "search", &e))?,
             };
             let ldap3::SearchResult(entries, result) = res;
@@ -580,15 +686,32 @@ impl ServerBlock {
                 return Err(refs_error(refs));
             }
             return match result.rc {
-                0 => Ok(entries.into_iter().filter(|e| !e.is_ref() && !e.is_intermediate()).map(|e| Entry::from_search(SearchEntry::construct(e))).collect()),
+                0 => Ok(entries
+                    .into_iter()
+                    .filter(|e| !e.is_ref() && !e.is_intermediate())
+                    .map(|e| Entry::from_search(SearchEntry::construct(e)))
+                    .collect()),
                 32 => Ok(Vec::new()), // noSuchObject: the base does not exist, so nothing matches
-                4 => Err(DirError::SizeLimit(format!("{uri}: search {f} under {base}: size limit exceeded"))),
-                rc => Err(DirError::Server(format!("{uri}: search {f} under {base}: resultCode {rc} {}", result.text))),
+                4 => Err(DirError::SizeLimit(format!(
+                    "{uri}: search {f} under {base}: size limit exceeded"
+                ))),
+                rc => Err(DirError::Server(format!(
+                    "{uri}: search {f} under {base}: resultCode {rc} {}",
+                    result.text
+                ))),
             };
         }
-        let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
+        let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(PAGE_SIZE)),
+        ];
         let op_timeout = self.op_timeout;
-        let stalled = || DirError::Unreachable(format!("{uri}: paged search stalled for {:.1}s", op_timeout.as_secs_f64()));
+        let stalled = || {
+            DirError::Unreachable(format!(
+                "{uri}: paged search stalled for {:.1}s",
+                op_timeout.as_secs_f64()
+            ))
+        };
         let work = async {
             // One watchdog for the whole stream, pushed forward every PROGRESS_BATCH entries:
             // a timer per entry (ldap3's with_timeout, or tokio::time::timeout around each
@@ -609,7 +732,9 @@ impl ServerBlock {
                     Some(e) => {
                         out.push(Entry::from_search(SearchEntry::construct(e)));
                         if out.len() % PROGRESS_BATCH == 0 {
-                            watchdog.as_mut().reset(tokio::time::Instant::now() + op_timeout);
+                            watchdog
+                                .as_mut()
+                                .reset(tokio::time::Instant::now() + op_timeout);
                         }
                     }
                     None => break,
@@ -623,35 +748,77 @@ impl ServerBlock {
                 0 => Ok(out),
                 32 => Ok(Vec::new()),
                 // ldap3 reports a transport failure inside the stream as rc 80.
-                80 => Err(DirError::Unreachable(format!("{uri}: paged search {f}: {}", result.text))),
-                4 => Err(DirError::SizeLimit(format!("{uri}: paged search {f} under {base}: size limit exceeded"))),
-                rc => Err(DirError::Server(format!("{uri}: paged search {f} under {base}: resultCode {rc} {}", result.text))),
+                80 => Err(DirError::Unreachable(format!(
+                    "{uri}: paged search {f}: {}",
+                    result.text
+                ))),
+                4 => Err(DirError::SizeLimit(format!(
+                    "{uri}: paged search {f} under {base}: size limit exceeded"
+                ))),
+                rc => Err(DirError::Server(format!(
+                    "{uri}: paged search {f} under {base}: resultCode {rc} {}",
+                    result.text
+                ))),
             }
         };
         work.await
     }
 
     /// Searches under `base`, failing over between URIs (see [`Self::failover`]).
-    pub async fn search(&self, base: &str, f: &str, attrs: &[String], paged: bool) -> Result<Vec<Entry>, DirError> {
-        self.search_ex(base, Scope::Subtree, f, attrs, paged, false).await
+    pub async fn search(
+        &self,
+        base: &str,
+        f: &str,
+        attrs: &[String],
+        paged: bool,
+    ) -> Result<Vec<Entry>, DirError> {
+        self.search_ex(base, Scope::Subtree, f, attrs, paged, false)
+            .await
     }
 
     /// Searches where the answer must be complete: continuation references are an error.
-    pub async fn search_strict(&self, base: &str, f: &str, attrs: &[String], paged: bool) -> Result<Vec<Entry>, DirError> {
-        self.search_ex(base, Scope::Subtree, f, attrs, paged, true).await
+    pub async fn search_strict(
+        &self,
+        base: &str,
+        f: &str,
+        attrs: &[String],
+        paged: bool,
+    ) -> Result<Vec<Entry>, DirError> {
+        self.search_ex(base, Scope::Subtree, f, attrs, paged, true)
+            .await
     }
 
     /// Reads one entry if it matches `f` (a base-scope search): `Ok(None)` if it does not
     /// match or does not exist.
-    pub async fn read_entry(&self, dn: &str, f: &str, attrs: &[String]) -> Result<Option<Entry>, DirError> {
-        Ok(self.search_ex(dn, Scope::Base, f, attrs, false, true).await?.into_iter().next())
+    pub async fn read_entry(
+        &self,
+        dn: &str,
+        f: &str,
+        attrs: &[String],
+    ) -> Result<Option<Entry>, DirError> {
+        Ok(self
+            .search_ex(dn, Scope::Base, f, attrs, false, true)
+            .await?
+            .into_iter()
+            .next())
     }
 
-    async fn search_ex(&self, base: &str, scope: Scope, f: &str, attrs: &[String], paged: bool, strict: bool) -> Result<Vec<Entry>, DirError> {
+    async fn search_ex(
+        &self,
+        base: &str,
+        scope: Scope,
+        f: &str,
+        attrs: &[String],
+        paged: bool,
+        strict: bool,
+    ) -> Result<Vec<Entry>, DirError> {
         self.failover(!paged, |i| -> Attempt<'_, Vec<Entry>> {
             Box::pin(async move {
                 let res = match self.conn(i).await {
-                    Ok((mut ldap, uri)) => self.search_on(&mut ldap, &uri, base, scope, f, attrs, paged, strict).await,
+                    Ok((mut ldap, uri)) => {
+                        self.search_on(&mut ldap, &uri, base, scope, f, attrs, paged, strict)
+                            .await
+                    }
                     Err(e) => Err(e),
                 };
                 if matches!(res, Err(DirError::Unreachable(_))) {
@@ -669,10 +836,19 @@ impl ServerBlock {
     /// results (OpenLDAP's default `size.prtotal` is the hard size limit), the search is split
     /// by the first characters of `name_attr` until each part fits. Only names that ldaprs
     /// would answer (`[A-Za-z0-9._@-]`) can start a part, so the split loses nothing we serve.
-    pub async fn search_all(&self, base: &str, f: &str, name_attr: &str, attrs: &[String]) -> Result<Vec<Entry>, DirError> {
+    pub async fn search_all(
+        &self,
+        base: &str,
+        f: &str,
+        name_attr: &str,
+        attrs: &[String],
+    ) -> Result<Vec<Entry>, DirError> {
         match self.search(base, f, attrs, true).await {
             Err(DirError::SizeLimit(m)) => {
-                info!("server {}: {m}; splitting the enumeration by {name_attr} prefix", self.cfg.name);
+                info!(
+                    "server {}: {m}; splitting the enumeration by {name_attr} prefix",
+                    self.cfg.name
+                );
                 let mut out = Vec::new();
                 let mut todo: Vec<String> = PREFIX_CHARS.iter().map(|c| c.to_string()).collect();
                 let mut searches = 0usize;
@@ -687,13 +863,20 @@ impl ServerBlock {
                         Err(DirError::SizeLimit(_)) if prefix.len() < 64 => {
                             todo.extend(PREFIX_CHARS.iter().map(|c| format!("{prefix}{c}")));
                             // An entry whose name is exactly the prefix matches no longer part.
-                            let exact = format!("({name_attr}={})", filter::escape_filter_value(&prefix));
-                            out.extend(self.search(base, &filter::and(f, &exact), attrs, false).await?);
+                            let exact =
+                                format!("({name_attr}={})", filter::escape_filter_value(&prefix));
+                            out.extend(
+                                self.search(base, &filter::and(f, &exact), attrs, false)
+                                    .await?,
+                            );
                         }
                         Err(e) => return Err(e),
                     }
                 }
-                debug!("server {}: split enumeration took {searches} searches", self.cfg.name);
+                debug!(
+                    "server {}: split enumeration took {searches} searches",
+                    self.cfg.name
+                );
                 Ok(out)
             }
             other => other,
@@ -702,14 +885,26 @@ impl ServerBlock {
 
     pub fn user_attrs(&self) -> Vec<String> {
         let e = &self.eff;
-        vec![e.attr_name.clone(), e.attr_uid.clone(), e.attr_gid.clone(), e.attr_gecos.clone(), "cn".into(), e.attr_home.clone(), e.attr_shell.clone()]
+        vec![
+            e.attr_name.clone(),
+            e.attr_uid.clone(),
+            e.attr_gid.clone(),
+            e.attr_gecos.clone(),
+            "cn".into(),
+            e.attr_home.clone(),
+            e.attr_shell.clone(),
+        ]
     }
 
     /// The attributes read for a login: the passwd fields, the account-state attributes of
     /// the schema, `memberOf` and the attribute a group `search_filter` uses, if configured.
     pub fn account_attrs(&self) -> Vec<String> {
         let mut v = self.user_attrs();
-        v.extend(crate::account_state::attributes(self.eff.schema).iter().map(|a| a.to_string()));
+        v.extend(
+            crate::account_state::attributes(self.eff.schema)
+                .iter()
+                .map(|a| a.to_string()),
+        );
         if let Some(a) = &self.eff.attr_member_of {
             v.push(a.clone());
         }
@@ -724,25 +919,39 @@ impl ServerBlock {
     /// The user entries matching `extra` (already escaped) under the user base.
     pub async fn find_users(&self, extra: &str, paged: bool) -> Result<Vec<Entry>, DirError> {
         let f = filter::and(&self.eff.user_filter, extra);
-        self.search(&self.eff.user_base, &f, &self.user_attrs(), paged).await
+        self.search(&self.eff.user_base, &f, &self.user_attrs(), paged)
+            .await
     }
 
     /// Every user entry (enumeration).
     pub async fn all_user_entries(&self) -> Result<Vec<Entry>, DirError> {
-        self.search_all(&self.eff.user_base, &self.eff.user_filter, &self.eff.attr_name, &self.user_attrs()).await
+        self.search_all(
+            &self.eff.user_base,
+            &self.eff.user_filter,
+            &self.eff.attr_name,
+            &self.user_attrs(),
+        )
+        .await
     }
 
     /// Binds as `dn` with `password` on a new connection, then checks with "Who am I?"
     /// (RFC 4532) that the server really authenticated that DN; with `read_entry`, also
     /// reads the user's own entry as the user (for the user-DN-pattern mode). URIs are
     /// tried as in [`Self::failover`]; a refused password is final and never retried.
-    pub async fn user_bind(&self, dn: &str, password: &str, read_entry: bool) -> Result<BindResult, DirError> {
+    pub async fn user_bind(
+        &self,
+        dn: &str,
+        password: &str,
+        read_entry: bool,
+    ) -> Result<BindResult, DirError> {
         self.failover(true, |i| -> Attempt<'_, BindResult> {
             Box::pin(async move {
                 let res = async {
                     let (mut conn, uri) = self.bound_user_conn(i, dn, password).await?;
                     let bind = r_of(&conn);
-                    let r = self.finish_user_bind(&mut conn, &uri, dn, read_entry, bind).await;
+                    let r = self
+                        .finish_user_bind(&mut conn, &uri, dn, read_entry, bind)
+                        .await;
                     let _ = tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
                     r
                 }
@@ -755,15 +964,28 @@ impl ServerBlock {
 
     /// A new connection to URI `i` and a bind as `dn` with the password policy request
     /// control: the connection, its URI, and the bind's verdict and policy control.
-    async fn bound_user_conn(&self, i: usize, dn: &str, password: &str) -> Result<(BoundConn, String), DirError> {
+    async fn bound_user_conn(
+        &self,
+        i: usize,
+        dn: &str,
+        password: &str,
+    ) -> Result<(BoundConn, String), DirError> {
         let uri = self.slots.get(i).map(|s| s.uri.clone()).unwrap_or_default();
         if !self.password_transport_ok(&uri) {
             return Err(DirError::Server(format!("{uri} is neither TLS nor ldapi:// and allow_cleartext_passwords is off: the password was not sent")));
         }
         let mut ldap = self.connect(&uri).await?;
-        let fut = ldap.with_controls(ppolicy::request()).with_timeout(self.op_timeout).simple_bind(dn, password);
+        let fut = ldap
+            .with_controls(ppolicy::request())
+            .with_timeout(self.op_timeout)
+            .simple_bind(dn, password);
         let res = match tokio::time::timeout(self.op_timeout, fut).await {
-            Err(_) => return Err(DirError::Unreachable(format!("{uri}: bind: no answer within {:.1}s", self.op_timeout.as_secs_f64()))),
+            Err(_) => {
+                return Err(DirError::Unreachable(format!(
+                    "{uri}: bind: no answer within {:.1}s",
+                    self.op_timeout.as_secs_f64()
+                )))
+            }
             Ok(r) => r.map_err(|e| transport(&uri, "bind", &e))?,
         };
         let policy = ppolicy::from_controls(&res.ctrls);
@@ -772,26 +994,58 @@ impl ServerBlock {
             (0, Err(e)) => (BindOutcome::Refused(format!("{uri}: {e}")), None),
             (0, Ok(p)) => (BindOutcome::Success, p),
             (49, p) => (BindOutcome::InvalidCredentials, p.ok().flatten()),
-            (rc, p) => (BindOutcome::Refused(format!("{uri}: bind refused: resultCode {rc} {}", res.text)), p.ok().flatten()),
+            (rc, p) => (
+                BindOutcome::Refused(format!("{uri}: bind refused: resultCode {rc} {}", res.text)),
+                p.ok().flatten(),
+            ),
         };
-        Ok((BoundConn(ldap, BindResult { outcome, entry: None, policy }), uri))
+        Ok((
+            BoundConn(
+                ldap,
+                BindResult {
+                    outcome,
+                    entry: None,
+                    policy,
+                },
+            ),
+            uri,
+        ))
     }
 
     /// After a user bind: confirm the identity (and read the entry) if the bind succeeded.
-    async fn finish_user_bind(&self, ldap: &mut BoundConn, uri: &str, dn: &str, read_entry: bool, bind: BindResult) -> Result<BindResult, DirError> {
+    async fn finish_user_bind(
+        &self,
+        ldap: &mut BoundConn,
+        uri: &str,
+        dn: &str,
+        read_entry: bool,
+        bind: BindResult,
+    ) -> Result<BindResult, DirError> {
         if bind.outcome != BindOutcome::Success {
             return Ok(bind);
         }
-        let (outcome, entry) = self.confirm_identity(&mut ldap.0, uri, dn, read_entry).await?;
+        let (outcome, entry) = self
+            .confirm_identity(&mut ldap.0, uri, dn, read_entry)
+            .await?;
         // OpenLDAP's ppolicy restricts a session that must change its password to bind and
         // Password Modify, so neither "Who am I?" nor a read works there. The control itself
         // shows that the server checked this DN's password.
-        let restricted = bind.policy.as_ref().is_some_and(|p| p.error == Some(PolicyError::ChangeAfterReset) || p.grace_remaining.is_some());
+        let restricted = bind.policy.as_ref().is_some_and(|p| {
+            p.error == Some(PolicyError::ChangeAfterReset) || p.grace_remaining.is_some()
+        });
         if restricted && matches!(outcome, BindOutcome::Refused(_)) {
             debug!("{uri}: bind as {dn} restricted by the password policy; identity vouched for by the policy control");
-            return Ok(BindResult { outcome: BindOutcome::Success, entry: None, policy: bind.policy });
+            return Ok(BindResult {
+                outcome: BindOutcome::Success,
+                entry: None,
+                policy: bind.policy,
+            });
         }
-        Ok(BindResult { outcome, entry, policy: bind.policy })
+        Ok(BindResult {
+            outcome,
+            entry,
+            policy: bind.policy,
+        })
     }
 
     /// Changes a password with the Password Modify extended operation (RFC 3062): binds as
@@ -800,20 +1054,43 @@ impl ServerBlock {
     /// After a success, sets `shadowLastChange` to `shadow_today` when given (a failure to
     /// do so is only noted). Never hedged: the same change is not sent to two servers.
     #[allow(clippy::too_many_arguments)]
-    pub async fn change_password(&self, bind_dn: &str, bind_pw: &str, target: Option<&str>, old: Option<&str>, new: &str, shadow_dn: Option<&str>, shadow_today: Option<i64>) -> Result<ChangeOutcome, DirError> {
+    pub async fn change_password(
+        &self,
+        bind_dn: &str,
+        bind_pw: &str,
+        target: Option<&str>,
+        old: Option<&str>,
+        new: &str,
+        shadow_dn: Option<&str>,
+        shadow_today: Option<i64>,
+    ) -> Result<ChangeOutcome, DirError> {
         self.failover(false, |i| -> Attempt<'_, ChangeOutcome> {
             Box::pin(async move {
                 let res = async {
                     let (mut conn, uri) = self.bound_user_conn(i, bind_dn, bind_pw).await?;
                     let bind = r_of(&conn);
                     if bind.outcome != BindOutcome::Success {
-                        let _ = tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
+                        let _ =
+                            tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
                         return Ok(ChangeOutcome::BindFailed(bind));
                     }
-                    let pm = ldap3::exop::PasswordModify { user_id: target, old_pass: old, new_pass: Some(new) };
-                    let fut = conn.0.with_controls(ppolicy::request()).with_timeout(self.op_timeout).extended(pm);
+                    let pm = ldap3::exop::PasswordModify {
+                        user_id: target,
+                        old_pass: old,
+                        new_pass: Some(new),
+                    };
+                    let fut = conn
+                        .0
+                        .with_controls(ppolicy::request())
+                        .with_timeout(self.op_timeout)
+                        .extended(pm);
                     let r = match tokio::time::timeout(self.op_timeout, fut).await {
-                        Err(_) => return Err(DirError::Unreachable(format!("{uri}: password modify: no answer within {:.1}s", self.op_timeout.as_secs_f64()))),
+                        Err(_) => {
+                            return Err(DirError::Unreachable(format!(
+                                "{uri}: password modify: no answer within {:.1}s",
+                                self.op_timeout.as_secs_f64()
+                            )))
+                        }
                         Ok(r) => r.map_err(|e| transport(&uri, "password modify", &e))?,
                     };
                     let ldap3::result::ExopResult(_, result) = r;
@@ -823,17 +1100,29 @@ impl ServerBlock {
                     });
                     let mut shadow_note = None;
                     if let (0, Some(dn), Some(days)) = (result.rc, shadow_dn, shadow_today) {
-                        let mods = vec![ldap3::Mod::Replace("shadowLastChange".to_string(), std::collections::HashSet::from([days.to_string()]))];
+                        let mods = vec![ldap3::Mod::Replace(
+                            "shadowLastChange".to_string(),
+                            std::collections::HashSet::from([days.to_string()]),
+                        )];
                         let fut = conn.0.with_timeout(self.op_timeout).modify(dn, mods);
-                        shadow_note = Some(match tokio::time::timeout(self.op_timeout, fut).await {
-                            Ok(Ok(r)) if r.rc == 0 => format!("shadowLastChange set to {days}"),
-                            Ok(Ok(r)) => format!("shadowLastChange not updated: resultCode {} {}", r.rc, r.text),
-                            Ok(Err(e)) => format!("shadowLastChange not updated: {e}"),
-                            Err(_) => "shadowLastChange not updated: no answer".to_string(),
-                        });
+                        shadow_note =
+                            Some(match tokio::time::timeout(self.op_timeout, fut).await {
+                                Ok(Ok(r)) if r.rc == 0 => format!("shadowLastChange set to {days}"),
+                                Ok(Ok(r)) => format!(
+                                    "shadowLastChange not updated: resultCode {} {}",
+                                    r.rc, r.text
+                                ),
+                                Ok(Err(e)) => format!("shadowLastChange not updated: {e}"),
+                                Err(_) => "shadowLastChange not updated: no answer".to_string(),
+                            });
                     }
                     let _ = tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
-                    Ok(ChangeOutcome::Answered { rc: result.rc, text: result.text, policy, shadow_note })
+                    Ok(ChangeOutcome::Answered {
+                        rc: result.rc,
+                        text: result.text,
+                        policy,
+                        shadow_note,
+                    })
                 }
                 .await;
                 (i, res)
@@ -842,7 +1131,13 @@ impl ServerBlock {
         .await
     }
 
-    async fn confirm_identity(&self, ldap: &mut Ldap, uri: &str, dn: &str, read_entry: bool) -> Result<(BindOutcome, Option<Entry>), DirError> {
+    async fn confirm_identity(
+        &self,
+        ldap: &mut Ldap,
+        uri: &str,
+        dn: &str,
+        read_entry: bool,
+    ) -> Result<(BindOutcome, Option<Entry>), DirError> {
         let fut = ldap.with_timeout(self.op_timeout).extended(WhoAmI);
         let r = match tokio::time::timeout(self.op_timeout, fut).await {
             Err(_) => return Err(DirError::Unreachable(format!("{uri}: whoami: no answer"))),
@@ -850,10 +1145,19 @@ impl ServerBlock {
         };
         let ldap3::result::ExopResult(exop, result) = r;
         let confirmed_by_whoami = if result.rc == 0 {
-            let authzid = exop.val.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+            let authzid = exop
+                .val
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
             let got = authzid.strip_prefix("dn:").unwrap_or("");
             if got.is_empty() || normalize_dn(got) != normalize_dn(dn) {
-                return Ok((BindOutcome::Refused(format!("{uri}: bind succeeded but the server says we are {authzid:?}, not {dn}")), None));
+                return Ok((
+                    BindOutcome::Refused(format!(
+                        "{uri}: bind succeeded but the server says we are {authzid:?}, not {dn}"
+                    )),
+                    None,
+                ));
             }
             true
         } else {
@@ -864,18 +1168,36 @@ impl ServerBlock {
         }
         // No "Who am I?" on this server, or the entry is wanted: read our own entry as the
         // user (nslcd's way of confirming the identity).
-        let attrs = if read_entry { self.account_attrs() } else { vec!["1.1".to_string()] };
-        let fut = ldap.with_timeout(self.op_timeout).search(dn, Scope::Base, "(objectClass=*)", attrs);
+        let attrs = if read_entry {
+            self.account_attrs()
+        } else {
+            vec!["1.1".to_string()]
+        };
+        let fut =
+            ldap.with_timeout(self.op_timeout)
+                .search(dn, Scope::Base, "(objectClass=*)", attrs);
         let res = match tokio::time::timeout(self.op_timeout, fut).await {
-            Err(_) => return Err(DirError::Unreachable(format!("{uri}: self search: no answer"))),
+            Err(_) => {
+                return Err(DirError::Unreachable(format!(
+                    "{uri}: self search: no answer"
+                )))
+            }
             Ok(r) => r.map_err(|e| transport(uri, "self search", &e))?,
         };
         let ldap3::SearchResult(mut entries, result) = res;
         if result.rc == 0 && entries.len() == 1 {
-            let e = entries.pop().map(|e| Entry::from_search(SearchEntry::construct(e)));
+            let e = entries
+                .pop()
+                .map(|e| Entry::from_search(SearchEntry::construct(e)));
             Ok((BindOutcome::Success, e))
         } else {
-            Ok((BindOutcome::Refused(format!("{uri}: bind succeeded but the user cannot read its own entry (resultCode {})", result.rc)), None))
+            Ok((
+                BindOutcome::Refused(format!(
+                    "{uri}: bind succeeded but the user cannot read its own entry (resultCode {})",
+                    result.rc
+                )),
+                None,
+            ))
         }
     }
 
@@ -884,12 +1206,22 @@ impl ServerBlock {
     pub async fn probe_dead(&self) {
         let now = Instant::now();
         let due: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| self.slots.get(i).and_then(|s| s.state().dead.clone()).is_some_and(|d| d.retry_at <= now))
+            .filter(|&i| {
+                self.slots
+                    .get(i)
+                    .and_then(|s| s.state().dead.clone())
+                    .is_some_and(|d| d.retry_at <= now)
+            })
             .collect();
         let probes = due.into_iter().map(|i| async move {
             let res = async {
                 let (mut ldap, uri) = self.conn(i).await?;
-                let fut = ldap.with_timeout(self.op_timeout).search("", Scope::Base, "(objectClass=*)", vec!["namingContexts"]);
+                let fut = ldap.with_timeout(self.op_timeout).search(
+                    "",
+                    Scope::Base,
+                    "(objectClass=*)",
+                    vec!["namingContexts"],
+                );
                 match tokio::time::timeout(self.op_timeout, fut).await {
                     Err(_) => Err(DirError::Unreachable(format!("{uri}: RootDSE: no answer"))),
                     Ok(Err(e)) => Err(transport(&uri, "RootDSE", &e)),
@@ -897,7 +1229,9 @@ impl ServerBlock {
                 }
             }
             .await;
-            let Some(slot) = self.slots.get(i) else { return };
+            let Some(slot) = self.slots.get(i) else {
+                return;
+            };
             match res {
                 Ok(()) => self.mark_alive(i),
                 Err(e) => {
@@ -905,10 +1239,16 @@ impl ServerBlock {
                     st.conn = None;
                     if let Some(d) = st.dead.as_mut() {
                         d.failures = d.failures.saturating_add(1);
-                        let wait = backoff(self.retry_base, self.retry_max, d.failures, jitter_unit());
+                        let wait =
+                            backoff(self.retry_base, self.retry_max, d.failures, jitter_unit());
                         d.retry_at = Instant::now() + wait;
                         d.reason = e.to_string();
-                        debug!("server {}: {} still down ({e}); next probe in {:.1}s", self.cfg.name, slot.uri, wait.as_secs_f64());
+                        debug!(
+                            "server {}: {} still down ({e}); next probe in {:.1}s",
+                            self.cfg.name,
+                            slot.uri,
+                            wait.as_secs_f64()
+                        );
                     }
                 }
             }
@@ -924,7 +1264,11 @@ impl ServerBlock {
             (Some(dn), Some(pw)) => {
                 let fut = ldap.with_timeout(self.op_timeout).simple_bind(dn, pw);
                 match tokio::time::timeout(self.op_timeout, fut).await {
-                    Err(_) => return Err(DirError::Unreachable(format!("{uri}: service bind: no answer"))),
+                    Err(_) => {
+                        return Err(DirError::Unreachable(format!(
+                            "{uri}: service bind: no answer"
+                        )))
+                    }
                     Ok(Err(e)) => return Err(transport(uri, "service bind", &e)),
                     Ok(Ok(r)) if r.rc == 0 => format!("{dn}: ok (resultCode 0)"),
                     Ok(Ok(r)) => format!("{dn}: REFUSED (resultCode {} {})", r.rc, r.text),
@@ -932,24 +1276,57 @@ impl ServerBlock {
             }
             _ => "anonymous (no bind_dn)".to_string(),
         };
-        let attrs = vec!["namingContexts", "supportedControl", "supportedExtension", "supportedLDAPVersion", "vendorName", "vendorVersion"];
-        let fut = ldap.with_timeout(self.op_timeout).search("", Scope::Base, "(objectClass=*)", attrs);
+        let attrs = vec![
+            "namingContexts",
+            "supportedControl",
+            "supportedExtension",
+            "supportedLDAPVersion",
+            "vendorName",
+            "vendorVersion",
+        ];
+        let fut =
+            ldap.with_timeout(self.op_timeout)
+                .search("", Scope::Base, "(objectClass=*)", attrs);
         let res = match tokio::time::timeout(self.op_timeout, fut).await {
             Err(_) => return Err(DirError::Unreachable(format!("{uri}: RootDSE: no answer"))),
             Ok(r) => r.map_err(|e| transport(uri, "RootDSE", &e))?,
         };
         let ldap3::SearchResult(entries, _) = res;
         let mut out = Vec::new();
-        if let Some(e) = entries.into_iter().next().map(|e| Entry::from_search(SearchEntry::construct(e))) {
-            for (k, label) in [("namingContexts", "naming contexts"), ("supportedControl", "supported controls"), ("supportedExtension", "supported extensions"), ("supportedLDAPVersion", "LDAP versions"), ("vendorName", "vendor")] {
+        if let Some(e) = entries
+            .into_iter()
+            .next()
+            .map(|e| Entry::from_search(SearchEntry::construct(e)))
+        {
+            for (k, label) in [
+                ("namingContexts", "naming contexts"),
+                ("supportedControl", "supported controls"),
+                ("supportedExtension", "supported extensions"),
+                ("supportedLDAPVersion", "LDAP versions"),
+                ("vendorName", "vendor"),
+            ] {
                 let v = e.values(k);
                 if !v.is_empty() {
-                    let named: Vec<String> = v.iter().map(|o| match known_oid(o) { Some(n) => format!("{o} ({n})"), None => o.clone() }).collect();
+                    let named: Vec<String> = v
+                        .iter()
+                        .map(|o| match known_oid(o) {
+                            Some(n) => format!("{o} ({n})"),
+                            None => o.clone(),
+                        })
+                        .collect();
                     out.push((label.to_string(), named.join(", ")));
                 }
             }
-            if !e.values("supportedControl").iter().any(|c| c == "1.2.840.113556.1.4.319") {
-                out.push(("warning".into(), "no Simple Paged Results control: enumerations are limited by the size limit".into()));
+            if !e
+                .values("supportedControl")
+                .iter()
+                .any(|c| c == "1.2.840.113556.1.4.319")
+            {
+                out.push((
+                    "warning".into(),
+                    "no Simple Paged Results control: enumerations are limited by the size limit"
+                        .into(),
+                ));
             }
         } else {
             out.push(("RootDSE".into(), "not readable".into()));
@@ -971,7 +1348,9 @@ impl ServerBlock {
                         "DOWN for {:.0}s ({}); next probe in {:.1}s",
                         d.since.elapsed().as_secs_f64(),
                         d.reason,
-                        d.retry_at.saturating_duration_since(Instant::now()).as_secs_f64()
+                        d.retry_at
+                            .saturating_duration_since(Instant::now())
+                            .as_secs_f64()
                     ),
                 };
                 (format!("server {} {}", self.cfg.name, s.uri), v)

@@ -117,7 +117,10 @@ impl LocalFiles {
             }
         }
         let mut db = LocalDb {
-            generation: self.parses.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            generation: self
+                .parses
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1,
             ..Default::default()
         };
         for (path, is_passwd) in [(&self.passwd, true), (&self.group, false)] {

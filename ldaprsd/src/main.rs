@@ -9,13 +9,16 @@ use ldaprsd::publish::Publisher;
 use ldaprsd::server::Current;
 use ldaprsd::service::Service;
 use ldaprsd::{error, info, warn};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: ldaprsd [--config PATH]   (default {})", ldaprs_common::DEFAULT_CONFIG);
+    eprintln!(
+        "usage: ldaprsd [--config PATH]   (default {})",
+        ldaprs_common::DEFAULT_CONFIG
+    );
     ExitCode::from(2)
 }
 
@@ -23,9 +26,17 @@ fn usage() -> ExitCode {
 /// and hopping between worker threads costs more than it brings (measured: cold getpwnam
 /// p50 290 µs multi-threaded vs. less single-threaded). `LDAPRS_WORKER_THREADS=N` overrides.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    match std::env::var("LDAPRS_WORKER_THREADS").ok().and_then(|v| v.parse::<usize>().ok()) {
-        Some(n) if n > 1 => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
-        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+    match std::env::var("LDAPRS_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        Some(n) if n > 1 => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
     }
 }
 
@@ -35,9 +46,15 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// `secrets` remembers the secret files read so far: after the switch to `[daemon] user` the
 /// root-only files cannot be read again, so a reload keeps what was read at start for the same
 /// path (and says so); a new path needs a restart.
-fn load(path: &Path, secrets: &mut HashMap<PathBuf, String>) -> Result<(Config, Vec<ServerBlock>), String> {
+fn load(
+    path: &Path,
+    secrets: &mut HashMap<PathBuf, String>,
+) -> Result<(Config, Vec<ServerBlock>), String> {
     let cfg = config::load(path).map_err(|e| e.to_string())?;
-    let limits = IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() };
+    let limits = IdLimits {
+        min_uid: cfg.nss.min_uid,
+        min_gid: cfg.nss.min_gid(),
+    };
     let mut blocks = Vec::new();
     let mut secret = |f: &PathBuf, key: &str, server: &str| -> Result<String, String> {
         match config::read_secret_for(f, key) {
@@ -66,7 +83,9 @@ fn load(path: &Path, secrets: &mut HashMap<PathBuf, String>) -> Result<(Config, 
             Some(f) => Some(secret(f, "admin_password_file", &s.name)?),
             None => None,
         };
-        let b = ServerBlock::new(s.clone(), limits, pw).map_err(|e| e.to_string())?.with_admin_password(admin_pw);
+        let b = ServerBlock::new(s.clone(), limits, pw)
+            .map_err(|e| e.to_string())?
+            .with_admin_password(admin_pw);
         for w in b.transport_warnings() {
             warn!("{w}");
         }
@@ -79,7 +98,10 @@ fn publisher(cfg: &Config) -> Option<Arc<Publisher>> {
     if cfg.cache.map_size_mb == 0 {
         return None;
     }
-    let dir = Path::new(&cfg.daemon.socket).parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = Path::new(&cfg.daemon.socket)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let path = dir.join("cache.map").to_string_lossy().into_owned();
     let size = usize::try_from(cfg.cache.map_size_mb.min(4096) << 20).unwrap_or(32 << 20);
     let p = Publisher::open(&path, size);
@@ -93,7 +115,8 @@ fn publisher(cfg: &Config) -> Option<Arc<Publisher>> {
 fn drop_privileges(user: &str, socket: &str) -> Result<(), String> {
     use ldaprsd::privdrop;
     let passwd = std::fs::read_to_string("/etc/passwd").map_err(|e| format!("/etc/passwd: {e}"))?;
-    let (uid, gid) = privdrop::lookup(&passwd, user).ok_or_else(|| format!("no user {user} in /etc/passwd"))?;
+    let (uid, gid) =
+        privdrop::lookup(&passwd, user).ok_or_else(|| format!("no user {user} in /etc/passwd"))?;
     if uid == 0 {
         return Err(format!("{user} is root"));
     }
@@ -138,7 +161,11 @@ fn main() -> ExitCode {
     };
     ldaprsd::log::set_level(cfg.daemon.log_level);
     if cfg.daemon.socket != ldaprs_common::DEFAULT_SOCKET {
-        warn!("listening on {} — the NSS and PAM modules use {}", cfg.daemon.socket, ldaprs_common::DEFAULT_SOCKET);
+        warn!(
+            "listening on {} — the NSS and PAM modules use {}",
+            cfg.daemon.socket,
+            ldaprs_common::DEFAULT_SOCKET
+        );
     }
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -156,7 +183,8 @@ fn main() -> ExitCode {
             }
         };
         let map = publisher(&cfg);
-        let svc = Arc::new(Service::new(&cfg, blocks, Arc::new(SystemClock)).with_publisher(map.clone()));
+        let svc =
+            Arc::new(Service::new(&cfg, blocks, Arc::new(SystemClock)).with_publisher(map.clone()));
         tokio::spawn(svc.clone().run_refresher());
         let current: Current = Arc::new(RwLock::new(svc));
         if let Some(user) = &cfg.daemon.user {
@@ -165,9 +193,19 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
-        info!("ldaprsd {} listening on {} ({} server block(s))", env!("CARGO_PKG_VERSION"), cfg.daemon.socket, cfg.servers.len());
-        let signal = |kind| tokio::signal::unix::signal(kind).map_err(|e| error!("cannot handle signals: {e}"));
-        let (Ok(mut term), Ok(mut hup)) = (signal(tokio::signal::unix::SignalKind::terminate()), signal(tokio::signal::unix::SignalKind::hangup())) else {
+        info!(
+            "ldaprsd {} listening on {} ({} server block(s))",
+            env!("CARGO_PKG_VERSION"),
+            cfg.daemon.socket,
+            cfg.servers.len()
+        );
+        let signal = |kind| {
+            tokio::signal::unix::signal(kind).map_err(|e| error!("cannot handle signals: {e}"))
+        };
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(tokio::signal::unix::SignalKind::terminate()),
+            signal(tokio::signal::unix::SignalKind::hangup()),
+        ) else {
             return ExitCode::FAILURE;
         };
         let server = tokio::spawn(ldaprsd::server::serve(listener, current.clone()));
@@ -200,16 +238,27 @@ fn main() -> ExitCode {
 
 /// SIGHUP: build a new service from the config file and swap it in. Requests already being
 /// answered finish on the old one; a config that does not load leaves the running one in place.
-fn reload(path: &Path, running: &Config, current: &Current, map: &Option<Arc<Publisher>>, secrets: &mut HashMap<PathBuf, String>) {
+fn reload(
+    path: &Path,
+    running: &Config,
+    current: &Current,
+    map: &Option<Arc<Publisher>>,
+    secrets: &mut HashMap<PathBuf, String>,
+) {
     ldaprsd::notify::reloading();
     match load(path, secrets) {
         Err(e) => error!("SIGHUP: config not reloaded, keeping the running one: {e}"),
         Ok((cfg, blocks)) => {
-            if cfg.daemon.socket != running.daemon.socket || cfg.cache.map_size_mb != running.cache.map_size_mb || cfg.daemon.user != running.daemon.user {
+            if cfg.daemon.socket != running.daemon.socket
+                || cfg.cache.map_size_mb != running.cache.map_size_mb
+                || cfg.daemon.user != running.daemon.user
+            {
                 warn!("SIGHUP: [daemon] socket and user and [cache] map_size_mb take effect at the next restart");
             }
             ldaprsd::log::set_level(cfg.daemon.log_level);
-            let svc = Arc::new(Service::new(&cfg, blocks, Arc::new(SystemClock)).with_publisher(map.clone()));
+            let svc = Arc::new(
+                Service::new(&cfg, blocks, Arc::new(SystemClock)).with_publisher(map.clone()),
+            );
             tokio::spawn(svc.clone().run_refresher());
             let old = {
                 let mut slot = current.write().unwrap_or_else(|p| p.into_inner());
@@ -220,7 +269,11 @@ fn reload(path: &Path, running: &Config, current: &Current, map: &Option<Arc<Pub
             if let Some(m) = map {
                 m.clear();
             }
-            info!("SIGHUP: configuration reloaded from {} ({} server block(s))", path.display(), cfg.servers.len());
+            info!(
+                "SIGHUP: configuration reloaded from {} ({} server block(s))",
+                path.display(),
+                cfg.servers.len()
+            );
         }
     }
     ldaprsd::notify::ready();

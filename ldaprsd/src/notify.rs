@@ -4,13 +4,18 @@
 use std::os::unix::net::UnixDatagram;
 
 fn send(msg: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else { return };
-    let Ok(sock) = UnixDatagram::unbound() else { return };
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(sock) = UnixDatagram::unbound() else {
+        return;
+    };
     let bytes = path.as_encoded_bytes();
     let _ = if let Some(abstract_name) = bytes.strip_prefix(b"@") {
         // Abstract socket address (Linux).
         use std::os::linux::net::SocketAddrExt;
-        std::os::unix::net::SocketAddr::from_abstract_name(abstract_name).and_then(|a| sock.send_to_addr(msg.as_bytes(), &a))
+        std::os::unix::net::SocketAddr::from_abstract_name(abstract_name)
+            .and_then(|a| sock.send_to_addr(msg.as_bytes(), &a))
     } else {
         sock.send_to(msg.as_bytes(), &path)
     };

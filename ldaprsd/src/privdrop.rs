@@ -28,7 +28,11 @@ pub fn hand_over(dir: &std::path::Path, uid: u32, gid: u32) -> Result<(), String
     let c = CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
     // SAFETY: chown with a NUL-terminated path.
     if unsafe { libc::chown(c.as_ptr(), uid, gid) } != 0 {
-        return Err(format!("chown {}: {}", dir.display(), std::io::Error::last_os_error()));
+        return Err(format!(
+            "chown {}: {}",
+            dir.display(),
+            std::io::Error::last_os_error()
+        ));
     }
     Ok(())
 }

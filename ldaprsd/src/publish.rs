@@ -27,19 +27,38 @@ pub enum Subject<'a> {
 }
 
 fn payload(resp: &Response) -> Vec<u8> {
-    frame_response(resp).get(HEADER_LEN..).map(<[u8]>::to_vec).unwrap_or_default()
+    frame_response(resp)
+        .get(HEADER_LEN..)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default()
 }
 
 /// Maps `len` bytes of `fd` read-write, shared.
 fn map_rw(fd: libc::c_int, len: usize) -> Option<*mut u8> {
     // SAFETY: mmap of a file we opened; the result is checked.
-    let p = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0) };
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd,
+            0,
+        )
+    };
     (p != libc::MAP_FAILED).then_some(p.cast::<u8>())
 }
 
 fn open_rw(path: &str, create: bool) -> Option<libc::c_int> {
     let c = CString::new(path).ok()?;
-    let flags = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | if create { libc::O_CREAT | libc::O_EXCL } else { 0 };
+    let flags = libc::O_RDWR
+        | libc::O_CLOEXEC
+        | libc::O_NOFOLLOW
+        | if create {
+            libc::O_CREAT | libc::O_EXCL
+        } else {
+            0
+        };
     // SAFETY: open with a NUL-terminated path.
     let fd = unsafe { libc::open(c.as_ptr(), flags, 0o644 as libc::c_uint) };
     (fd >= 0).then_some(fd)
@@ -74,7 +93,10 @@ impl Publisher {
                     // SAFETY: a fresh RW mapping of len bytes, page aligned; only we write it.
                     if let Some(w) = unsafe { MapWriter::reuse(base, len) } {
                         info!("shared-memory cache {path}: reusing ({} MiB)", len >> 20);
-                        return Some(Publisher { writer: Mutex::new(w), path: path.to_string() });
+                        return Some(Publisher {
+                            writer: Mutex::new(w),
+                            path: path.to_string(),
+                        });
                     }
                     // SAFETY: unmapping what we just mapped.
                     unsafe { libc::munmap(base.cast(), len) };
@@ -121,8 +143,14 @@ impl Publisher {
             let _ = std::fs::remove_file(&tmp);
             return None;
         }
-        info!("shared-memory cache {path}: created ({} MiB, {buckets} buckets)", len >> 20);
-        Some(Publisher { writer: Mutex::new(w), path: path.to_string() })
+        info!(
+            "shared-memory cache {path}: created ({} MiB, {buckets} buckets)",
+            len >> 20
+        );
+        Some(Publisher {
+            writer: Mutex::new(w),
+            path: path.to_string(),
+        })
     }
 
     pub fn path(&self) -> &str {
@@ -143,17 +171,51 @@ impl Publisher {
         let (refresh, expires) = Self::times(ttl);
         let w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let r = match (subject, resp) {
-            (Subject::UserName(_) | Subject::UserUid(_), Response::User(p)) => w.insert(Kind::Passwd, Some(&p.name), Some(p.uid), false, &payload(resp), refresh, expires),
-            (Subject::UserName(n), Response::NotFound) => w.insert(Kind::Passwd, Some(n), None, true, &[], refresh, expires),
-            (Subject::UserUid(u), Response::NotFound) => w.insert(Kind::Passwd, None, Some(u), true, &[], refresh, expires),
-            (Subject::GroupName(_) | Subject::GroupGid(_), Response::Group(g)) => w.insert(Kind::Group, Some(&g.name), Some(g.gid), false, &payload(resp), refresh, expires),
-            (Subject::GroupName(n), Response::NotFound) => w.insert(Kind::Group, Some(n), None, true, &[], refresh, expires),
-            (Subject::GroupGid(g), Response::NotFound) => w.insert(Kind::Group, None, Some(g), true, &[], refresh, expires),
+            (Subject::UserName(_) | Subject::UserUid(_), Response::User(p)) => w.insert(
+                Kind::Passwd,
+                Some(&p.name),
+                Some(p.uid),
+                false,
+                &payload(resp),
+                refresh,
+                expires,
+            ),
+            (Subject::UserName(n), Response::NotFound) => {
+                w.insert(Kind::Passwd, Some(n), None, true, &[], refresh, expires)
+            }
+            (Subject::UserUid(u), Response::NotFound) => {
+                w.insert(Kind::Passwd, None, Some(u), true, &[], refresh, expires)
+            }
+            (Subject::GroupName(_) | Subject::GroupGid(_), Response::Group(g)) => w.insert(
+                Kind::Group,
+                Some(&g.name),
+                Some(g.gid),
+                false,
+                &payload(resp),
+                refresh,
+                expires,
+            ),
+            (Subject::GroupName(n), Response::NotFound) => {
+                w.insert(Kind::Group, Some(n), None, true, &[], refresh, expires)
+            }
+            (Subject::GroupGid(g), Response::NotFound) => {
+                w.insert(Kind::Group, None, Some(g), true, &[], refresh, expires)
+            }
             (Subject::GroupsOf(n), Response::Groups(gs)) => {
                 let gids = Response::Gids(gs.iter().map(|g: &Group| g.gid).collect());
-                w.insert(Kind::Initgroups, Some(n), None, false, &payload(&gids), refresh, expires)
+                w.insert(
+                    Kind::Initgroups,
+                    Some(n),
+                    None,
+                    false,
+                    &payload(&gids),
+                    refresh,
+                    expires,
+                )
             }
-            (Subject::GroupsOf(n), Response::NotFound) => w.insert(Kind::Initgroups, Some(n), None, true, &[], refresh, expires),
+            (Subject::GroupsOf(n), Response::NotFound) => {
+                w.insert(Kind::Initgroups, Some(n), None, true, &[], refresh, expires)
+            }
             _ => Ok(()),
         };
         if let Err(e) = r {
@@ -166,7 +228,15 @@ impl Publisher {
         let (refresh, expires) = Self::times(ttl);
         let payload = ldaprs_common::protocol::user_payload(p);
         let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = w.insert(Kind::Passwd, Some(&p.name), Some(p.uid), false, &payload, refresh, expires);
+        let _ = w.insert(
+            Kind::Passwd,
+            Some(&p.name),
+            Some(p.uid),
+            false,
+            &payload,
+            refresh,
+            expires,
+        );
     }
 
     /// Publishes one group of an enumeration.
@@ -174,20 +244,35 @@ impl Publisher {
         let (refresh, expires) = Self::times(ttl);
         let payload = ldaprs_common::protocol::group_payload(g);
         let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = w.insert(Kind::Group, Some(&g.name), Some(g.gid), false, &payload, refresh, expires);
+        let _ = w.insert(
+            Kind::Group,
+            Some(&g.name),
+            Some(g.gid),
+            false,
+            &payload,
+            refresh,
+            expires,
+        );
     }
 
     /// What the map holds for a lookup (for `ldaprsctl user show`).
     pub fn describe(&self, kind: Kind, name: Option<&str>, id: Option<u32>) -> String {
         let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         match w.view().lookup(kind, name, id) {
-            ldaprs_common::shm::Hit::Found(p) => format!("fresh record ({} bytes) in {}", p.len(), self.path),
-            ldaprs_common::shm::Hit::Negative => format!("fresh \"not found\" record in {}", self.path),
+            ldaprs_common::shm::Hit::Found(p) => {
+                format!("fresh record ({} bytes) in {}", p.len(), self.path)
+            }
+            ldaprs_common::shm::Hit::Negative => {
+                format!("fresh \"not found\" record in {}", self.path)
+            }
             ldaprs_common::shm::Hit::Miss => format!("no fresh record in {}", self.path),
         }
     }
 
     pub fn clear(&self) {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner()).reset();
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .reset();
     }
 }

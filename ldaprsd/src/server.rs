@@ -3,12 +3,12 @@
 
 use crate::service::{Peer, Service};
 use crate::{debug, warn};
+use futures_util::FutureExt;
 use ldaprs_common::protocol::{self, ErrorCode, Response, HEADER_LEN, MAX_REQUEST};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
@@ -119,7 +119,9 @@ async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
             }
         };
         let started = std::time::Instant::now();
-        let error = |code: ErrorCode, message: String| Arc::new(protocol::frame_response(&Response::Error { code, message }));
+        let error = |code: ErrorCode, message: String| {
+            Arc::new(protocol::frame_response(&Response::Error { code, message }))
+        };
         let frame = match protocol::decode_request(&payload) {
             Ok(req) => {
                 // A panic inside a library (ldap3 panics on some malformed server data)
@@ -129,7 +131,10 @@ async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
                 match tokio::time::timeout(ANSWER_TIMEOUT, work).await {
                     Ok(Ok(f)) => f,
                     Ok(Err(_)) => {
-                        warn!("request from pid {} failed internally (panic caught)", peer.pid);
+                        warn!(
+                            "request from pid {} failed internally (panic caught)",
+                            peer.pid
+                        );
                         error(ErrorCode::Internal, "internal error".into())
                     }
                     Err(_) => error(ErrorCode::Unavailable, "timed out".into()),
@@ -141,7 +146,11 @@ async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
             return;
         }
         if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {
-            debug!("answered pid {} in {} µs", peer.pid, started.elapsed().as_micros());
+            debug!(
+                "answered pid {} in {} µs",
+                peer.pid,
+                started.elapsed().as_micros()
+            );
         }
     }
 }

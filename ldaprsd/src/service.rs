@@ -7,12 +7,12 @@ use crate::directory::{entry_to_passwd, first_rdn, DirError, Entry, IdLimits, Se
 use crate::local::{LocalDb, LocalFiles};
 use crate::membership::UserRef;
 use crate::publish::{Publisher, Subject};
-use ldaprs_common::shm::Kind;
 use crate::{debug, info, warn};
 use ldaprs_common::config::{Config, Membership, NssSection, PamSection};
 use ldaprs_common::filter::{self, eq};
 use ldaprs_common::names::valid_name;
 use ldaprs_common::protocol::{AuthCode, ErrorCode, Group, Passwd, Request, Response};
+use ldaprs_common::shm::Kind;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -110,7 +110,12 @@ impl Service {
     }
 
     /// As [`Service::new`], with other local account files (tests).
-    pub fn with_local_files(cfg: &Config, blocks: Vec<ServerBlock>, clock: Arc<dyn Clock>, local: LocalFiles) -> Service {
+    pub fn with_local_files(
+        cfg: &Config,
+        blocks: Vec<ServerBlock>,
+        clock: Arc<dyn Clock>,
+        local: LocalFiles,
+    ) -> Service {
         Service {
             blocks,
             cache: TtlCache::default(),
@@ -156,15 +161,23 @@ impl Service {
                     debug!("req={id} refreshed {key:?}");
                     self.remember(key.clone(), &r);
                 }
-                Err(e) => debug!("req={id} refresh of {key:?} failed, keeping the cached answer: {e}"),
+                Err(e) => {
+                    debug!("req={id} refresh of {key:?} failed, keeping the cached answer: {e}")
+                }
             }
-            self.refreshing.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+            self.refreshing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
         }
     }
 
     /// Retired by a reload: stop the refresher (it holds a reference to us).
     pub fn shutdown(&self) {
-        self.refresh_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.refresh_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
     }
 
     fn request_refresh(&self, key: &Key) {
@@ -172,7 +185,12 @@ impl Service {
         if set.contains(key) {
             return;
         }
-        if let Some(tx) = self.refresh_tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(tx) = self
+            .refresh_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             if tx.send(key.clone()).is_ok() {
                 set.insert(key.clone());
             }
@@ -315,9 +333,22 @@ impl Service {
                 resp
             }
             Request::AccountCheck { user, ctx } => self.account(id, &user, &ctx, peer).await,
-            Request::ChangePassword { user, old, new, ctx } => {
-                let resp = self.change_password(id, &user, old.as_ref(), &new, &ctx, peer).await;
-                let failed = !matches!(resp, Response::Auth { code: AuthCode::Success, .. });
+            Request::ChangePassword {
+                user,
+                old,
+                new,
+                ctx,
+            } => {
+                let resp = self
+                    .change_password(id, &user, old.as_ref(), &new, &ctx, peer)
+                    .await;
+                let failed = !matches!(
+                    resp,
+                    Response::Auth {
+                        code: AuthCode::Success,
+                        ..
+                    }
+                );
                 if peer.uid != 0 && failed {
                     tokio::time::sleep(NON_ROOT_FAILURE_DELAY).await;
                 }
@@ -356,17 +387,50 @@ impl Service {
     /// for each server block the base, the exact filter and what it returned.
     async fn explain(&self, req: Request, peer: Peer) -> Response {
         let (key, kind, name, id) = match &req {
-            Request::UserByName(n) => (Key::UserName(n.clone()), Kind::Passwd, Some(n.clone()), None),
+            Request::UserByName(n) => (
+                Key::UserName(n.clone()),
+                Kind::Passwd,
+                Some(n.clone()),
+                None,
+            ),
             Request::UserByUid(u) => (Key::UserUid(*u), Kind::Passwd, None, Some(*u)),
-            Request::GroupByName(n) => (Key::GroupName(n.clone()), Kind::Group, Some(n.clone()), None),
+            Request::GroupByName(n) => (
+                Key::GroupName(n.clone()),
+                Kind::Group,
+                Some(n.clone()),
+                None,
+            ),
             Request::GroupByGid(g) => (Key::GroupGid(*g), Kind::Group, None, Some(*g)),
-            Request::GroupsOfUser(n) => (Key::GroupsOf(n.clone()), Kind::Initgroups, Some(n.clone()), None),
-            _ => return Response::Error { code: ErrorCode::BadRequest, message: "only lookups can be explained".into() },
+            Request::GroupsOfUser(n) => (
+                Key::GroupsOf(n.clone()),
+                Kind::Initgroups,
+                Some(n.clone()),
+                None,
+            ),
+            _ => {
+                return Response::Error {
+                    code: ErrorCode::BadRequest,
+                    message: "only lookups can be explained".into(),
+                }
+            }
         };
         let short = |r: &Response| match r {
-            Response::User(p) => format!("{}:x:{}:{}:{}:{}:{}", p.name, p.uid, p.gid, p.gecos, p.dir, p.shell),
-            Response::Group(g) => format!("{}:x:{}:{} ({} members)", g.name, g.gid, g.members.join(","), g.members.len()),
-            Response::Groups(gs) => gs.iter().map(|g| format!("{}({})", g.name, g.gid)).collect::<Vec<_>>().join(" "),
+            Response::User(p) => format!(
+                "{}:x:{}:{}:{}:{}:{}",
+                p.name, p.uid, p.gid, p.gecos, p.dir, p.shell
+            ),
+            Response::Group(g) => format!(
+                "{}:x:{}:{} ({} members)",
+                g.name,
+                g.gid,
+                g.members.join(","),
+                g.members.len()
+            ),
+            Response::Groups(gs) => gs
+                .iter()
+                .map(|g| format!("{}({})", g.name, g.gid))
+                .collect::<Vec<_>>()
+                .join(" "),
             Response::Gids(g) => g.iter().map(u32::to_string).collect::<Vec<_>>().join(" "),
             Response::NotFound => "not found".into(),
             Response::Error { message, .. } => format!("error: {message}"),
@@ -376,7 +440,11 @@ impl Service {
         lines.push((
             "daemon cache".into(),
             match self.cache.get_fresh(&key, self.clock.now()) {
-                Some((r, due)) => format!("hit{}: {}", if due { " (refresh due)" } else { "" }, short(&r)),
+                Some((r, due)) => format!(
+                    "hit{}: {}",
+                    if due { " (refresh due)" } else { "" },
+                    short(&r)
+                ),
                 None => "miss".into(),
             },
         ));
@@ -386,10 +454,22 @@ impl Service {
         for b in &self.blocks {
             let e = &b.eff;
             let (base, f) = match &req {
-                Request::UserByName(n) => (e.user_base.clone(), filter::and(&e.user_filter, &eq(&e.attr_name, n))),
-                Request::UserByUid(u) => (e.user_base.clone(), filter::and(&e.user_filter, &eq(&e.attr_uid, &u.to_string()))),
-                Request::GroupByName(n) => (e.group_base.clone(), filter::and(&e.group_filter, &eq(&e.attr_group_name, n))),
-                Request::GroupByGid(g) => (e.group_base.clone(), filter::and(&e.group_filter, &eq(&e.attr_group_gid, &g.to_string()))),
+                Request::UserByName(n) => (
+                    e.user_base.clone(),
+                    filter::and(&e.user_filter, &eq(&e.attr_name, n)),
+                ),
+                Request::UserByUid(u) => (
+                    e.user_base.clone(),
+                    filter::and(&e.user_filter, &eq(&e.attr_uid, &u.to_string())),
+                ),
+                Request::GroupByName(n) => (
+                    e.group_base.clone(),
+                    filter::and(&e.group_filter, &eq(&e.attr_group_name, n)),
+                ),
+                Request::GroupByGid(g) => (
+                    e.group_base.clone(),
+                    filter::and(&e.group_filter, &eq(&e.attr_group_gid, &g.to_string())),
+                ),
                 Request::GroupsOfUser(n) => {
                     let member = match &e.membership {
                         Membership::Names(a) => eq(a, n),
@@ -404,10 +484,23 @@ impl Service {
             };
             let t = std::time::Instant::now();
             let found = match b.search(&base, &f, &["1.1".to_string()], false).await {
-                Ok(v) => format!("{} entr{}{}", v.len(), if v.len() == 1 { "y" } else { "ies" }, v.first().map(|x| format!(" ({}{})", x.dn, if v.len() > 1 { ", ..." } else { "" })).unwrap_or_default()),
+                Ok(v) => format!(
+                    "{} entr{}{}",
+                    v.len(),
+                    if v.len() == 1 { "y" } else { "ies" },
+                    v.first()
+                        .map(|x| format!(" ({}{})", x.dn, if v.len() > 1 { ", ..." } else { "" }))
+                        .unwrap_or_default()
+                ),
                 Err(err) => format!("error: {err}"),
             };
-            lines.push((format!("server {}", b.name()), format!("base \"{base}\" filter {f}: {found} in {} µs", t.elapsed().as_micros())));
+            lines.push((
+                format!("server {}", b.name()),
+                format!(
+                    "base \"{base}\" filter {f}: {found} in {} µs",
+                    t.elapsed().as_micros()
+                ),
+            ));
             lines.extend(b.status());
         }
         let answer = Box::pin(self.handle(req, peer)).await;
@@ -439,7 +532,10 @@ impl Service {
 
     fn status(&self) -> Response {
         let mut lines = vec![
-            ("ldaprsd".to_string(), format!("{} (pid {})", env!("CARGO_PKG_VERSION"), std::process::id())),
+            (
+                "ldaprsd".to_string(),
+                format!("{} (pid {})", env!("CARGO_PKG_VERSION"), std::process::id()),
+            ),
             ("cache entries".to_string(), self.cache.len().to_string()),
         ];
         if let Some(p) = &self.publisher {
@@ -469,8 +565,16 @@ impl Service {
     fn without_local(&self, resp: Response) -> Response {
         let local = self.local_db();
         match resp {
-            Response::Users(v) => Response::Users(v.into_iter().filter(|p| !self.local_user(&local, &p.name) && !local.has_uid(p.uid)).collect()),
-            Response::Groups(v) => Response::Groups(v.into_iter().filter(|g| !self.local_group(&local, &g.name, g.gid)).collect()),
+            Response::Users(v) => Response::Users(
+                v.into_iter()
+                    .filter(|p| !self.local_user(&local, &p.name) && !local.has_uid(p.uid))
+                    .collect(),
+            ),
+            Response::Groups(v) => Response::Groups(
+                v.into_iter()
+                    .filter(|g| !self.local_group(&local, &g.name, g.gid))
+                    .collect(),
+            ),
             other => other,
         }
     }
@@ -490,7 +594,10 @@ impl Service {
         let t0 = std::time::Instant::now();
         let resp = self.fetch(&key).await;
         if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {
-            debug!("req={id} {key:?}: directory answered in {} µs", t0.elapsed().as_micros());
+            debug!(
+                "req={id} {key:?}: directory answered in {} µs",
+                t0.elapsed().as_micros()
+            );
         }
         if matches!(key, Key::AllUsers | Key::AllGroups) {
             release_memory();
@@ -525,7 +632,9 @@ impl Service {
             Key::GroupName(n) => self.group_by_name(n).await.map(|o| o.map(Response::Group)),
             Key::GroupGid(g) => self.group_by_gid(*g).await.map(|o| o.map(Response::Group)),
             Key::AllGroups => self.all_groups().await.map(|v| Some(Response::Groups(v))),
-            Key::GroupsOf(n) => Box::pin(self.groups_of(n)).await.map(|o| o.map(Response::Groups)),
+            Key::GroupsOf(n) => Box::pin(self.groups_of(n))
+                .await
+                .map(|o| o.map(Response::Groups)),
         };
         r.map(|o| o.unwrap_or(Response::NotFound))
     }
@@ -565,7 +674,12 @@ impl Service {
             .iter()
             .filter_map(|e| match entry_to_passwd(e, &b.eff, self.limits, wanted) {
                 Ok(p) if self.local_user(&local, &p.name) || local.has_uid(p.uid) => {
-                    debug!("server {}: skipping {}: name or uid {} is local (or ignored)", b.name(), e.dn, p.uid);
+                    debug!(
+                        "server {}: skipping {}: name or uid {} is local (or ignored)",
+                        b.name(),
+                        e.dn,
+                        p.uid
+                    );
                     None
                 }
                 Ok(p) => Some((p, e.dn.clone())),
@@ -592,14 +706,23 @@ impl Service {
                 let mut users = self.convert_users(b, &entries, Some(name));
                 if users.len() > 1 {
                     // Two entries claim the name: answering either could be the wrong person.
-                    warn!("server {}: {} entries match user {name}; refusing to pick one", b.name(), users.len());
+                    warn!(
+                        "server {}: {} entries match user {name}; refusing to pick one",
+                        b.name(),
+                        users.len()
+                    );
                     return Err(DirError::Server(format!("ambiguous user {name}")));
                 }
                 Ok(users.pop().map(|(p, dn)| (i, p, dn)))
             })
             .await?;
         Ok(hit.map(|(i, p, dn)| {
-            self.user_dns.put(name.to_string(), (i, dn.clone()), self.entry_ttl, self.clock.now());
+            self.user_dns.put(
+                name.to_string(),
+                (i, dn.clone()),
+                self.entry_ttl,
+                self.clock.now(),
+            );
             (p, dn)
         }))
     }
@@ -663,7 +786,12 @@ impl Service {
     }
 
     /// Member DN → user name: the RDN when it is the name attribute, else a lookup (cached).
-    pub(crate) async fn member_name(&self, b: &ServerBlock, dn: &str, lookups: &mut usize) -> Option<String> {
+    pub(crate) async fn member_name(
+        &self,
+        b: &ServerBlock,
+        dn: &str,
+        lookups: &mut usize,
+    ) -> Option<String> {
         if let Some((t, v)) = first_rdn(dn) {
             if t.eq_ignore_ascii_case(&b.eff.attr_name) {
                 return valid_name(v).then(|| v.to_string());
@@ -724,7 +852,10 @@ impl Service {
             return None;
         }
         if self.local_group(&self.local_db(), name, gid) {
-            debug!("server {}: skipping group {name}: name or gid {gid} is local (or ignored)", b.name());
+            debug!(
+                "server {}: skipping group {name}: name or gid {gid} is local (or ignored)",
+                b.name()
+            );
             return None;
         }
         let mut members = Vec::new();
@@ -734,7 +865,11 @@ impl Service {
                 // A 5,000-member group: one copy of each name, duplicates found by reference.
                 let vals = e.values(attr);
                 let mut unique: HashSet<&str> = HashSet::with_capacity(vals.len());
-                members = vals.iter().filter(|m| valid_name(m) && unique.insert(m.as_str())).cloned().collect();
+                members = vals
+                    .iter()
+                    .filter(|m| valid_name(m) && unique.insert(m.as_str()))
+                    .cloned()
+                    .collect();
             }
             Membership::Dns(attr) => {
                 for m in self.dn_members(b, e, attr).await {
@@ -793,7 +928,15 @@ impl Service {
         let mut err = None;
         for b in &self.blocks {
             let attrs = Self::group_attrs(b);
-            match b.search_all(&b.eff.group_base, &b.eff.group_filter, &b.eff.attr_group_name, &attrs).await {
+            match b
+                .search_all(
+                    &b.eff.group_base,
+                    &b.eff.group_filter,
+                    &b.eff.attr_group_name,
+                    &attrs,
+                )
+                .await
+            {
                 Ok(entries) => {
                     for e in &entries {
                         if let Some(g) = self.convert_group(b, e, None).await {
@@ -833,35 +976,63 @@ impl Service {
         let home = if needs_entry {
             match self.user_entry_fresh(name).await? {
                 Some((i, _, e)) => Some((i, e.dn.clone(), Some(e))),
-                None => self.memo.get(&name.to_string(), self.clock.now()).map(|m| (m.block, m.dn.clone(), m.entry.clone())),
+                None => self
+                    .memo
+                    .get(&name.to_string(), self.clock.now())
+                    .map(|m| (m.block, m.dn.clone(), m.entry.clone())),
             }
         } else {
             match self.user_dns.get(&name.to_string(), self.clock.now()) {
                 Some((i, dn)) => Some((i, dn, None)),
                 // Cached passwd without a cached DN (evicted, or caching off): ask again.
                 None => self.user_by_name_full(name).await?.map(|(_, dn)| {
-                    let i = self.user_dns.get(&name.to_string(), self.clock.now()).map(|(i, _)| i).unwrap_or(0);
+                    let i = self
+                        .user_dns
+                        .get(&name.to_string(), self.clock.now())
+                        .map(|(i, _)| i)
+                        .unwrap_or(0);
                     (i, dn, None)
                 }),
             }
         };
-        let home_ref = home.as_ref().map(|(i, dn, e)| (*i, dn.as_str(), e.as_ref()));
+        let home_ref = home
+            .as_ref()
+            .map(|(i, dn, e)| (*i, dn.as_str(), e.as_ref()));
         let per_block = self.all_block_groups(name, home_ref, false).await?;
         let local = self.local_db();
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         for (b, bg) in self.blocks.iter().zip(&per_block) {
             if !bg.complete {
-                warn!("server {}: groups of {name}: {}; answering the groups found", b.name(), bg.note.as_deref().unwrap_or("incomplete"));
+                warn!(
+                    "server {}: groups of {name}: {}; answering the groups found",
+                    b.name(),
+                    bg.note.as_deref().unwrap_or("incomplete")
+                );
             }
             for g in &bg.posix {
-                let (Some(gname), Some(gid)) = (&g.name, g.gid) else { continue };
-                if gid >= self.limits.min_gid && valid_name(gname) && !self.local_group(&local, gname, gid) && seen.insert(gid) {
-                    out.push(Group { name: gname.clone(), gid, members: Vec::new() });
+                let (Some(gname), Some(gid)) = (&g.name, g.gid) else {
+                    continue;
+                };
+                if gid >= self.limits.min_gid
+                    && valid_name(gname)
+                    && !self.local_group(&local, gname, gid)
+                    && seen.insert(gid)
+                {
+                    out.push(Group {
+                        name: gname.clone(),
+                        gid,
+                        members: Vec::new(),
+                    });
                 }
             }
         }
-        if let Some(m) = self.blocks.iter().zip(&per_block).find_map(|(b, bg)| first_mapping(b.name(), &b.cfg.group_mappings, &bg.all)) {
+        if let Some(m) = self
+            .blocks
+            .iter()
+            .zip(&per_block)
+            .find_map(|(b, bg)| first_mapping(b.name(), &b.cfg.group_mappings, &bg.all))
+        {
             if let Some(lg) = &m.local_group {
                 match local.gid_of(lg) {
                     Some(gid) => {
@@ -880,7 +1051,12 @@ impl Service {
     /// The user's groups in every block; the user's own block gets its DN and entry, the
     /// others its DN (for member DNs) or name (for memberUid). `force_all`: collect every
     /// group reached, POSIX or not (access rules).
-    pub(crate) async fn all_block_groups(&self, name: &str, home: Option<(usize, &str, Option<&Entry>)>, force_all: bool) -> Result<Vec<crate::membership::BlockGroups>, DirError> {
+    pub(crate) async fn all_block_groups(
+        &self,
+        name: &str,
+        home: Option<(usize, &str, Option<&Entry>)>,
+        force_all: bool,
+    ) -> Result<Vec<crate::membership::BlockGroups>, DirError> {
         let mut out = Vec::new();
         for (i, b) in self.blocks.iter().enumerate() {
             let (dn, entry) = match home {
@@ -902,18 +1078,29 @@ impl Service {
         }
         self.first_hit(|i, b| async move {
             let f = filter::and(&b.eff.user_filter, &eq(&b.eff.attr_name, name));
-            let entries = b.search(&b.eff.user_base, &f, &b.account_attrs(), false).await?;
+            let entries = b
+                .search(&b.eff.user_base, &f, &b.account_attrs(), false)
+                .await?;
             let mut users: Vec<(Passwd, Entry)> = self
                 .convert_users(b, &entries, Some(name))
                 .into_iter()
                 .filter_map(|(p, dn)| entries.iter().find(|e| e.dn == dn).map(|e| (p, e.clone())))
                 .collect();
             if users.len() > 1 {
-                warn!("server {}: {} entries match user {name}; refusing to pick one", b.name(), users.len());
+                warn!(
+                    "server {}: {} entries match user {name}; refusing to pick one",
+                    b.name(),
+                    users.len()
+                );
                 return Err(DirError::Server(format!("ambiguous user {name}")));
             }
             Ok(users.pop().map(|(p, e)| {
-                self.user_dns.put(name.to_string(), (i, e.dn.clone()), self.entry_ttl, self.clock.now());
+                self.user_dns.put(
+                    name.to_string(),
+                    (i, e.dn.clone()),
+                    self.entry_ttl,
+                    self.clock.now(),
+                );
                 (i, p, e)
             }))
         })

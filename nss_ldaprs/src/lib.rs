@@ -13,13 +13,15 @@
 use ldaprs_common::client::{self, CallOptions, ClientError};
 use ldaprs_common::names::valid_name;
 use ldaprs_common::nss_pack::{self, TooSmall};
-use ldaprs_common::protocol::{decode_response_ref, GroupRef, PasswdRef, PayloadCursor, Request, Response, ResponseRef};
+use ldaprs_common::protocol::{
+    decode_response_ref, GroupRef, PasswdRef, PayloadCursor, Request, Response, ResponseRef,
+};
 use ldaprs_common::shm::{Hit, Kind, MapView};
-use std::sync::atomic::{AtomicPtr, Ordering};
 use ldaprs_common::DEFAULT_SOCKET;
 use libc::{c_char, c_int, c_long, gid_t, size_t, uid_t};
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Mutex, Once};
 
 /// `enum nss_status` from glibc's `<nss.h>`.
@@ -73,7 +75,9 @@ fn recursion_guard() -> bool {
 
 fn ask(req: &Request) -> Result<Response, ClientError> {
     if recursion_guard() {
-        return Err(ClientError::Unavailable(std::io::Error::from(std::io::ErrorKind::Other)));
+        return Err(ClientError::Unavailable(std::io::Error::from(
+            std::io::ErrorKind::Other,
+        )));
     }
     client::call(DEFAULT_SOCKET, req, CallOptions::NSS)
 }
@@ -188,7 +192,12 @@ static MAP: AtomicPtr<Mapped> = AtomicPtr::new(std::ptr::null_mut());
 /// Maps `/run/ldaprs/cache.map` read-only, if it is there and valid.
 fn open_map() -> Option<MapView> {
     // SAFETY: open with a constant NUL-terminated path; the fd is closed below.
-    let fd = unsafe { libc::open(c"/run/ldaprs/cache.map".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
+    let fd = unsafe {
+        libc::open(
+            c"/run/ldaprs/cache.map".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+        )
+    };
     if fd < 0 {
         return None;
     }
@@ -199,10 +208,22 @@ fn open_map() -> Option<MapView> {
     let len = usize::try_from(st.st_size).unwrap_or(0);
     // Only a root-owned regular file of sane size (the daemon runs as root or its own user,
     // which owns /run/ldaprs; others cannot write there).
-    let sane = ok && (st.st_mode & libc::S_IFMT) == libc::S_IFREG && (st.st_mode & 0o022) == 0 && (8192..=(4usize << 30)).contains(&len);
+    let sane = ok
+        && (st.st_mode & libc::S_IFMT) == libc::S_IFREG
+        && (st.st_mode & 0o022) == 0
+        && (8192..=(4usize << 30)).contains(&len);
     let base = if sane {
         // SAFETY: read-only shared mapping of our fd; checked against MAP_FAILED.
-        unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, fd, 0) }
+        unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            )
+        }
     } else {
         libc::MAP_FAILED
     };
@@ -331,7 +352,9 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwnam_r(
             return NOT_FOUND;
         };
         // SAFETY: result/buf/buflen come from glibc.
-        one_user(Request::UserByName(name), &|p| unsafe { fill_passwd(p, result, buf, buflen) })
+        one_user(Request::UserByName(name), &|p| unsafe {
+            fill_passwd(p, result, buf, buflen)
+        })
     })
 }
 
@@ -347,7 +370,9 @@ pub unsafe extern "C" fn _nss_ldaprs_getpwuid_r(
 ) -> NssStatus {
     guard(errnop, || {
         // SAFETY: result/buf/buflen come from glibc.
-        one_user(Request::UserByUid(uid), &|p| unsafe { fill_passwd(p, result, buf, buflen) })
+        one_user(Request::UserByUid(uid), &|p| unsafe {
+            fill_passwd(p, result, buf, buflen)
+        })
     })
 }
 
@@ -367,7 +392,9 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrnam_r(
             return NOT_FOUND;
         };
         // SAFETY: result/buf/buflen come from glibc.
-        one_group(Request::GroupByName(name), &|g| unsafe { fill_group(g, result, buf, buflen) })
+        one_group(Request::GroupByName(name), &|g| unsafe {
+            fill_group(g, result, buf, buflen)
+        })
     })
 }
 
@@ -383,7 +410,9 @@ pub unsafe extern "C" fn _nss_ldaprs_getgrgid_r(
 ) -> NssStatus {
     guard(errnop, || {
         // SAFETY: result/buf/buflen come from glibc.
-        one_group(Request::GroupByGid(gid), &|g| unsafe { fill_group(g, result, buf, buflen) })
+        one_group(Request::GroupByGid(gid), &|g| unsafe {
+            fill_group(g, result, buf, buflen)
+        })
     })
 }
 
@@ -395,8 +424,14 @@ struct Walk {
     cursor: Option<PayloadCursor>,
 }
 
-static USERS: Mutex<Walk> = Mutex::new(Walk { payload: None, cursor: None });
-static GROUPS: Mutex<Walk> = Mutex::new(Walk { payload: None, cursor: None });
+static USERS: Mutex<Walk> = Mutex::new(Walk {
+    payload: None,
+    cursor: None,
+});
+static GROUPS: Mutex<Walk> = Mutex::new(Walk {
+    payload: None,
+    cursor: None,
+});
 
 fn reset(walk: &Mutex<Walk>) {
     let mut w = walk.lock().unwrap_or_else(|p| p.into_inner());
@@ -406,19 +441,32 @@ fn reset(walk: &Mutex<Walk>) {
 
 /// One step of a walk: fetch the list on first use, then hand out entries; an entry that does
 /// not fit (ERANGE) is handed out again on the next call.
-fn step(walk: &Mutex<Walk>, req: Request, groups: bool, fill: impl FnOnce(&[u8], PayloadCursor) -> Option<(Outcome, PayloadCursor)>) -> Outcome {
+fn step(
+    walk: &Mutex<Walk>,
+    req: Request,
+    groups: bool,
+    fill: impl FnOnce(&[u8], PayloadCursor) -> Option<(Outcome, PayloadCursor)>,
+) -> Outcome {
     let mut w = walk.lock().unwrap_or_else(|p| p.into_inner());
     if w.payload.is_none() {
         if recursion_guard() {
             return UNAVAIL;
         }
-        let Ok(payload) = client::call_raw(DEFAULT_SOCKET, &req, CallOptions::NSS) else { return UNAVAIL };
-        let Some(cursor) = PayloadCursor::new(&payload, groups) else { return UNAVAIL };
+        let Ok(payload) = client::call_raw(DEFAULT_SOCKET, &req, CallOptions::NSS) else {
+            return UNAVAIL;
+        };
+        let Some(cursor) = PayloadCursor::new(&payload, groups) else {
+            return UNAVAIL;
+        };
         w.payload = Some(payload);
         w.cursor = Some(cursor);
     }
-    let (Some(payload), Some(cursor)) = (w.payload.as_deref(), w.cursor) else { return UNAVAIL };
-    let Some((r, next)) = fill(payload, cursor) else { return NOT_FOUND };
+    let (Some(payload), Some(cursor)) = (w.payload.as_deref(), w.cursor) else {
+        return UNAVAIL;
+    };
+    let Some((r, next)) = fill(payload, cursor) else {
+        return NOT_FOUND;
+    };
     if r.0 == NssStatus::Success {
         w.cursor = Some(next);
     }
@@ -517,7 +565,9 @@ unsafe fn add_gids(
     let want = used0.saturating_add(c_long::try_from(gids.len()).unwrap_or(c_long::MAX));
     let want = if limit > 0 { want.min(limit) } else { want };
     if want > cap0 || arr0.is_null() {
-        let bytes = usize::try_from(want.max(1)).unwrap_or(0).saturating_mul(std::mem::size_of::<gid_t>());
+        let bytes = usize::try_from(want.max(1))
+            .unwrap_or(0)
+            .saturating_mul(std::mem::size_of::<gid_t>());
         // SAFETY: arr0 is NULL or from malloc (glibc's contract); realloc handles both.
         let grown = unsafe { libc::realloc(arr0.cast::<libc::c_void>(), bytes) }.cast::<gid_t>();
         if grown.is_null() {

@@ -346,7 +346,11 @@ pub unsafe extern "C" fn pam_sm_chauthtok(
 ) -> c_int {
     guard(|| {
         let expired = flags & sys::PAM_CHANGE_EXPIRED_AUTHTOK != 0;
-        let f = match (flags & sys::PAM_PRELIM_CHECK != 0, flags & sys::PAM_UPDATE_AUTHTOK != 0, expired) {
+        let f = match (
+            flags & sys::PAM_PRELIM_CHECK != 0,
+            flags & sys::PAM_UPDATE_AUTHTOK != 0,
+            expired,
+        ) {
             (true, _, false) => chauthtok_prelim,
             (true, _, true) => chauthtok_prelim_expired,
             (false, true, false) => chauthtok_update,

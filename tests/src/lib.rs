@@ -119,13 +119,22 @@ pub struct Slapd {
 impl Slapd {
     /// `schema` is `rfc2307` or `rfc2307bis`; `ldif` a file name in tests/fixtures.
     pub fn start(name: &str, ldif: &str, schema: &str) -> Slapd {
-        Slapd::start_with(name, &workspace().join("tests/fixtures").join(ldif), schema, SlapdOpts::default())
+        Slapd::start_with(
+            name,
+            &workspace().join("tests/fixtures").join(ldif),
+            schema,
+            SlapdOpts::default(),
+        )
     }
 
     pub fn start_with(name: &str, ldif: &Path, schema: &str, opts: SlapdOpts) -> Slapd {
         let dir = scratch(&format!("slapd-{name}"));
         let mut cmd = Command::new(workspace().join("tests/slapd/prepare"));
-        cmd.arg(&dir).arg(ldif).arg(schema).env("SLAPD_GLOBAL", &opts.global).env("SLAPD_DB", &opts.db);
+        cmd.arg(&dir)
+            .arg(ldif)
+            .arg(schema)
+            .env("SLAPD_GLOBAL", &opts.global)
+            .env("SLAPD_DB", &opts.db);
         if let Some(acl) = &opts.acl {
             cmd.env("SLAPD_ACL", acl);
         }
@@ -137,7 +146,11 @@ impl Slapd {
             port: opts.port.unwrap_or(0),
             uri: String::new(),
             ldaps_port,
-            ldaps_uri: if opts.ldaps { format!("ldaps://127.0.0.1:{ldaps_port}") } else { String::new() },
+            ldaps_uri: if opts.ldaps {
+                format!("ldaps://127.0.0.1:{ldaps_port}")
+            } else {
+                String::new()
+            },
             child: None,
         };
         s.launch();
@@ -209,13 +222,40 @@ impl Slapd {
     pub fn modify(&self, ldif: &str) {
         let path = self.dir.join("change.ldif");
         std::fs::write(&path, ldif).unwrap();
-        must(Command::new("ldapmodify").args(["-x", "-H", &self.uri, "-D", &format!("cn=admin,{BASE}"), "-w", "secret", "-f"]).arg(&path));
+        must(
+            Command::new("ldapmodify")
+                .args([
+                    "-x",
+                    "-H",
+                    &self.uri,
+                    "-D",
+                    &format!("cn=admin,{BASE}"),
+                    "-w",
+                    "secret",
+                    "-f",
+                ])
+                .arg(&path),
+        );
     }
 
     /// `ldapsearch -LLL` as the rootdn.
     pub fn search(&self, base: &str, filter: &str, attrs: &[&str]) -> String {
         let mut c = Command::new("ldapsearch");
-        c.args(["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &self.uri, "-D", &format!("cn=admin,{BASE}"), "-w", "secret", "-b", base, filter]);
+        c.args([
+            "-x",
+            "-LLL",
+            "-o",
+            "ldif-wrap=no",
+            "-H",
+            &self.uri,
+            "-D",
+            &format!("cn=admin,{BASE}"),
+            "-w",
+            "secret",
+            "-b",
+            base,
+            filter,
+        ]);
         c.args(attrs);
         must(&mut c)
     }
@@ -342,13 +382,22 @@ impl Env {
 
     /// The default test config for one slapd, with extra TOML appended to the server block.
     pub fn config_for(slapd: &Slapd, schema: &str, extra_top: &str, extra_server: &str) -> String {
-        Env::config_uris(&[slapd.uri.as_str()], schema, extra_top, &format!("allow_cleartext_passwords = true\n{extra_server}"))
+        Env::config_uris(
+            &[slapd.uri.as_str()],
+            schema,
+            extra_top,
+            &format!("allow_cleartext_passwords = true\n{extra_server}"),
+        )
     }
 
     /// A test config with one server block over `uris` (no cleartext passwords unless
     /// `extra_server` allows them).
     pub fn config_uris(uris: &[&str], schema: &str, extra_top: &str, extra_server: &str) -> String {
-        let list = uris.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ");
+        let list = uris
+            .iter()
+            .map(|u| format!("\"{u}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         format!("{extra_top}\n[daemon]\nlog_level = \"debug\"\n\n[[servers]]\nname = \"test\"\nuri = [{list}]\nschema = \"{schema}\"\nbase = \"{BASE}\"\n{extra_server}\n")
     }
 
@@ -458,7 +507,10 @@ impl Env {
 
     /// The shared-memory map as seen from the host.
     pub fn map_from_host(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root/run/ldaprs/cache.map", self.holder.id()))
+        PathBuf::from(format!(
+            "/proc/{}/root/run/ldaprs/cache.map",
+            self.holder.id()
+        ))
     }
 
     pub fn stop_daemon(&mut self) {
@@ -508,14 +560,29 @@ impl Env {
     /// pamtester under pam_wrapper, with one line of `input` per prompt, PAM items
     /// (`rhost=…`, `tty=…`) and optionally as another uid (real and effective, like a user
     /// running it) → (exit code, everything pamtester printed).
-    pub fn pamtester(&self, user: &str, input: &[&str], ops: &[&str], items: &[&str], as_uid: Option<u32>) -> (i32, String) {
+    pub fn pamtester(
+        &self,
+        user: &str,
+        input: &[&str],
+        ops: &[&str],
+        items: &[&str],
+        as_uid: Option<u32>,
+    ) -> (i32, String) {
         let mut argv = vec![
             "LD_PRELOAD=libpam_wrapper.so".to_string(),
             "PAM_WRAPPER=1".to_string(),
-            format!("PAM_WRAPPER_SERVICE_DIR={}", self.dir.join("pam.d").display()),
+            format!(
+                "PAM_WRAPPER_SERVICE_DIR={}",
+                self.dir.join("pam.d").display()
+            ),
         ];
         if let Some(uid) = as_uid {
-            argv.extend(["setpriv".to_string(), format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".to_string()]);
+            argv.extend([
+                "setpriv".to_string(),
+                format!("--reuid={uid}"),
+                format!("--regid={uid}"),
+                "--clear-groups".to_string(),
+            ]);
         }
         argv.extend(["pamtester".to_string(), "-v".to_string()]);
         for i in items {
@@ -528,13 +595,23 @@ impl Env {
         let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
         let text: String = input.iter().map(|l| format!("{l}\n")).collect();
         let o = self.run_input(&refs, &text);
-        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout))
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout),
+        )
     }
 
     /// Bind-mounts `src` over `dst` inside the namespace (e.g. a test `/etc/passwd`); the
     /// daemon and the commands started afterwards see it, the host never does.
     pub fn bind_file(&self, src: &Path, dst: &str) {
-        must(Command::new("nsenter").arg("--target").arg(self.holder.id().to_string()).args(["--mount", "--", "mount", "--bind"]).arg(src).arg(dst));
+        must(
+            Command::new("nsenter")
+                .arg("--target")
+                .arg(self.holder.id().to_string())
+                .args(["--mount", "--", "mount", "--bind"])
+                .arg(src)
+                .arg(dst),
+        );
     }
 
     /// Makes `/etc/passwd` and `/etc/group` inside the namespace the host's plus these lines.
@@ -596,7 +673,12 @@ pub fn secret_file(dir: &Path, password: &str, mode: u32) -> PathBuf {
 /// Runs a command and panics with its output if it fails.
 pub fn must(cmd: &mut Command) -> String {
     let o = cmd.output().unwrap();
-    assert!(o.status.success(), "{cmd:?} failed:\n{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -616,7 +698,12 @@ pub struct Cert {
 impl Cert {
     /// slapd.conf lines to serve this certificate.
     pub fn slapd_global(&self, ca: &Path) -> String {
-        format!("TLSCACertificateFile {}\nTLSCertificateFile {}\nTLSCertificateKeyFile {}\n", ca.display(), self.cert.display(), self.key.display())
+        format!(
+            "TLSCACertificateFile {}\nTLSCertificateFile {}\nTLSCertificateKeyFile {}\n",
+            ca.display(),
+            self.cert.display(),
+            self.key.display()
+        )
     }
 }
 
@@ -625,7 +712,32 @@ impl TestCa {
         let dir = scratch(&format!("ca-{name}"));
         let key = dir.join("ca.key");
         let cert = dir.join("ca.pem");
-        must(Command::new("openssl").args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=ldaprs test CA"]).arg("-keyout").arg(&key).arg("-out").arg(&cert).args(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]));
+        must(
+            Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=ldaprs test CA",
+                ])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .args([
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign",
+                ]),
+        );
         std::fs::write(dir.join("index.txt"), "").unwrap();
         std::fs::write(dir.join("serial"), "1000\n").unwrap();
         std::fs::write(
@@ -639,7 +751,24 @@ impl TestCa {
     fn request(&self, name: &str, cn: &str) -> (PathBuf, PathBuf) {
         let key = self.dir.join(format!("{name}.key"));
         let csr = self.dir.join(format!("{name}.csr"));
-        must(Command::new("openssl").args(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj"]).arg(format!("/CN={cn}")).arg("-keyout").arg(&key).arg("-out").arg(&csr));
+        must(
+            Command::new("openssl")
+                .args([
+                    "req",
+                    "-new",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-subj",
+                ])
+                .arg(format!("/CN={cn}"))
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&csr),
+        );
         (key, csr)
     }
 
@@ -656,9 +785,25 @@ impl TestCa {
         let ext = self.ext(name, san);
         let cert = self.dir.join(format!("{name}.pem"));
         let mut cmd = Command::new("openssl");
-        cmd.args(["ca", "-batch", "-notext", "-config"]).arg(self.dir.join("ca.cnf")).arg("-cert").arg(&self.cert).arg("-keyfile").arg(&self.key).arg("-in").arg(&csr).arg("-out").arg(&cert).arg("-extfile").arg(&ext);
+        cmd.args(["ca", "-batch", "-notext", "-config"])
+            .arg(self.dir.join("ca.cnf"))
+            .arg("-cert")
+            .arg(&self.cert)
+            .arg("-keyfile")
+            .arg(&self.key)
+            .arg("-in")
+            .arg(&csr)
+            .arg("-out")
+            .arg(&cert)
+            .arg("-extfile")
+            .arg(&ext);
         if expired {
-            cmd.args(["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"]);
+            cmd.args([
+                "-startdate",
+                "20200101000000Z",
+                "-enddate",
+                "20200201000000Z",
+            ]);
         } else {
             cmd.args(["-days", "2"]);
         }
@@ -670,14 +815,37 @@ impl TestCa {
     pub fn self_signed(&self, name: &str, san: &str) -> Cert {
         let key = self.dir.join(format!("{name}.key"));
         let cert = self.dir.join(format!("{name}.pem"));
-        must(Command::new("openssl").args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj"]).arg(format!("/CN={name}")).arg("-keyout").arg(&key).arg("-out").arg(&cert).arg("-addext").arg(format!("subjectAltName={san}")).args(["-addext", "basicConstraints=critical,CA:FALSE"]));
+        must(
+            Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                ])
+                .arg(format!("/CN={name}"))
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .arg("-addext")
+                .arg(format!("subjectAltName={san}"))
+                .args(["-addext", "basicConstraints=critical,CA:FALSE"]),
+        );
         Cert { cert, key }
     }
 }
 
 /// An LDIF with `n` extra users (`bulk00000`…) on top of the rfc2307 fixture.
 pub fn bulk_ldif(dir: &Path, n: usize) -> PathBuf {
-    let mut text = std::fs::read_to_string(workspace().join("tests/fixtures/rfc2307.ldif")).unwrap();
+    let mut text =
+        std::fs::read_to_string(workspace().join("tests/fixtures/rfc2307.ldif")).unwrap();
     for i in 0..n {
         text.push_str(&format!(
             "\ndn: uid=bulk{i:05},ou=people,{BASE}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: bulk{i:05}\ncn: Bulk {i}\nsn: Bulk\nuidNumber: {}\ngidNumber: 10001\nhomeDirectory: /home/bulk{i:05}\nloginShell: /bin/sh\n",
@@ -704,7 +872,12 @@ pub fn mirror_pair(name: &str, ldif: &str, schema: &str) -> (Slapd, Slapd) {
             port: Some(ports[n]),
             ..Default::default()
         };
-        Slapd::start_with(&format!("{name}-{}", ["a", "b"][n]), &workspace().join("tests/fixtures").join(ldif), schema, opts)
+        Slapd::start_with(
+            &format!("{name}-{}", ["a", "b"][n]),
+            &workspace().join("tests/fixtures").join(ldif),
+            schema,
+            opts,
+        )
     };
     (start(0), start(1))
 }

@@ -302,15 +302,32 @@ fn config_errors_name_file_line_and_key() {
     // A config anyone may rewrite is refused by the check.
     {
         use std::os::unix::fs::PermissionsExt;
-        env.write_config("[[servers]]\nname = \"a\"\nuri = \"ldap://127.0.0.1\"\nbase = \"dc=x\"\n");
+        env.write_config(
+            "[[servers]]\nname = \"a\"\nuri = \"ldap://127.0.0.1\"\nbase = \"dc=x\"\n",
+        );
         std::fs::set_permissions(&env.config, std::fs::Permissions::from_mode(0o666)).unwrap();
-        let o = Command::new(artifact("ldaprsctl")).args(["--config", env.config.to_str().unwrap(), "config", "check"]).output().unwrap();
+        let o = Command::new(artifact("ldaprsctl"))
+            .args(["--config", env.config.to_str().unwrap(), "config", "check"])
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(78));
-        assert!(String::from_utf8_lossy(&o.stderr).contains("writable by group or others (mode 0666)"));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("writable by group or others (mode 0666)")
+        );
         std::fs::set_permissions(&env.config, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let o = Command::new(artifact("ldaprsctl")).args(["--config", env.config.to_str().unwrap(), "config", "check"]).output().unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-        assert!(String::from_utf8_lossy(&o.stdout).contains("user passwords will not be sent there"));
+        let o = Command::new(artifact("ldaprsctl"))
+            .args(["--config", env.config.to_str().unwrap(), "config", "check"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("user passwords will not be sent there")
+        );
     }
     // The shipped example config passes the check.
     let example = workspace().join("packaging/ldaprs.toml");
@@ -404,8 +421,14 @@ fn modules_link_only_libc_and_libpam() {
     // Both modules stay loaded once loaded (-z nodelete): libpam reloads modules at every
     // pam_start, and reloading Rust's unwinder (libgcc_s) costs ~150 µs each time.
     for lib in ["libnss_ldaprs.so", "libpam_ldaprs.so"] {
-        let o = Command::new("readelf").args(["-d", artifact(lib).to_str().unwrap()]).output().unwrap();
-        assert!(String::from_utf8_lossy(&o.stdout).contains("NODELETE"), "{lib} lacks -z nodelete");
+        let o = Command::new("readelf")
+            .args(["-d", artifact(lib).to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("NODELETE"),
+            "{lib} lacks -z nodelete"
+        );
     }
     // Our own code never declares a thread-local.
     for dir in ["common/src", "nss_ldaprs/src", "pam_ldaprs/src"] {
@@ -440,14 +463,27 @@ fn modules_link_only_libc_and_libpam() {
 #[test]
 fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_bad() {
     let (slapd, mut env) = setup("reload", "rfc2307", "", "");
-    assert_eq!(env.pam("alice", "alice-pw", &["authenticate", "acct_mgmt"]).0, 0);
+    assert_eq!(
+        env.pam("alice", "alice-pw", &["authenticate", "acct_mgmt"])
+            .0,
+        0
+    );
     assert_eq!(env.nsscall(&["pwnam", "alice"]).0, SUCCESS);
     // New rule: developers may not log in. SIGHUP, and alice is refused at once.
-    env.write_config(&Env::config_for(&slapd, "rfc2307", "[pam]\ndeny_groups = [\"developers\"]\n", ""));
+    env.write_config(&Env::config_for(
+        &slapd,
+        "rfc2307",
+        "[pam]\ndeny_groups = [\"developers\"]\n",
+        "",
+    ));
     env.signal_daemon(libc::SIGHUP);
     let t = std::time::Instant::now();
     while !env.daemon_log().contains("SIGHUP: configuration reloaded") {
-        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{}", env.daemon_log());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{}",
+            env.daemon_log()
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let (code, out) = env.pam("alice", "alice-pw", &["acct_mgmt"]);
@@ -460,17 +496,35 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_the_new_one_is_bad() {
     env.signal_daemon(libc::SIGHUP);
     let t = std::time::Instant::now();
     while !env.daemon_log().contains("config not reloaded") {
-        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{}", env.daemon_log());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{}",
+            env.daemon_log()
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(env.daemon_log().contains("unknown field `bogus`"));
-    assert_ne!(env.pam("alice", "alice-pw", &["acct_mgmt"]).0, 0, "the previous (deny) config must still apply");
-    assert_eq!(env.pam("carol", "carol-pw", &["authenticate", "acct_mgmt"]).0, 0, "carol is not a developer");
+    assert_ne!(
+        env.pam("alice", "alice-pw", &["acct_mgmt"]).0,
+        0,
+        "the previous (deny) config must still apply"
+    );
+    assert_eq!(
+        env.pam("carol", "carol-pw", &["authenticate", "acct_mgmt"])
+            .0,
+        0,
+        "carol is not a developer"
+    );
 }
 
 #[test]
 fn ldaprsctl_status_user_show_group_show_and_auth_test() {
-    let (slapd, env) = setup("ctl", "rfc2307", "[pam]\ndeny_groups = [\"contractors\"]\n", "");
+    let (slapd, env) = setup(
+        "ctl",
+        "rfc2307",
+        "[pam]\ndeny_groups = [\"contractors\"]\n",
+        "",
+    );
     let ctl = artifact("ldaprsctl");
     let ctl = ctl.to_str().unwrap();
     let cfg = env.config.to_str().unwrap();
@@ -478,38 +532,68 @@ fn ldaprsctl_status_user_show_group_show_and_auth_test() {
         let mut argv = vec![ctl, "--config", cfg];
         argv.extend_from_slice(args);
         let o = env.run_input(&argv, input);
-        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned())
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
     };
     let (code, out) = run(&["user", "show", "alice"], "");
     println!("$ ldaprsctl user show alice\n{out}");
     assert_eq!(code, 0);
     assert!(out.contains("filter (&(objectClass=posixAccount)(uid=alice)): 1 entry (uid=alice,ou=people,dc=example,dc=com)"), "{out}");
     assert!(out.contains(&format!("server test {}", slapd.uri)), "{out}");
-    assert!(out.contains("answer                   alice:x:10001:10001:Alice Liddell:/home/alice:/bin/bash"), "{out}");
+    assert!(
+        out.contains(
+            "answer                   alice:x:10001:10001:Alice Liddell:/home/alice:/bin/bash"
+        ),
+        "{out}"
+    );
     // Asked again: now it is in the daemon's cache and in the shared map.
     let (_, out) = run(&["user", "show", "alice"], "");
-    assert!(out.contains("daemon cache             hit: alice:x:10001"), "{out}");
-    assert!(out.contains("shared map               fresh record"), "{out}");
+    assert!(
+        out.contains("daemon cache             hit: alice:x:10001"),
+        "{out}"
+    );
+    assert!(
+        out.contains("shared map               fresh record"),
+        "{out}"
+    );
     let (code, out) = run(&["user", "show", "nosuch"], "");
     assert_eq!(code, 2, "{out}");
     let (code, out) = run(&["--json", "user", "show", "bob"], "");
     assert_eq!(code, 0);
-    assert!(out.trim_start().starts_with('{') && out.contains("\"answer\": \"bob:x:10002:10001:Bob Builder:/home/bob:/bin/bash\""), "{out}");
+    assert!(
+        out.trim_start().starts_with('{')
+            && out.contains("\"answer\": \"bob:x:10002:10001:Bob Builder:/home/bob:/bin/bash\""),
+        "{out}"
+    );
     let (_, out) = run(&["group", "show", "developers"], "");
-    assert!(out.contains("answer                   developers:x:20001:alice,bob,erin (3 members)"), "{out}");
+    assert!(
+        out.contains("answer                   developers:x:20001:alice,bob,erin (3 members)"),
+        "{out}"
+    );
     let (code, out) = run(&["status"], "");
     println!("$ ldaprsctl status\n{out}");
     assert_eq!(code, 0);
-    assert!(out.contains(&format!("server test {} up (connected)", slapd.uri)), "{out}");
+    assert!(
+        out.contains(&format!("server test {} up (connected)", slapd.uri)),
+        "{out}"
+    );
     let (code, out) = run(&["auth", "test", "alice"], "alice-pw\n");
     println!("$ ldaprsctl auth test alice\n{out}");
-    assert_eq!((code, out.as_str()), (0, "authentication: Success\naccount: Success\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "authentication: Success\naccount: Success\n")
+    );
     let (code, out) = run(&["auth", "test", "alice"], "wrong\n");
     assert_eq!((code, out.as_str()), (1, "authentication: Denied\n"));
     let (code, out) = run(&["auth", "test", "dave"], "dave-pw\n");
     println!("$ ldaprsctl auth test dave\n{out}");
     assert_eq!(code, 1);
-    assert!(out.contains("account: AccountDenied: Access denied: member of denied group contractors."), "{out}");
+    assert!(
+        out.contains("account: AccountDenied: Access denied: member of denied group contractors."),
+        "{out}"
+    );
     let (code, out) = run(&["cache", "flush"], "");
     assert_eq!((code, out.as_str()), (0, "ok\n"));
 }
@@ -519,14 +603,37 @@ fn daemon_runs_as_its_own_user_after_reading_root_only_secrets() {
     let slapd = Slapd::start("privdrop", "rfc2307.ldif", "rfc2307");
     let mut env = Env::new("privdrop");
     let pw = secret_file(&env.dir, "reader-pw", 0o600);
-    let server = format!("bind_dn = \"cn=reader,dc=example,dc=com\"\nbind_password_file = \"{}\"", pw.display());
-    env.write_config(&Env::config_for(&slapd, "rfc2307", "[daemon]\nuser = \"nobody\"\n", &server).replace("\n[daemon]\nlog_level", "\nlog_level"));
+    let server = format!(
+        "bind_dn = \"cn=reader,dc=example,dc=com\"\nbind_password_file = \"{}\"",
+        pw.display()
+    );
+    env.write_config(
+        &Env::config_for(&slapd, "rfc2307", "[daemon]\nuser = \"nobody\"\n", &server)
+            .replace("\n[daemon]\nlog_level", "\nlog_level"),
+    );
     env.start_daemon();
     let status = std::fs::read_to_string(format!("/proc/{}/status", env.daemon_pid())).unwrap();
-    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap().to_string();
-    assert_eq!(uid_line.split_whitespace().skip(1).collect::<Vec<_>>(), vec!["65534"; 4], "{uid_line}");
-    assert!(status.lines().any(|l| l.starts_with("CapEff:") && l.ends_with("0000000000000000")), "{status}");
-    assert!(env.daemon_log().contains("running as nobody (uid 65534"), "{}", env.daemon_log());
+    let uid_line = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        uid_line.split_whitespace().skip(1).collect::<Vec<_>>(),
+        vec!["65534"; 4],
+        "{uid_line}"
+    );
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("CapEff:") && l.ends_with("0000000000000000")),
+        "{status}"
+    );
+    assert!(
+        env.daemon_log().contains("running as nobody (uid 65534"),
+        "{}",
+        env.daemon_log()
+    );
     // Lookups (service bind with the root-only password read at start) and logins work; the
     // PAM module trusts the daemon because it owns the socket's directory.
     assert_eq!(env.getent(&["-s", "ldaprs", "passwd", "alice"]).0, 0);
@@ -536,9 +643,15 @@ fn daemon_runs_as_its_own_user_after_reading_root_only_secrets() {
     env.signal_daemon(libc::SIGHUP);
     let t = std::time::Instant::now();
     while !env.daemon_log().contains("SIGHUP: configuration reloaded") {
-        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{}", env.daemon_log());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{}",
+            env.daemon_log()
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(env.daemon_log().contains("keeping the password read at start"));
+    assert!(env
+        .daemon_log()
+        .contains("keeping the password read at start"));
     assert_eq!(env.getent(&["-s", "ldaprs", "passwd", "bob"]).0, 0);
 }

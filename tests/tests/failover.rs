@@ -2,7 +2,12 @@
 //! one server SIGSTOPped (accepts, never answers), killed, restarted; both down; both hung.
 //! Lookups and logins keep working and the timing targets hold. Caching is off so that every
 //! call really goes to LDAP.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use ldaprs_tests::{artifact, mirror_pair, must, Env, BASE};
 use std::process::Command;
@@ -16,7 +21,10 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 
 fn login(env: &Env) -> (i32, Duration) {
     let ((code, out), d) = timed(|| env.pam("alice", "alice-pw", &["authenticate"]));
-    assert!(code != 0 || out.contains("successfully authenticated"), "{out}");
+    assert!(
+        code != 0 || out.contains("successfully authenticated"),
+        "{out}"
+    );
     (code, d)
 }
 
@@ -26,13 +34,19 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn status(env: &Env) -> String {
-    let o = env.run(&[artifact("ldaprsctl").to_str().unwrap(), "--config", env.config.to_str().unwrap(), "status"]);
+    let o = env.run(&[
+        artifact("ldaprsctl").to_str().unwrap(),
+        "--config",
+        env.config.to_str().unwrap(),
+        "status",
+    ]);
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// slapd's stats log has two lines per simple bind; the request line ends in `method=128`.
 fn binds_for_alice(log: &str) -> usize {
-    log.matches("BIND dn=\"uid=alice,ou=people,dc=example,dc=com\" method=128").count()
+    log.matches("BIND dn=\"uid=alice,ou=people,dc=example,dc=com\" method=128")
+        .count()
 }
 
 #[test]
@@ -41,7 +55,15 @@ fn failover_between_mirrored_servers() {
     // They really replicate: an entry added on A shows up on B.
     let add = "dn: uid=zed,ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: zed\ncn: Zed\nsn: Zed\nuidNumber: 10099\ngidNumber: 10001\nhomeDirectory: /home/zed\n";
     let mut child = Command::new("ldapadd")
-        .args(["-x", "-H", &a.uri, "-D", &format!("cn=admin,{BASE}"), "-w", "secret"])
+        .args([
+            "-x",
+            "-H",
+            &a.uri,
+            "-D",
+            &format!("cn=admin,{BASE}"),
+            "-w",
+            "secret",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -49,8 +71,15 @@ fn failover_between_mirrored_servers() {
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), add.as_bytes()).unwrap();
     assert!(child.wait().unwrap().success());
     let t = Instant::now();
-    while !must(Command::new("ldapsearch").args(["-x", "-LLL", "-H", &b.uri, "-b", BASE, "uid=zed", "dn"])).contains("uid=zed") {
-        assert!(t.elapsed() < Duration::from_secs(10), "mirror mode did not replicate");
+    while !must(
+        Command::new("ldapsearch").args(["-x", "-LLL", "-H", &b.uri, "-b", BASE, "uid=zed", "dn"]),
+    )
+    .contains("uid=zed")
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "mirror mode did not replicate"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 
@@ -58,11 +87,24 @@ fn failover_between_mirrored_servers() {
     // Default timeouts (connect 2 s, operation 5 s, failover_delay 0.4 s); only the probe
     // interval is short so that the test sees the return to A within seconds.
     let extra = "allow_cleartext_passwords = true\nretry_dead_after = 0.5\nretry_dead_max = 2\n";
-    env.write_config(&Env::config_uris(&[&a.uri, &b.uri], "rfc2307", "[cache]\nentry_ttl = 0\nnegative_ttl = 0\n", extra));
+    env.write_config(&Env::config_uris(
+        &[&a.uri, &b.uri],
+        "rfc2307",
+        "[cache]\nentry_ttl = 0\nnegative_ttl = 0\n",
+        extra,
+    ));
     env.start_daemon();
 
     // Healthy: A answers.
-    let healthy = median((0..5).map(|_| { let (c, d) = login(&env); assert_eq!(c, 0); d }).collect());
+    let healthy = median(
+        (0..5)
+            .map(|_| {
+                let (c, d) = login(&env);
+                assert_eq!(c, 0);
+                d
+            })
+            .collect(),
+    );
     assert!(binds_for_alice(&a.log()) >= 5);
     println!("healthy login: {healthy:?}");
 
@@ -71,13 +113,31 @@ fn failover_between_mirrored_servers() {
     let (code, first) = login(&env);
     assert_eq!(code, 0, "login with A hung failed");
     println!("first login with A hung: {first:?}");
-    assert!(first < Duration::from_millis(1500), "first login took {first:?} (goal < 1.5 s)");
-    let later = median((0..5).map(|_| { let (c, d) = login(&env); assert_eq!(c, 0); d }).collect());
+    assert!(
+        first < Duration::from_millis(1500),
+        "first login took {first:?} (goal < 1.5 s)"
+    );
+    let later = median(
+        (0..5)
+            .map(|_| {
+                let (c, d) = login(&env);
+                assert_eq!(c, 0);
+                d
+            })
+            .collect(),
+    );
     println!("later logins with A hung: {later:?} (healthy {healthy:?})");
-    assert!(later < healthy + Duration::from_millis(50), "later logins add {:?} (goal < 50 ms)", later.saturating_sub(healthy));
+    assert!(
+        later < healthy + Duration::from_millis(50),
+        "later logins add {:?} (goal < 50 ms)",
+        later.saturating_sub(healthy)
+    );
     let (code, nss) = timed(|| env.getent(&["-s", "ldaprs", "passwd", "bob"]).0);
     assert_eq!(code, 0);
-    assert!(nss < Duration::from_millis(200), "lookup with A hung took {nss:?}");
+    assert!(
+        nss < Duration::from_millis(200),
+        "lookup with A hung took {nss:?}"
+    );
     let st = status(&env);
     println!("status with A hung:\n{st}");
     assert!(st.contains(&format!("{} DOWN", a.uri)), "{st}");
@@ -86,13 +146,21 @@ fn failover_between_mirrored_servers() {
     a.thaw();
     let t = Instant::now();
     while !status(&env).contains(&format!("{} up", a.uri)) {
-        assert!(t.elapsed() < Duration::from_secs(8), "A never came back:\n{}", status(&env));
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "A never came back:\n{}",
+            status(&env)
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     println!("A back in service after {:?}", t.elapsed());
     let before = binds_for_alice(&a.log());
     assert_eq!(login(&env).0, 0);
-    assert_eq!(binds_for_alice(&a.log()), before + 1, "login after recovery did not go to A");
+    assert_eq!(
+        binds_for_alice(&a.log()),
+        before + 1,
+        "login after recovery did not go to A"
+    );
 
     // A killed (connection refused): B answers at once.
     a.stop();
@@ -106,7 +174,11 @@ fn failover_between_mirrored_servers() {
     a.restart();
     let t = Instant::now();
     while !status(&env).contains(&format!("{} up", a.uri)) {
-        assert!(t.elapsed() < Duration::from_secs(8), "A not back after restart:\n{}", status(&env));
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "A not back after restart:\n{}",
+            status(&env)
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(login(&env).0, 0);
@@ -118,7 +190,10 @@ fn failover_between_mirrored_servers() {
     assert_ne!(code, 0);
     assert!(out.contains("cannot retrieve authentication info"), "{out}");
     println!("login with both servers down: {d:?}");
-    assert!(d < Duration::from_millis(300), "all servers down took {d:?} (goal < 0.3 s)");
+    assert!(
+        d < Duration::from_millis(300),
+        "all servers down took {d:?} (goal < 0.3 s)"
+    );
     let (st, _, us, _) = env.nsscall(&["pwnam", "bob"]);
     assert_eq!(st, -1);
     assert!(us < 300_000, "lookup with both down took {us} µs");

@@ -1,7 +1,12 @@
 //! The shared-memory fast path (issue 5): answers served from /run/ldaprs/cache.map without the
 //! daemon, expiry honoured, a corrupted or truncated map never crashes or misleads a reader,
 //! and 64 threads × 10,000 lookups with three daemon restarts give zero wrong answers.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use ldaprs_tests::{c_harness, Env, Slapd};
 use std::process::Stdio;
@@ -96,7 +101,12 @@ fn stress_64_threads_with_three_daemon_restarts() {
     let module = env.dir.join("lib/libnss_ldaprs.so.2");
     let t0 = Instant::now();
     let mut child = env
-        .command(&[stress.to_str().unwrap(), module.to_str().unwrap(), "64", "10000"])
+        .command(&[
+            stress.to_str().unwrap(),
+            module.to_str().unwrap(),
+            "64",
+            "10000",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -117,9 +127,24 @@ fn stress_64_threads_with_three_daemon_restarts() {
     let elapsed = t0.elapsed();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{text}restarts during the run: {restarts}; took {elapsed:?}");
-    assert!(out.status.success(), "stress harness died: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
-    assert_eq!(restarts, 3, "the run ended before three restarts; raise the iteration count");
-    let field = |k: &str| -> u64 { text.split_whitespace().find_map(|kv| kv.strip_prefix(k)).unwrap().trim().parse().unwrap() };
+    assert!(
+        out.status.success(),
+        "stress harness died: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        restarts, 3,
+        "the run ended before three restarts; raise the iteration count"
+    );
+    let field = |k: &str| -> u64 {
+        text.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(k))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
     assert_eq!(field("lookups="), 640_000);
     assert_eq!(field("wrong="), 0, "{text}");
     assert!(field("ok=") > 100_000, "{text}");
@@ -137,17 +162,40 @@ fn a_process_with_stdio_closed_never_gets_written_to() {
         if !daemon_up {
             env.stop_daemon();
         }
-        let o = env.run(&[bin.to_str().unwrap(), module.to_str().unwrap(), prefix.to_str().unwrap(), result.to_str().unwrap()]);
+        let o = env.run(&[
+            bin.to_str().unwrap(),
+            module.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+            result.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{:?}", o.status);
         let r = std::fs::read_to_string(&result).unwrap();
-        let want = if daemon_up { "alice=1 nosuch=0 group=1" } else { "alice=-1 nosuch=-1 group=-1" };
+        let want = if daemon_up {
+            "alice=1 nosuch=0 group=1"
+        } else {
+            "alice=-1 nosuch=-1 group=-1"
+        };
         assert!(r.starts_with(want), "daemon up {daemon_up}: {r}");
-        assert!(r.contains(if daemon_up { "pre=1 " } else { "pre=-1 " }), "{r}");
-        let field = |k: &str| -> i64 { r.split_whitespace().find_map(|kv| kv.strip_prefix(k)).unwrap().trim().parse().unwrap() };
+        assert!(
+            r.contains(if daemon_up { "pre=1 " } else { "pre=-1 " }),
+            "{r}"
+        );
+        let field = |k: &str| -> i64 {
+            r.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(k))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        };
         assert_eq!(field("fds_before="), field("fds_after="), "fd leak: {r}");
         for i in 0..3 {
             let v = std::fs::read(format!("{}{i}", prefix.display())).unwrap();
-            assert!(v.is_empty(), "fd {i} was written to: {:?}", String::from_utf8_lossy(&v));
+            assert!(
+                v.is_empty(),
+                "fd {i} was written to: {:?}",
+                String::from_utf8_lossy(&v)
+            );
         }
     }
 }

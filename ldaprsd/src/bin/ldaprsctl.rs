@@ -52,24 +52,62 @@ fn json_str(s: &str) -> String {
 }
 
 fn json_object(pairs: &[(String, String)]) -> String {
-    let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{}: {}", json_str(k), json_str(v))).collect();
+    let body: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}: {}", json_str(k), json_str(v)))
+        .collect();
     format!("{{{}}}", body.join(", "))
 }
 
 /// --json: every answer as one JSON object.
 fn show_json(resp: Response) -> ExitCode {
     let (pairs, code): (Vec<(String, String)>, u8) = match resp {
-        Response::User(p) => (vec![("name".into(), p.name), ("uid".into(), p.uid.to_string()), ("gid".into(), p.gid.to_string()), ("gecos".into(), p.gecos), ("home".into(), p.dir), ("shell".into(), p.shell)], 0),
-        Response::Group(g) => (vec![("name".into(), g.name), ("gid".into(), g.gid.to_string()), ("members".into(), g.members.join(","))], 0),
-        Response::Gids(g) => (vec![("gids".into(), g.iter().map(u32::to_string).collect::<Vec<_>>().join(" "))], 0),
+        Response::User(p) => (
+            vec![
+                ("name".into(), p.name),
+                ("uid".into(), p.uid.to_string()),
+                ("gid".into(), p.gid.to_string()),
+                ("gecos".into(), p.gecos),
+                ("home".into(), p.dir),
+                ("shell".into(), p.shell),
+            ],
+            0,
+        ),
+        Response::Group(g) => (
+            vec![
+                ("name".into(), g.name),
+                ("gid".into(), g.gid.to_string()),
+                ("members".into(), g.members.join(",")),
+            ],
+            0,
+        ),
+        Response::Gids(g) => (
+            vec![(
+                "gids".into(),
+                g.iter().map(u32::to_string).collect::<Vec<_>>().join(" "),
+            )],
+            0,
+        ),
         Response::NotFound => (vec![("result".into(), "not found".into())], 2),
         Response::Status(lines) => {
             let notfound = lines.iter().any(|(k, v)| k == "answer" && v == "not found");
             (lines, if notfound { 2 } else { 0 })
         }
         Response::Ok => (vec![("result".into(), "ok".into())], 0),
-        Response::Auth { code, message } => (vec![("decision".into(), format!("{code:?}")), ("message".into(), message)], if code == AuthCode::Success { 0 } else { 1 }),
-        Response::Error { code, message } => (vec![("error".into(), format!("{code:?}")), ("message".into(), message)], 3),
+        Response::Auth { code, message } => (
+            vec![
+                ("decision".into(), format!("{code:?}")),
+                ("message".into(), message),
+            ],
+            if code == AuthCode::Success { 0 } else { 1 },
+        ),
+        Response::Error { code, message } => (
+            vec![
+                ("error".into(), format!("{code:?}")),
+                ("message".into(), message),
+            ],
+            3,
+        ),
         other => (vec![("answer".into(), format!("{other:?}"))], 0),
     };
     println!("{}", json_object(&pairs));
@@ -200,10 +238,18 @@ fn config_check(path: &std::path::Path) -> ExitCode {
                 bad = true;
             }
         }
-        for (key, file) in [("ca_file", &s.tls.ca_file), ("client_cert", &s.tls.client_cert), ("client_key", &s.tls.client_key)] {
+        for (key, file) in [
+            ("ca_file", &s.tls.ca_file),
+            ("client_cert", &s.tls.client_cert),
+            ("client_key", &s.tls.client_key),
+        ] {
             if let Some(f) = file {
                 if let Err(e) = std::fs::metadata(f) {
-                    eprintln!("server {}: [servers.tls] {key} {}: {e}", s.name, f.display());
+                    eprintln!(
+                        "server {}: [servers.tls] {key} {}: {e}",
+                        s.name,
+                        f.display()
+                    );
                     bad = true;
                 }
             }
@@ -219,7 +265,17 @@ fn config_check(path: &std::path::Path) -> ExitCode {
             eprintln!("{e}");
             bad = true;
         }
-        for w in ldaprsd::directory::ServerBlock::new(s.clone(), ldaprsd::directory::IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() }, None).map(|b| b.transport_warnings()).unwrap_or_default() {
+        for w in ldaprsd::directory::ServerBlock::new(
+            s.clone(),
+            ldaprsd::directory::IdLimits {
+                min_uid: cfg.nss.min_uid,
+                min_gid: cfg.nss.min_gid(),
+            },
+            None,
+        )
+        .map(|b| b.transport_warnings())
+        .unwrap_or_default()
+        {
             println!("warning: {w}");
         }
         let e = s.effective();
@@ -250,14 +306,20 @@ fn server_test(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(78);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ldaprsctl: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let limits = IdLimits { min_uid: cfg.nss.min_uid, min_gid: cfg.nss.min_gid() };
+    let limits = IdLimits {
+        min_uid: cfg.nss.min_uid,
+        min_gid: cfg.nss.min_gid(),
+    };
     let mut all_ok = true;
     for s in &cfg.servers {
         let pw = match &s.bind_password_file {
@@ -284,7 +346,11 @@ fn server_test(path: &std::path::Path) -> ExitCode {
             for (k, v) in &r.lines {
                 println!("  {k:<22} {v}");
             }
-            println!("  {:<22} {}", "verdict", if r.usable { "usable" } else { "NOT USABLE" });
+            println!(
+                "  {:<22} {}",
+                "verdict",
+                if r.usable { "usable" } else { "NOT USABLE" }
+            );
             all_ok &= r.usable;
         }
     }
@@ -341,20 +407,44 @@ fn main() -> ExitCode {
         })),
         ["groups", n] => Request::GroupsOfUser(n.to_string()),
         ["auth", "test", n] => {
-            let Some(pw) = read_password(&format!("Password for {n}: ")) else { return ExitCode::from(2) };
-            let ctx = PamContext { service: "ldaprsctl".into(), ..Default::default() };
-            let auth = Request::Authenticate { user: n.to_string(), password: Secret::new(pw), ctx: ctx.clone() };
+            let Some(pw) = read_password(&format!("Password for {n}: ")) else {
+                return ExitCode::from(2);
+            };
+            let ctx = PamContext {
+                service: "ldaprsctl".into(),
+                ..Default::default()
+            };
+            let auth = Request::Authenticate {
+                user: n.to_string(),
+                password: Secret::new(pw),
+                ctx: ctx.clone(),
+            };
             let first = match call(&socket, &auth) {
                 Ok(r) => r,
                 Err(c) => return c,
             };
-            if !matches!(first, Response::Auth { code: AuthCode::Success, .. }) || json {
-                return if json { show_json(first) } else { print!("authentication: "); show(first) };
+            if !matches!(
+                first,
+                Response::Auth {
+                    code: AuthCode::Success,
+                    ..
+                }
+            ) || json
+            {
+                return if json {
+                    show_json(first)
+                } else {
+                    print!("authentication: ");
+                    show(first)
+                };
             }
             println!("authentication: Success");
             // Then the account stage, as pam_sm_acct_mgmt would ask it.
             print!("account: ");
-            Request::AccountCheck { user: n.to_string(), ctx }
+            Request::AccountCheck {
+                user: n.to_string(),
+                ctx,
+            }
         }
         ["account", "test", n, opts @ ..] => {
             let mut ctx = PamContext {
