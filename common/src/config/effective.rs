@@ -1,0 +1,144 @@
+//! The search settings a server block really uses: its schema's presets with the admin's
+//! overrides applied ([`Effective`]).
+
+use super::server::{Schema, Server};
+
+/// The matching rule OID of AD's LDAP_MATCHING_RULE_IN_CHAIN.
+pub const IN_CHAIN_RULE: &str = "1.2.840.113556.1.4.1941";
+
+/// How group membership is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Membership {
+    /// Member user names (`memberUid`).
+    Names(String),
+    /// Member DNs (`member`, `uniqueMember`).
+    Dns(String),
+}
+
+/// The effective search settings of a server block: the schema's defaults with the admin's
+/// overrides applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effective {
+    pub user_base: String,
+    pub user_filter: String,
+    pub attr_name: String,
+    pub attr_uid: String,
+    pub attr_gid: String,
+    pub attr_gecos: String,
+    pub attr_home: String,
+    pub attr_shell: String,
+    pub group_base: String,
+    pub group_filter: String,
+    pub attr_group_name: String,
+    pub attr_group_gid: String,
+    pub membership: Membership,
+    /// The user attribute listing the user's group DNs, if groups are read from it.
+    pub attr_member_of: Option<String>,
+    /// Follow nested groups, at most this many levels (None: direct membership only).
+    pub nesting: Option<u32>,
+    /// Nested groups are resolved by the server (AD's in-chain matching rule).
+    pub in_chain: bool,
+    /// Grafana's group search: the filter with `%s`, and the user attribute (None: the name;
+    /// `dn`: the entry's DN) that replaces it.
+    pub group_search: Option<(String, Option<String>)>,
+    /// The schema the defaults came from (it also decides which account-state attributes
+    /// are read: shadow and password policy, or AD's userAccountControl).
+    pub schema: Schema,
+}
+
+/// What a schema preset gives when the admin names no attribute, filter or base.
+struct SchemaDefaults {
+    user_filter: &'static str,
+    name: &'static str,
+    gecos: &'static str,
+    home: &'static str,
+    group_filter: &'static str,
+    membership: Membership,
+    user_base: String,
+    group_base: String,
+}
+
+fn schema_defaults(schema: Schema, base: &str) -> SchemaDefaults {
+    match schema {
+        Schema::Rfc2307 => SchemaDefaults {
+            user_filter: "(objectClass=posixAccount)",
+            name: "uid",
+            gecos: "gecos",
+            home: "homeDirectory",
+            group_filter: "(objectClass=posixGroup)",
+            membership: Membership::Names("memberUid".into()),
+            user_base: base.to_string(),
+            group_base: base.to_string(),
+        },
+        Schema::Rfc2307bis => SchemaDefaults {
+            user_filter: "(objectClass=posixAccount)",
+            name: "uid",
+            gecos: "gecos",
+            home: "homeDirectory",
+            group_filter: "(objectClass=posixGroup)",
+            membership: Membership::Dns("member".into()),
+            user_base: base.to_string(),
+            group_base: base.to_string(),
+        },
+        Schema::Ad => SchemaDefaults {
+            user_filter: "(&(objectClass=user)(uidNumber=*))",
+            name: "sAMAccountName",
+            gecos: "displayName",
+            home: "unixHomeDirectory",
+            group_filter: "(&(objectClass=group)(gidNumber=*))",
+            membership: Membership::Dns("member".into()),
+            user_base: base.to_string(),
+            group_base: base.to_string(),
+        },
+        Schema::Ipa => SchemaDefaults {
+            user_filter: "(objectClass=posixAccount)",
+            name: "uid",
+            gecos: "gecos",
+            home: "homeDirectory",
+            group_filter: "(objectClass=posixGroup)",
+            membership: Membership::Dns("member".into()),
+            user_base: format!("cn=users,cn=accounts,{base}"),
+            group_base: format!("cn=groups,cn=accounts,{base}"),
+        },
+    }
+}
+
+impl Server {
+    pub fn effective(&self) -> Effective {
+        let d = schema_defaults(self.schema, &self.base);
+        let u = &self.users;
+        let ua = &u.attributes;
+        let g = &self.groups;
+        let ga = &g.attributes;
+        let membership = match (&ga.member_uid, &ga.member) {
+            (Some(a), _) => Membership::Names(a.clone()),
+            (None, Some(a)) => Membership::Dns(a.clone()),
+            (None, None) => d.membership,
+        };
+        Effective {
+            user_base: u.base.clone().unwrap_or(d.user_base),
+            user_filter: crate::filter::normalize(u.filter.as_deref().unwrap_or(d.user_filter)),
+            attr_name: ua.name.clone().unwrap_or_else(|| d.name.into()),
+            attr_uid: ua.uid_number.clone().unwrap_or_else(|| "uidNumber".into()),
+            attr_gid: ua.gid_number.clone().unwrap_or_else(|| "gidNumber".into()),
+            attr_gecos: ua.gecos.clone().unwrap_or_else(|| d.gecos.into()),
+            attr_home: ua.home.clone().unwrap_or_else(|| d.home.into()),
+            attr_shell: ua.shell.clone().unwrap_or_else(|| "loginShell".into()),
+            group_base: g.base.clone().unwrap_or(d.group_base),
+            group_filter: crate::filter::normalize(g.filter.as_deref().unwrap_or(d.group_filter)),
+            attr_group_name: ga.name.clone().unwrap_or_else(|| "cn".into()),
+            attr_group_gid: ga.gid_number.clone().unwrap_or_else(|| "gidNumber".into()),
+            membership,
+            attr_member_of: ua.member_of.clone(),
+            nesting: g.nested.then_some(g.nesting_depth),
+            in_chain: g.nested && g.in_chain.unwrap_or(self.schema == Schema::Ad),
+            group_search: g.search_filter.as_deref().map(|f| {
+                (
+                    crate::filter::normalize(f),
+                    g.search_filter_user_attribute.clone(),
+                )
+            }),
+            schema: self.schema,
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Requests and responses to bytes: whole frames, and the payloads the daemon stores in the
+//! shared map.
+
+use super::entries::{Group, Passwd};
+use super::request::{PamContext, Request};
+use super::response::Response;
+use super::writer::Writer;
+
+/// A whole frame (header + payload) for a request.
+pub fn frame_request(req: &Request) -> Vec<u8> {
+    let mut w = Writer::default();
+    encode_request(&mut w, req);
+    w.into_frame()
+}
+
+/// The payload of `Response::User(p)`, encoded from a borrowed entry.
+pub fn user_payload(p: &Passwd) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(1);
+    encode_passwd(&mut w, p);
+    w.buf
+}
+
+/// The payload of `Response::Group(g)`, encoded from a borrowed entry.
+pub fn group_payload(g: &Group) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(3);
+    encode_group(&mut w, g);
+    w.buf
+}
+
+/// A whole frame (header + payload) for a response.
+pub fn frame_response(resp: &Response) -> Vec<u8> {
+    let mut w = Writer::default();
+    encode_response(&mut w, resp);
+    w.into_frame()
+}
+
+fn encode_ctx(w: &mut Writer, c: &PamContext) {
+    w.str(&c.service);
+    w.str(&c.rhost);
+    w.str(&c.tty);
+}
+
+fn encode_request(w: &mut Writer, req: &Request) {
+    match req {
+        Request::UserByName(n) => {
+            w.u8(1);
+            w.str(n);
+        }
+        Request::UserByUid(u) => {
+            w.u8(2);
+            w.u32(*u);
+        }
+        Request::AllUsers => w.u8(3),
+        Request::GroupByName(n) => {
+            w.u8(4);
+            w.str(n);
+        }
+        Request::GroupByGid(g) => {
+            w.u8(5);
+            w.u32(*g);
+        }
+        Request::AllGroups => w.u8(6),
+        Request::GroupsOfUser(n) => {
+            w.u8(7);
+            w.str(n);
+        }
+        Request::Authenticate {
+            user,
+            password,
+            ctx,
+        } => {
+            w.u8(8);
+            w.str(user);
+            w.bytes(password.expose());
+            encode_ctx(w, ctx);
+        }
+        Request::AccountCheck { user, ctx } => {
+            w.u8(9);
+            w.str(user);
+            encode_ctx(w, ctx);
+        }
+        Request::Status => w.u8(10),
+        Request::FlushCache => w.u8(11),
+        Request::Explain(inner) => {
+            w.u8(12);
+            let mut iw = Writer::default();
+            encode_request(&mut iw, inner);
+            w.bytes(&iw.buf);
+        }
+        Request::ChangePassword {
+            user,
+            old,
+            new,
+            ctx,
+        } => {
+            w.u8(13);
+            w.str(user);
+            match old {
+                Some(o) => {
+                    w.u8(1);
+                    w.bytes(o.expose());
+                }
+                None => w.u8(0),
+            }
+            w.bytes(new.expose());
+            encode_ctx(w, ctx);
+        }
+    }
+}
+
+fn encode_passwd(w: &mut Writer, p: &Passwd) {
+    w.str(&p.name);
+    w.u32(p.uid);
+    w.u32(p.gid);
+    w.str(&p.gecos);
+    w.str(&p.dir);
+    w.str(&p.shell);
+}
+
+fn encode_group(w: &mut Writer, g: &Group) {
+    w.str(&g.name);
+    w.u32(g.gid);
+    w.count(g.members.len());
+    for m in &g.members {
+        w.str(m);
+    }
+}
+
+fn encode_response(w: &mut Writer, resp: &Response) {
+    match resp {
+        Response::User(p) => {
+            w.u8(1);
+            encode_passwd(w, p);
+        }
+        Response::Users(list) => {
+            w.u8(2);
+            w.count(list.len());
+            for p in list {
+                encode_passwd(w, p);
+            }
+        }
+        Response::Group(g) => {
+            w.u8(3);
+            encode_group(w, g);
+        }
+        Response::Groups(list) => {
+            w.u8(4);
+            w.count(list.len());
+            for g in list {
+                encode_group(w, g);
+            }
+        }
+        Response::Gids(gids) => {
+            w.u8(5);
+            w.count(gids.len());
+            for g in gids {
+                w.u32(*g);
+            }
+        }
+        Response::NotFound => w.u8(6),
+        Response::Auth { code, message } => {
+            w.u8(7);
+            w.u8(*code as u8);
+            w.str(message);
+        }
+        Response::Status(lines) => {
+            w.u8(8);
+            w.count(lines.len());
+            for (k, v) in lines {
+                w.str(k);
+                w.str(v);
+            }
+        }
+        Response::Ok => w.u8(9),
+        Response::Error { code, message } => {
+            w.u8(10);
+            w.u8(*code as u8);
+            w.str(message);
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The constants of the wire format: the frame's magic and version, and the local caps every
+//! length read from a peer is checked against.
+
+pub const MAGIC: [u8; 4] = *b"LDRS";
+pub const VERSION: u16 = 1;
+pub const HEADER_LEN: usize = 10;
+/// Largest request the daemon accepts (a name, a password, a few PAM items).
+pub const MAX_REQUEST: usize = 64 * 1024;
+/// Largest response a client accepts (a full enumeration of ~100k users fits).
+pub const MAX_RESPONSE: usize = 64 * 1024 * 1024;
+/// Longest single string field (names, gecos, paths, passwords).
+pub const MAX_STRING: usize = 64 * 1024;
