@@ -1,5 +1,6 @@
 //! `pam_ldaprs.so`: the six `pam_sm_*` exports, the conversation, and nothing else. The
-//! decisions are in `ldaprs_common::pam_flow`, tested there with a scripted host.
+//! decisions are in `ldaprs_common::pam_flow`, tested there with a scripted host; the host side
+//! over libpam (items, conversation, syslog) is [`host`].
 //!
 //! Every export runs under [`guard`] (a panic becomes `PAM_SYSTEM_ERR`), logs go to syslog
 //! through `pam_syslog` (facility authpriv), and nothing is written to fds 0-2.
@@ -8,24 +9,20 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod host;
 mod sys;
 
-use ldaprs_common::client::{self, CallOptions, ClientError};
-use ldaprs_common::pam_flow::{self, ChangePhase, Daemon, Level, Options, PamCode, PamHost};
-use ldaprs_common::protocol::{PamContext, Request, Response, Secret};
-use ldaprs_common::DEFAULT_SOCKET;
-use libc::{c_char, c_int, c_void};
-use std::ffi::{CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Once;
+use host::{RealHost, SocketDaemon};
+use ldaprs_common::pam_flow::{self, ChangePhase, Daemon, Options, PamCode, PamHost};
+use ldaprs_common::panic_guard;
+use libc::{c_char, c_int};
+use std::ffi::CStr;
 use sys::PamHandle;
 
-static QUIET_PANICS: Once = Once::new();
-
-/// Runs an export body; a panic becomes `PAM_SYSTEM_ERR` and prints nothing.
+/// Runs an export body under the shared panic boundary; a panic becomes `PAM_SYSTEM_ERR` and
+/// prints nothing.
 fn guard(body: impl FnOnce() -> c_int) -> c_int {
-    QUIET_PANICS.call_once(|| std::panic::set_hook(Box::new(|_| {})));
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or(sys::PAM_SYSTEM_ERR)
+    panic_guard::guard(sys::PAM_SYSTEM_ERR, body)
 }
 
 /// Module arguments as strings (non-UTF-8 arguments are kept lossily and reported unknown).
@@ -47,196 +44,6 @@ unsafe fn args(argc: c_int, argv: *const *const c_char) -> Vec<String> {
         .collect()
 }
 
-/// `PamHost` over a real `pam_handle_t`.
-struct RealHost {
-    pamh: *mut PamHandle,
-    silent: bool,
-    debug: bool,
-}
-
-impl RealHost {
-    fn string_item(&self, item: c_int) -> String {
-        let mut p: *const c_void = std::ptr::null();
-        // SAFETY: pamh is the handle libpam gave us; p receives a pointer owned by libpam.
-        let rc = unsafe { sys::pam_get_item(self.pamh, item, &mut p) };
-        if rc != sys::PAM_SUCCESS || p.is_null() {
-            return String::new();
-        }
-        // SAFETY: string items are NUL-terminated C strings owned by libpam.
-        unsafe { CStr::from_ptr(p.cast::<c_char>()) }
-            .to_string_lossy()
-            .into_owned()
-    }
-
-    /// One conversation round with a single message; returns the response text, if any.
-    fn converse(&mut self, style: c_int, text: &str) -> Result<Option<Secret>, PamCode> {
-        let mut conv: *const c_void = std::ptr::null();
-        // SAFETY: as in string_item.
-        let rc = unsafe { sys::pam_get_item(self.pamh, sys::PAM_CONV, &mut conv) };
-        if rc != sys::PAM_SUCCESS || conv.is_null() {
-            return Err(PamCode::ConvErr);
-        }
-        // SAFETY: the PAM_CONV item is a struct pam_conv owned by the application.
-        let conv = unsafe { &*conv.cast::<sys::PamConv>() };
-        let Some(f) = conv.conv else {
-            return Err(PamCode::ConvErr);
-        };
-        let ctext = CString::new(text).map_err(|_| PamCode::ConvErr)?;
-        let msg = sys::PamMessage {
-            msg_style: style,
-            msg: ctext.as_ptr(),
-        };
-        let mut msgp: *const sys::PamMessage = &msg;
-        let mut resp: *mut sys::PamResponse = std::ptr::null_mut();
-        // SAFETY: one valid message; the application allocates `resp` with malloc.
-        let rc = unsafe { f(1, &mut msgp, &mut resp, conv.appdata_ptr) };
-        if rc != sys::PAM_SUCCESS {
-            return Err(PamCode::ConvErr);
-        }
-        if resp.is_null() {
-            return Ok(None);
-        }
-        // SAFETY: resp points to one pam_response allocated by the application.
-        let text_ptr = unsafe { (*resp).resp };
-        let answer = if text_ptr.is_null() {
-            None
-        } else {
-            // SAFETY: a NUL-terminated string allocated by the application.
-            let len = unsafe { libc::strlen(text_ptr) };
-            // SAFETY: len bytes are readable at text_ptr.
-            let bytes = unsafe { std::slice::from_raw_parts_mut(text_ptr.cast::<u8>(), len) };
-            let secret = Secret::new(bytes.to_vec());
-            for b in bytes.iter_mut() {
-                // SAFETY: wiping the application's copy before it is freed.
-                unsafe { std::ptr::write_volatile(b, 0) };
-            }
-            // SAFETY: malloc'ed by the application; we own it now (pam_conv(3)).
-            unsafe { libc::free(text_ptr.cast::<c_void>()) };
-            Some(secret)
-        };
-        // SAFETY: the response array is ours to free (pam_conv(3)).
-        unsafe { libc::free(resp.cast::<c_void>()) };
-        Ok(answer)
-    }
-}
-
-impl RealHost {
-    /// A password item (`PAM_AUTHTOK`, `PAM_OLDAUTHTOK`), copied.
-    fn secret_item(&self, item: c_int) -> Option<Secret> {
-        let mut p: *const c_void = std::ptr::null();
-        // SAFETY: as in string_item.
-        let rc = unsafe { sys::pam_get_item(self.pamh, item, &mut p) };
-        if rc != sys::PAM_SUCCESS || p.is_null() {
-            return None;
-        }
-        // SAFETY: password items are NUL-terminated strings owned by libpam.
-        Some(Secret::new(
-            unsafe { CStr::from_ptr(p.cast::<c_char>()) }
-                .to_bytes()
-                .to_vec(),
-        ))
-    }
-
-    fn set_secret_item(&mut self, item: c_int, password: &Secret) {
-        if let Ok(c) = CString::new(password.expose().to_vec()) {
-            // SAFETY: libpam copies the string.
-            unsafe { sys::pam_set_item(self.pamh, item, c.as_ptr().cast::<c_void>()) };
-            let mut bytes = c.into_bytes_with_nul();
-            for b in bytes.iter_mut() {
-                // SAFETY: wiping our copy before it is freed.
-                unsafe { std::ptr::write_volatile(b, 0) };
-            }
-        }
-    }
-}
-
-impl PamHost for RealHost {
-    fn user(&mut self) -> Result<String, PamCode> {
-        let mut user: *const c_char = std::ptr::null();
-        // SAFETY: pamh is valid; user receives a libpam-owned string.
-        let rc = unsafe { sys::pam_get_user(self.pamh, &mut user, std::ptr::null()) };
-        if rc != sys::PAM_SUCCESS || user.is_null() {
-            return Err(PamCode::UserUnknown);
-        }
-        // SAFETY: a NUL-terminated string owned by libpam.
-        let s = unsafe { CStr::from_ptr(user) };
-        // A non-UTF-8 name cannot be valid; an empty string fails validation later.
-        Ok(s.to_str().map(str::to_owned).unwrap_or_default())
-    }
-
-    fn authtok(&mut self) -> Option<Secret> {
-        self.secret_item(sys::PAM_AUTHTOK)
-    }
-
-    fn set_authtok(&mut self, password: &Secret) {
-        self.set_secret_item(sys::PAM_AUTHTOK, password);
-    }
-
-    fn old_authtok(&mut self) -> Option<Secret> {
-        self.secret_item(sys::PAM_OLDAUTHTOK)
-    }
-
-    fn set_old_authtok(&mut self, password: &Secret) {
-        self.set_secret_item(sys::PAM_OLDAUTHTOK, password);
-    }
-
-    fn caller_is_root(&mut self) -> bool {
-        // SAFETY: getuid(2) cannot fail and has no preconditions.
-        unsafe { libc::getuid() == 0 }
-    }
-
-    fn info_message(&mut self, msg: &str) {
-        if !self.silent {
-            let _ = self.converse(sys::PAM_TEXT_INFO, msg);
-        }
-    }
-
-    fn prompt_password(&mut self, prompt: &str) -> Result<Secret, PamCode> {
-        match self.converse(sys::PAM_PROMPT_ECHO_OFF, prompt)? {
-            Some(s) => Ok(s),
-            None => Err(PamCode::ConvErr),
-        }
-    }
-
-    fn error_message(&mut self, msg: &str) {
-        if !self.silent {
-            let _ = self.converse(sys::PAM_ERROR_MSG, msg);
-        }
-    }
-
-    fn context(&mut self) -> PamContext {
-        PamContext {
-            service: self.string_item(sys::PAM_SERVICE),
-            rhost: self.string_item(sys::PAM_RHOST),
-            tty: self.string_item(sys::PAM_TTY),
-        }
-    }
-
-    fn log(&mut self, level: Level, msg: &str) {
-        if level == Level::Debug && !self.debug {
-            return;
-        }
-        let prio = match level {
-            Level::Error => libc::LOG_ERR,
-            Level::Warning => libc::LOG_WARNING,
-            Level::Notice => libc::LOG_NOTICE,
-            Level::Info => libc::LOG_INFO,
-            Level::Debug => libc::LOG_DEBUG,
-        };
-        let text = CString::new(msg.replace('\0', "?")).unwrap_or_default();
-        // SAFETY: "%s" with one C string argument; pam_syslog logs to authpriv.
-        unsafe { sys::pam_syslog(self.pamh, prio, c"%s".as_ptr(), text.as_ptr()) };
-    }
-}
-
-struct SocketDaemon;
-
-impl Daemon for SocketDaemon {
-    fn call(&mut self, req: &Request) -> Result<Response, ClientError> {
-        client::call(DEFAULT_SOCKET, req, CallOptions::PAM)
-    }
-}
-
 /// Shared body of the exports that ask the daemon.
 ///
 /// # Safety
@@ -246,7 +53,7 @@ unsafe fn run(
     flags: c_int,
     argc: c_int,
     argv: *const *const c_char,
-    f: fn(&mut dyn PamHost, &mut dyn Daemon, &Options) -> PamCode,
+    f: impl FnOnce(&mut dyn PamHost, &mut dyn Daemon, &Options) -> PamCode,
 ) -> c_int {
     if pamh.is_null() {
         return sys::PAM_SYSTEM_ERR;
@@ -319,19 +126,6 @@ pub extern "C" fn pam_sm_close_session(
     guard(|| sys::PAM_SUCCESS)
 }
 
-fn chauthtok_prelim(h: &mut dyn PamHost, d: &mut dyn Daemon, o: &Options) -> PamCode {
-    pam_flow::chauthtok(h, d, o, ChangePhase::Prelim, false)
-}
-fn chauthtok_update(h: &mut dyn PamHost, d: &mut dyn Daemon, o: &Options) -> PamCode {
-    pam_flow::chauthtok(h, d, o, ChangePhase::Update, false)
-}
-fn chauthtok_prelim_expired(h: &mut dyn PamHost, d: &mut dyn Daemon, o: &Options) -> PamCode {
-    pam_flow::chauthtok(h, d, o, ChangePhase::Prelim, true)
-}
-fn chauthtok_update_expired(h: &mut dyn PamHost, d: &mut dyn Daemon, o: &Options) -> PamCode {
-    pam_flow::chauthtok(h, d, o, ChangePhase::Update, true)
-}
-
 /// Password change through the daemon (LDAP Password Modify, RFC 3062); libpam calls this
 /// twice, with `PAM_PRELIM_CHECK` and then `PAM_UPDATE_AUTHTOK`.
 ///
@@ -346,17 +140,17 @@ pub unsafe extern "C" fn pam_sm_chauthtok(
 ) -> c_int {
     guard(|| {
         let expired = flags & sys::PAM_CHANGE_EXPIRED_AUTHTOK != 0;
-        let f = match (
+        let phase = match (
             flags & sys::PAM_PRELIM_CHECK != 0,
             flags & sys::PAM_UPDATE_AUTHTOK != 0,
-            expired,
         ) {
-            (true, _, false) => chauthtok_prelim,
-            (true, _, true) => chauthtok_prelim_expired,
-            (false, true, false) => chauthtok_update,
-            (false, true, true) => chauthtok_update_expired,
+            (true, _) => ChangePhase::Prelim,
+            (false, true) => ChangePhase::Update,
             // libpam always sets one of the two; anything else is a caller bug.
-            (false, false, _) => return sys::PAM_SYSTEM_ERR,
+            (false, false) => return sys::PAM_SYSTEM_ERR,
+        };
+        let f = |h: &mut dyn PamHost, d: &mut dyn Daemon, o: &Options| {
+            pam_flow::chauthtok(h, d, o, phase, expired)
         };
         // SAFETY: arguments from libpam.
         unsafe { run(pamh, flags, argc, argv, f) }
@@ -364,17 +158,4 @@ pub unsafe extern "C" fn pam_sm_chauthtok(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn panic_becomes_system_err() {
-        let rc = guard(|| {
-            let v: Vec<u8> = Vec::new();
-            #[allow(clippy::indexing_slicing)]
-            let x = v[3];
-            c_int::from(x)
-        });
-        assert_eq!(rc, sys::PAM_SYSTEM_ERR);
-    }
-}
+mod tests;
