@@ -23,8 +23,8 @@ pub mod filter;
 pub mod names;
 pub mod nss;
 pub mod nss_pack;
-pub mod panic_guard;
 pub mod pam_flow;
+pub mod panic_guard;
 pub mod protocol;
 pub mod shm;
 

@@ -1,5 +1,10 @@
 //! ldaprsd: the only ldaprs process that talks LDAP. It owns the connections, failover, TLS,
 //! the cache and the access decisions, and answers the modules over a Unix socket.
+//!
+//! The rooms (docs/ARCHITECTURE.md), each using only those listed after it:
+//! `daemon` (start, reload) → `socket` (listener, dispatch) → `admin`, `login` → `answers` →
+//! `directory` → `ldap`; and the building blocks everyone may use: `clock`, `ttl_cache`,
+//! `peer`, `log`, `system`.
 #![cfg_attr(
     test,
     allow(
@@ -10,19 +15,15 @@
     )
 )]
 
-pub mod access;
-pub mod account_state;
-pub mod cache;
-pub mod diagnose;
+pub mod admin;
+pub mod answers;
+pub mod clock;
+pub mod daemon;
 pub mod directory;
-pub mod local;
+pub mod ldap;
 pub mod log;
 pub mod login;
-pub mod membership;
-pub mod notify;
-pub mod ppolicy;
-pub mod privdrop;
-pub mod publish;
-pub mod server;
-pub mod service;
-pub mod tls;
+pub mod peer;
+pub mod socket;
+pub mod system;
+pub mod ttl_cache;

@@ -9,29 +9,37 @@
 //!
 //! Group names are compared exactly (no case folding, no prefixes: security.md AZ-05), group
 //! DNs after normalising spaces and case. The account's state (expired, locked, disabled) is
-//! checked after these rules, in `service.rs`.
+//! checked after these rules (`account.rs`).
 
-use crate::directory::normalize_dn;
-use crate::membership::FoundGroup;
-use ldaprs_common::config::GroupMapping;
+use crate::directory::mappings::MappingMatch;
 
 /// The verdict and the rule that made it (logged, and shown to the user when it denies).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
+    /// Why the user may log in (for the log).
     Allow(String),
-    Deny(String),
+    Deny(DenyRule),
 }
 
-/// The first group mapping that applies to a user.
+/// The rule that denied a login.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MappingMatch {
-    /// 1-based position in its server block, as an admin counts them.
-    pub number: usize,
-    pub server: String,
-    /// The group (name or DN) that matched.
-    pub group: String,
-    pub allow_login: bool,
-    pub local_group: Option<String>,
+pub enum DenyRule {
+    /// A member of this `[pam] deny_groups` group.
+    DeniedGroup(String),
+    /// The user's entry does not match `[pam] access_filter`.
+    AccessFilter,
+    /// Allow rules exist and none lets the user in.
+    NoAllowedGroup,
+}
+
+impl std::fmt::Display for DenyRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DenyRule::DeniedGroup(g) => write!(f, "member of denied group {g}"),
+            DenyRule::AccessFilter => f.write_str("the account does not match the access_filter"),
+            DenyRule::NoAllowedGroup => f.write_str("not a member of any allowed group"),
+        }
+    }
 }
 
 /// What is known about the user when the rules are applied.
@@ -47,39 +55,6 @@ pub struct Facts {
     pub filter_matches: Option<bool>,
 }
 
-/// The first mapping (in config order) whose group the user is in. `group_dn = "*"` matches
-/// every user.
-pub fn first_mapping(
-    server: &str,
-    mappings: &[GroupMapping],
-    groups: &[FoundGroup],
-) -> Option<MappingMatch> {
-    mappings.iter().enumerate().find_map(|(i, m)| {
-        let matched = match (&m.group_dn, &m.group) {
-            (Some(dn), _) if dn == "*" => Some("*".to_string()),
-            (Some(dn), _) => {
-                let want = normalize_dn(dn);
-                groups
-                    .iter()
-                    .find(|g| normalize_dn(&g.dn) == want)
-                    .map(|_| dn.clone())
-            }
-            (None, Some(name)) => groups
-                .iter()
-                .find(|g| g.name.as_deref() == Some(name.as_str()))
-                .map(|_| name.clone()),
-            (None, None) => None,
-        }?;
-        Some(MappingMatch {
-            number: i + 1,
-            server: server.to_string(),
-            group: matched,
-            allow_login: m.allow_login,
-            local_group: m.local_group.clone(),
-        })
-    })
-}
-
 pub fn decide(f: &Facts, allow: &[String], deny: &[String]) -> Decision {
     match decide_groups(f, allow, deny) {
         // Say that the filter was checked too, so the log names every rule that let the
@@ -93,10 +68,10 @@ pub fn decide(f: &Facts, allow: &[String], deny: &[String]) -> Decision {
 
 fn decide_groups(f: &Facts, allow: &[String], deny: &[String]) -> Decision {
     if let Some(g) = deny.iter().find(|d| f.groups.contains(d)) {
-        return Decision::Deny(format!("member of denied group {g}"));
+        return Decision::Deny(DenyRule::DeniedGroup(g.clone()));
     }
     if f.filter_matches == Some(false) {
-        return Decision::Deny("the account does not match the access_filter".into());
+        return Decision::Deny(DenyRule::AccessFilter);
     }
     if allow.is_empty() && !f.mappings_can_allow {
         return Decision::Allow("no allow rule configured".into());
@@ -110,12 +85,15 @@ fn decide_groups(f: &Facts, allow: &[String], deny: &[String]) -> Decision {
             m.number, m.server, m.group
         ));
     }
-    Decision::Deny("not a member of any allowed group".into())
+    Decision::Deny(DenyRule::NoAllowedGroup)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::directory::mappings::first_mapping;
+    use crate::directory::membership::FoundGroup;
+    use ldaprs_common::config::GroupMapping;
 
     fn v(x: &[&str]) -> Vec<String> {
         x.iter().map(|s| s.to_string()).collect()
@@ -145,7 +123,7 @@ mod tests {
         );
         assert_eq!(
             d,
-            Decision::Deny("member of denied group contractors".into())
+            Decision::Deny(DenyRule::DeniedGroup("contractors".into()))
         );
         // Also over a mapping that allows.
         let mut f = facts(&["contractors"]);
@@ -191,7 +169,7 @@ mod tests {
         f.filter_matches = Some(false);
         assert_eq!(
             decide(&f, &v(&["admins"]), &[]),
-            Decision::Deny("the account does not match the access_filter".into())
+            Decision::Deny(DenyRule::AccessFilter)
         );
         f.filter_matches = Some(true);
         assert_eq!(
@@ -238,7 +216,7 @@ mod tests {
         };
         assert_eq!(
             decide(&f, &[], &[]),
-            Decision::Deny("not a member of any allowed group".into())
+            Decision::Deny(DenyRule::NoAllowedGroup)
         );
         // "*" matches anyone.
         assert_eq!(first_mapping("corp", &maps, &[]).unwrap().number, 3);

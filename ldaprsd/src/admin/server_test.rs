@@ -2,7 +2,9 @@
 //! used — TCP connect time, StartTLS answer, TLS version and certificate (subject, issuer,
 //! expiry, verification verdict), the service bind's result, and the RootDSE.
 
-use crate::directory::{explain, ServerBlock};
+use crate::ldap::uri::host_port;
+use crate::ldap::wording::explain;
+use crate::ldap::ServerBlock;
 use ldaprs_common::config::{seconds, TlsMode};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -23,25 +25,6 @@ impl Report {
     fn fail(&mut self, k: &str, v: impl Into<String>) {
         self.add(k, v);
         self.usable = false;
-    }
-}
-
-/// host and port of an ldap:// or ldaps:// URI.
-pub fn host_port(uri: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = uri.split_once("://")?;
-    let hostport = rest.split('/').next()?;
-    let default = if scheme == "ldaps" { 636 } else { 389 };
-    if let Some(v6) = hostport.strip_prefix('[') {
-        let (h, p) = v6.split_once(']')?;
-        let port = p
-            .strip_prefix(':')
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(default);
-        return Some((h.to_string(), port));
-    }
-    match hostport.rsplit_once(':') {
-        Some((h, p)) => Some((h.to_string(), p.parse().ok()?)),
-        None => Some((hostport.to_string(), default)),
     }
 }
 
@@ -94,28 +77,40 @@ fn handshake(
     Ok(conn)
 }
 
+/// A TCP connection to `host:port` within `timeout`, and how long it took.
+fn tcp_connect(host: &str, port: u16, timeout: Duration) -> Result<(TcpStream, Duration), String> {
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .next()
+        .ok_or("no address")?;
+    let t = Instant::now();
+    let s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+    let _ = s.set_read_timeout(Some(timeout));
+    let _ = s.set_write_timeout(Some(timeout));
+    Ok((s, t.elapsed()))
+}
+
+/// Sends the StartTLS request and reads the resultCode of the answer.
+fn starttls(sock: &mut TcpStream) -> Option<u8> {
+    let mut buf = [0u8; 256];
+    let res = sock
+        .write_all(STARTTLS_REQUEST)
+        .and_then(|_| sock.read(&mut buf));
+    res.ok()
+        .and_then(|n| buf.get(..n).and_then(extended_result_code))
+}
+
 /// The TLS part, blocking, with plain sockets (so that we see the handshake itself).
 fn tls_probe(block: &ServerBlock, uri: &str, r: &mut Report) {
-    let starttls = uri.starts_with("ldap://") && block.cfg.tls.mode == TlsMode::Starttls;
+    let starttls_wanted = uri.starts_with("ldap://") && block.cfg.tls.mode == TlsMode::Starttls;
     let ldaps = uri.starts_with("ldaps://");
     let Some((host, port)) = host_port(uri) else {
         r.fail("uri", "cannot parse host and port");
         return;
     };
     let timeout = seconds(block.cfg.connect_timeout);
-    let connect = || -> Result<(TcpStream, Duration), String> {
-        let addr = (host.as_str(), port)
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .next()
-            .ok_or("no address")?;
-        let t = Instant::now();
-        let s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
-        let _ = s.set_read_timeout(Some(timeout));
-        let _ = s.set_write_timeout(Some(timeout));
-        Ok((s, t.elapsed()))
-    };
-    let (mut sock, took) = match connect() {
+    let (mut sock, took) = match tcp_connect(&host, port, timeout) {
         Ok(x) => x,
         Err(e) => {
             r.fail("tcp connect", format!("FAILED: {e}"));
@@ -126,7 +121,7 @@ fn tls_probe(block: &ServerBlock, uri: &str, r: &mut Report) {
         "tcp connect",
         format!("ok in {:.2} ms", took.as_secs_f64() * 1000.0),
     );
-    if !starttls && !ldaps {
+    if !starttls_wanted && !ldaps {
         let plain = if block.cfg.allow_cleartext_passwords {
             "plain LDAP; user passwords ARE sent in clear text (allow_cleartext_passwords)"
         } else {
@@ -135,15 +130,8 @@ fn tls_probe(block: &ServerBlock, uri: &str, r: &mut Report) {
         r.add("tls", plain);
         return;
     }
-    if starttls {
-        let mut buf = [0u8; 256];
-        let res = sock
-            .write_all(STARTTLS_REQUEST)
-            .and_then(|_| sock.read(&mut buf));
-        match res
-            .ok()
-            .and_then(|n| buf.get(..n).and_then(extended_result_code))
-        {
+    if starttls_wanted {
+        match starttls(&mut sock) {
             Some(0) => r.add("starttls", "accepted (resultCode 0)"),
             Some(rc) => {
                 r.fail("starttls", format!("REFUSED by the server (resultCode {rc}); ldaprs never falls back to plain text"));
@@ -155,7 +143,7 @@ fn tls_probe(block: &ServerBlock, uri: &str, r: &mut Report) {
             }
         }
     }
-    let Ok(Some(verifying)) = crate::tls::client_config(&block.cfg) else {
+    let Ok(Some(verifying)) = crate::ldap::tls::client_config(&block.cfg) else {
         r.fail(
             "tls",
             "cannot build the TLS configuration (see `ldaprsctl config check`)",
@@ -163,58 +151,67 @@ fn tls_probe(block: &ServerBlock, uri: &str, r: &mut Report) {
         return;
     };
     match handshake(verifying, &host, sock) {
-        Ok(conn) => {
-            r.add(
-                "tls",
-                format!(
-                    "{:?}, {:?}",
-                    conn.protocol_version()
-                        .map(|v| format!("{v:?}"))
-                        .unwrap_or_default(),
-                    conn.negotiated_cipher_suite()
-                        .map(|c| c.suite())
-                        .unwrap_or(rustls::CipherSuite::Unknown(0))
-                )
-                .replace('"', ""),
-            );
-            if let Some(c) = conn.peer_certificates().and_then(|c| c.first()) {
-                r.add("certificate", describe_cert(c));
-            }
-            r.add(
-                "verification",
-                if block.cfg.tls.verify {
-                    "ok (chain and host name)"
-                } else {
-                    "OFF (verify = false): any certificate is accepted"
-                },
-            );
-        }
+        Ok(conn) => verified(block, &conn, r),
         Err(e) => {
             r.fail("verification", format!("FAILED: {e}"));
-            // Show what the server presented, through a second, non-verifying handshake.
-            let mut cfg_any = block.cfg.clone();
-            cfg_any.tls.verify = false;
-            if let (Ok(Some(any)), Ok((mut s2, _))) =
-                (crate::tls::client_config(&cfg_any), connect())
-            {
-                let ok = if starttls {
-                    let mut buf = [0u8; 256];
-                    s2.write_all(STARTTLS_REQUEST)
-                        .and_then(|_| s2.read(&mut buf))
-                        .is_ok()
-                } else {
-                    true
-                };
-                if ok {
-                    if let Ok(conn) = handshake(any, &host, s2) {
-                        if let Some(c) = conn.peer_certificates().and_then(|c| c.first()) {
-                            r.add("certificate", describe_cert(c));
-                        }
-                    }
-                }
+            if let Some(c) = presented_certificate(block, &host, port, timeout, starttls_wanted) {
+                r.add("certificate", c);
             }
         }
     }
+}
+
+/// The lines for a handshake that passed verification.
+fn verified(block: &ServerBlock, conn: &rustls::ClientConnection, r: &mut Report) {
+    r.add(
+        "tls",
+        format!(
+            "{:?}, {:?}",
+            conn.protocol_version()
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default(),
+            conn.negotiated_cipher_suite()
+                .map(|c| c.suite())
+                .unwrap_or(rustls::CipherSuite::Unknown(0))
+        )
+        .replace('"', ""),
+    );
+    if let Some(c) = conn.peer_certificates().and_then(|c| c.first()) {
+        r.add("certificate", describe_cert(c));
+    }
+    r.add(
+        "verification",
+        if block.cfg.tls.verify {
+            "ok (chain and host name)"
+        } else {
+            "OFF (verify = false): any certificate is accepted"
+        },
+    );
+}
+
+/// What the server presented, through a second, non-verifying handshake (after a failed
+/// verification, so that the admin sees the certificate that was refused).
+fn presented_certificate(
+    block: &ServerBlock,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+    starttls_wanted: bool,
+) -> Option<String> {
+    let mut cfg_any = block.cfg.clone();
+    cfg_any.tls.verify = false;
+    let any = crate::ldap::tls::client_config(&cfg_any).ok()??;
+    let (mut s2, _) = tcp_connect(host, port, timeout).ok()?;
+    if starttls_wanted {
+        let mut buf = [0u8; 256];
+        s2.write_all(STARTTLS_REQUEST)
+            .and_then(|_| s2.read(&mut buf))
+            .ok()?;
+    }
+    let conn = handshake(any, host, s2).ok()?;
+    conn.peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| describe_cert(c))
 }
 
 /// Tests every URI of a block.

@@ -1,24 +1,10 @@
-//! Answer cache with positive and negative TTLs. Time is a parameter ([`Clock`]) so expiry is
-//! tested without sleeping.
+//! Answer cache with positive and negative TTLs. Time is a parameter (`now` from the
+//! [`crate::clock::Clock`]) so expiry is tested without sleeping.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// Where "now" comes from.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Instant;
-}
-
-/// The real monotonic clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
 
 struct Slot<V> {
     value: V,

@@ -10,39 +10,17 @@
 //!
 //! A value that cannot be read makes the account unusable (fail closed). Password expiry by
 //! the password policy's `pwdMaxAge` is reported by the server at bind time (see
-//! [`crate::ppolicy`]); a `pwdAccountLockedTime` is taken as a lock whatever its age (after a
+//! [`crate::ldap::ppolicy`]); a `pwdAccountLockedTime` is taken as a lock whatever its age (after a
 //! temporary lockout the server removes it at the next successful bind, which precedes the
 //! account stage of a password login).
 
-use crate::directory::Entry;
+use crate::ldap::Entry;
 use ldaprs_common::config::Schema;
 
-/// Attributes read for the POSIX schemas.
-pub const POSIX_ATTRS: &[&str] = &[
-    "shadowExpire",
-    "shadowLastChange",
-    "shadowMax",
-    "shadowWarning",
-    "shadowInactive",
-    "pwdAccountLockedTime",
-    "pwdReset",
-    "nsAccountLock",
-];
-
-/// Attributes read for AD.
-pub const AD_ATTRS: &[&str] = &[
-    "userAccountControl",
-    "msDS-User-Account-Control-Computed",
-    "accountExpires",
-    "pwdLastSet",
-];
-
-pub fn attributes(schema: Schema) -> &'static [&'static str] {
-    match schema {
-        Schema::Ad => AD_ATTRS,
-        Schema::Rfc2307 | Schema::Rfc2307bis | Schema::Ipa => POSIX_ATTRS,
-    }
-}
+/// The attributes this module reads, per schema (the directory reads them with the user).
+pub use crate::directory::queries::{
+    account_state_attributes as attributes, AD_ATTRS, POSIX_ATTRS,
+};
 
 /// The verdict. `rule` is for the log, `message` for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 use crate::{debug, info, warn};
 use ldaprs_common::protocol::{frame_response, Group, Response, HEADER_LEN};
-use ldaprs_common::shm::{now_ms, Kind, MapView, MapWriter};
+use ldaprs_common::shm::{now_ms, Access, Kind, MapWriter, MappedFile};
 use std::ffi::CString;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -33,110 +33,39 @@ fn payload(resp: &Response) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// Maps `len` bytes of `fd` read-write, shared.
-fn map_rw(fd: libc::c_int, len: usize) -> Option<*mut u8> {
-    // SAFETY: mmap of a file we opened; the result is checked.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            fd,
-            0,
-        )
-    };
-    (p != libc::MAP_FAILED).then_some(p.cast::<u8>())
-}
-
-fn open_rw(path: &str, create: bool) -> Option<libc::c_int> {
-    let c = CString::new(path).ok()?;
-    let flags = libc::O_RDWR
-        | libc::O_CLOEXEC
-        | libc::O_NOFOLLOW
-        | if create {
-            libc::O_CREAT | libc::O_EXCL
-        } else {
-            0
-        };
-    // SAFETY: open with a NUL-terminated path.
-    let fd = unsafe { libc::open(c.as_ptr(), flags, 0o644 as libc::c_uint) };
-    (fd >= 0).then_some(fd)
-}
-
-fn file_len(fd: libc::c_int) -> Option<usize> {
-    // SAFETY: stat is plain old data.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat into our stat buffer.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return None;
-    }
-    usize::try_from(st.st_size).ok()
-}
-
-fn close(fd: libc::c_int) {
-    // SAFETY: closing an fd we opened.
-    unsafe { libc::close(fd) };
-}
-
 impl Publisher {
     /// Opens or creates the map at `path` with `len` bytes.
     pub fn open(path: &str, len: usize) -> Option<Publisher> {
         let len = len.max(64 * 1024) & !4095;
         let buckets = ((len / 256).next_power_of_two() as u32).clamp(1024, 1 << 20);
-        // Reuse in place when possible.
-        if let Some(fd) = open_rw(path, false) {
-            if file_len(fd) == Some(len) {
-                let base = map_rw(fd, len);
-                close(fd);
-                if let Some(base) = base {
-                    // SAFETY: a fresh RW mapping of len bytes, page aligned; only we write it.
-                    if let Some(w) = unsafe { MapWriter::reuse(base, len) } {
-                        info!("shared-memory cache {path}: reusing ({} MiB)", len >> 20);
-                        return Some(Publisher {
-                            writer: Mutex::new(w),
-                            path: path.to_string(),
-                        });
-                    }
-                    // SAFETY: unmapping what we just mapped.
-                    unsafe { libc::munmap(base.cast(), len) };
+        let cpath = CString::new(path).ok()?;
+        // Reuse in place when possible (same checks as the NSS module's, in shm::open).
+        if let Ok(m) = MappedFile::open(&cpath, Access::ReadWrite) {
+            if m.len() == len {
+                if let Ok(w) = m.into_writer() {
+                    info!("shared-memory cache {path}: reusing ({} MiB)", len >> 20);
+                    return Some(Publisher {
+                        writer: Mutex::new(w),
+                        path: path.to_string(),
+                    });
                 }
-            } else {
-                close(fd);
             }
         }
         // Build a new file beside it and rename it over the path.
         let tmp = format!("{path}.new.{}", std::process::id());
         let _ = std::fs::remove_file(&tmp);
-        let fd = open_rw(&tmp, true)?;
-        // SAFETY: ftruncate on our new file.
-        if unsafe { libc::ftruncate(fd, len as libc::off_t) } != 0 {
-            close(fd);
-            let _ = std::fs::remove_file(&tmp);
-            return None;
-        }
-        let base = map_rw(fd, len);
-        close(fd);
-        let base = base?;
-        // SAFETY: a fresh RW mapping of len bytes, page aligned; only we write it.
-        let w = unsafe { MapWriter::create(base, len, buckets) }?;
-        // Tell readers of the old file (if any) to map again.
-        if let Some(fd) = open_rw(path, false) {
-            if let Some(old_len) = file_len(fd) {
-                if let Some(old) = map_rw(fd, old_len) {
-                    // SAFETY: mapping of old_len bytes of the old file.
-                    let view = unsafe { MapView::new(old, old_len) };
-                    if view.valid() {
-                        // SAFETY: as above; a valid map of ours: mark it superseded.
-                        if let Some(ow) = unsafe { MapWriter::reuse(old, old_len) } {
-                            ow.mark_superseded();
-                        }
-                    }
-                    // SAFETY: unmapping what we mapped.
-                    unsafe { libc::munmap(old.cast(), old_len) };
-                }
+        let ctmp = CString::new(tmp.as_str()).ok()?;
+        let w = match MappedFile::create(&ctmp, len).and_then(|m| m.format(buckets)) {
+            Ok(w) => w,
+            Err(e) => {
+                warn!("shared-memory cache: cannot create {tmp}: {e:?}");
+                let _ = std::fs::remove_file(&tmp);
+                return None;
             }
-            close(fd);
+        };
+        // Tell readers of the old file (if any) to map again.
+        if let Ok(old) = MappedFile::open(&cpath, Access::ReadWrite) {
+            let _ = old.supersede();
         }
         if let Err(e) = std::fs::rename(&tmp, path) {
             warn!("shared-memory cache: cannot rename {tmp} to {path}: {e}");

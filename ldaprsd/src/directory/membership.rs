@@ -15,8 +15,8 @@
 //! and timeouts make the whole answer an error: a partial membership could drop a group of
 //! `deny_groups`.
 
-use crate::directory::{is_under, normalize_dn, DirError, Entry, ServerBlock};
-use crate::service::Service;
+use super::state::Directory;
+use crate::ldap::{is_under, normalize_dn, DirError, Entry, ServerBlock};
 use ldaprs_common::config::{Membership, IN_CHAIN_RULE};
 use ldaprs_common::filter::{self, eq, escape_filter_value};
 use ldaprs_common::names::valid_name;
@@ -120,7 +120,53 @@ fn add_new(
     added
 }
 
-impl Service {
+/// The filter for the groups that name the user directly, by the block's membership shape;
+/// None when the user has no value the groups could name.
+fn direct_filter(
+    b: &ServerBlock,
+    user: &UserRef<'_>,
+    member_attr: &str,
+    by_dn: bool,
+) -> Option<String> {
+    let e = &b.eff;
+    match &e.group_search {
+        Some((sf, attr)) => {
+            search_value(user, attr.as_deref()).map(|v| filter::fill_percent_s(sf, &v))
+        }
+        None if by_dn && e.in_chain => user.dn.map(|dn| in_chain_filter(member_attr, dn)),
+        None if by_dn => user.dn.map(|dn| eq(member_attr, dn)),
+        None => Some(eq(member_attr, user.name)),
+    }
+}
+
+/// The note for a membership cut short by `nesting_depth`.
+fn too_deep(depth: u32, next: &[String]) -> String {
+    format!(
+        "groups nested deeper than nesting_depth = {depth} (e.g. {})",
+        next.first().map(String::as_str).unwrap_or("?")
+    )
+}
+
+/// The DNs under the block's group base (a group in a subtree someone else can write is not
+/// a group of ours: security.md AZ-04).
+fn under_group_base(b: &ServerBlock, dns: &[String]) -> Vec<String> {
+    dns.iter()
+        .filter(|d| {
+            let ok = is_under(d, &b.eff.group_base);
+            if !ok {
+                crate::debug!(
+                    "server {}: ignoring {d}: outside the group base {}",
+                    b.name(),
+                    b.eff.group_base
+                );
+            }
+            ok
+        })
+        .cloned()
+        .collect()
+}
+
+impl Directory {
     fn group_attrs_min(b: &ServerBlock) -> Vec<String> {
         vec![b.eff.attr_group_name.clone(), b.eff.attr_group_gid.clone()]
     }
@@ -187,24 +233,13 @@ impl Service {
             Membership::Names(a) => (a.as_str(), false),
             Membership::Dns(a) => (a.as_str(), true),
         };
-        let direct = match &e.group_search {
-            Some((sf, attr)) => {
-                search_value(user, attr.as_deref()).map(|v| filter::fill_percent_s(sf, &v))
-            }
-            None if by_dn && e.in_chain => user.dn.map(|dn| in_chain_filter(member_attr, dn)),
-            None if by_dn => user.dn.map(|dn| eq(member_attr, dn)),
-            None => Some(eq(member_attr, user.name)),
-        };
-        let Some(direct) = direct else {
-            // No DN (or no value for search_filter_user_attribute): no group can name the user.
-            return Ok(BlockGroups {
-                complete: true,
-                ..Default::default()
-            });
-        };
         let mut out = BlockGroups {
             complete: true,
             ..Default::default()
+        };
+        let Some(direct) = direct_filter(b, user, member_attr, by_dn) else {
+            // No DN (or no value for search_filter_user_attribute): no group can name the user.
+            return Ok(out);
         };
         let mut posix_seen = HashSet::new();
         let direct_posix = self
@@ -217,36 +252,10 @@ impl Service {
         }
         let mut all_seen = HashSet::new();
         let direct_all = self.groups_matching(b, &direct).await?;
-        let mut frontier = add_new(&mut all_seen, &mut out.all, direct_all);
+        let frontier = add_new(&mut all_seen, &mut out.all, direct_all);
         let Some(depth) = nesting else { return Ok(out) };
-        // Level by level up the parents; one more level than allowed tells whether the
-        // bound cut anything off.
-        let mut level = 0u32;
-        while !frontier.is_empty() {
-            let parents = self
-                .parents_by_member(b, member_attr, &frontier, None)
-                .await?;
-            let before = out.all.len();
-            let next = add_new(&mut all_seen, &mut out.all, parents);
-            if level >= depth {
-                if !next.is_empty() {
-                    out.all.truncate(before);
-                    out.complete = false;
-                    out.note = Some(format!(
-                        "groups nested deeper than nesting_depth = {depth} (e.g. {})",
-                        next.first().map(String::as_str).unwrap_or("?")
-                    ));
-                }
-                break;
-            }
-            if out.all.len() > MAX_CLOSURE {
-                out.complete = false;
-                out.note = Some(format!("more than {MAX_CLOSURE} groups"));
-                break;
-            }
-            frontier = next;
-            level += 1;
-        }
+        self.nest_up(b, member_attr, frontier, depth, &mut all_seen, &mut out)
+            .await?;
         // The POSIX groups among the parents: those whose members include a group we reached.
         let reached: Vec<String> = out.all.iter().map(|g| g.dn.clone()).collect();
         if !reached.is_empty() {
@@ -265,6 +274,43 @@ impl Service {
         Ok(out)
     }
 
+    /// Level by level up the parents of `frontier` into `out.all`; one more level than
+    /// allowed tells whether the bound cut anything off (then `out.complete` is false).
+    async fn nest_up(
+        &self,
+        b: &ServerBlock,
+        member_attr: &str,
+        mut frontier: Vec<String>,
+        depth: u32,
+        all_seen: &mut HashSet<String>,
+        out: &mut BlockGroups,
+    ) -> Result<(), DirError> {
+        let mut level = 0u32;
+        while !frontier.is_empty() {
+            let parents = self
+                .parents_by_member(b, member_attr, &frontier, None)
+                .await?;
+            let before = out.all.len();
+            let next = add_new(all_seen, &mut out.all, parents);
+            if level >= depth {
+                if !next.is_empty() {
+                    out.all.truncate(before);
+                    out.complete = false;
+                    out.note = Some(too_deep(depth, &next));
+                }
+                break;
+            }
+            if out.all.len() > MAX_CLOSURE {
+                out.complete = false;
+                out.note = Some(format!("more than {MAX_CLOSURE} groups"));
+                break;
+            }
+            frontier = next;
+            level += 1;
+        }
+        Ok(())
+    }
+
     /// `memberOf` on the user entry; nested: `memberOf` on each group, level by level.
     async fn groups_by_member_of(
         &self,
@@ -278,26 +324,10 @@ impl Service {
             complete: true,
             ..Default::default()
         };
-        let under = |dns: &[String]| -> Vec<String> {
-            dns.iter()
-                .filter(|d| {
-                    let ok = is_under(d, &e.group_base);
-                    if !ok {
-                        crate::debug!(
-                            "server {}: ignoring {d}: outside the group base {}",
-                            b.name(),
-                            e.group_base
-                        );
-                    }
-                    ok
-                })
-                .cloned()
-                .collect()
-        };
         let Some(entry) = user.entry else {
             return Ok(out);
         };
-        let mut frontier = under(entry.values(attr));
+        let mut frontier = under_group_base(b, entry.values(attr));
         let mut seen: HashSet<String> = HashSet::new();
         frontier.retain(|d| seen.insert(normalize_dn(d)));
         let mut reached: Vec<String> = Vec::new();
@@ -316,7 +346,7 @@ impl Service {
             let mut next = Vec::new();
             for g in &entries {
                 out.all.push(found(b, g));
-                for p in under(g.values(attr)) {
+                for p in under_group_base(b, g.values(attr)) {
                     if seen.insert(normalize_dn(&p)) {
                         next.push(p);
                     }
@@ -328,10 +358,7 @@ impl Service {
             if level >= depth {
                 if !next.is_empty() {
                     out.complete = false;
-                    out.note = Some(format!(
-                        "groups nested deeper than nesting_depth = {depth} (e.g. {})",
-                        next.first().map(String::as_str).unwrap_or("?")
-                    ));
+                    out.note = Some(too_deep(depth, &next));
                 }
                 break;
             }

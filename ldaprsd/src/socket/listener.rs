@@ -1,7 +1,8 @@
 //! The Unix socket the modules talk to: framed requests in, framed responses out, the peer's
 //! uid from `SO_PEERCRED`, a cap on concurrent connections and on every read.
 
-use crate::service::{Peer, Service};
+use super::dispatch::Service;
+use crate::peer::Peer;
 use crate::{debug, warn};
 use futures_util::FutureExt;
 use ldaprs_common::protocol::{self, ErrorCode, Response, HEADER_LEN, MAX_REQUEST};
@@ -45,7 +46,7 @@ pub fn bind(path: &str) -> std::io::Result<UnixListener> {
     Ok(l)
 }
 
-/// The service answering now; SIGHUP swaps in a new one (see main.rs).
+/// The service answering now; SIGHUP swaps in a new one (see `daemon/reload.rs`).
 pub type Current = Arc<std::sync::RwLock<Arc<Service>>>;
 
 /// The current service (a cheap Arc clone; the lock is held only for the clone).

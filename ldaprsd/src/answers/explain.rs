@@ -1,0 +1,172 @@
+//! `ldaprsctl user show` / `group show`: a lookup with how it was answered — the daemon's
+//! cache, the shared map, and for each server block the base, the exact filter and what it
+//! returned.
+
+use super::key::Key;
+use super::state::Answers;
+use crate::ldap::ServerBlock;
+use ldaprs_common::config::Membership;
+use ldaprs_common::filter::{self, eq};
+use ldaprs_common::protocol::{ErrorCode, Request, Response};
+use ldaprs_common::shm::Kind;
+
+/// A question, as the cache and the shared map know it.
+struct Asked {
+    key: Key,
+    kind: Kind,
+    name: Option<String>,
+    id: Option<u32>,
+}
+
+fn asked(req: &Request) -> Option<Asked> {
+    let (key, kind, name, id) = match req {
+        Request::UserByName(n) => (
+            Key::UserName(n.clone()),
+            Kind::Passwd,
+            Some(n.clone()),
+            None,
+        ),
+        Request::UserByUid(u) => (Key::UserUid(*u), Kind::Passwd, None, Some(*u)),
+        Request::GroupByName(n) => (
+            Key::GroupName(n.clone()),
+            Kind::Group,
+            Some(n.clone()),
+            None,
+        ),
+        Request::GroupByGid(g) => (Key::GroupGid(*g), Kind::Group, None, Some(*g)),
+        Request::GroupsOfUser(n) => (
+            Key::GroupsOf(n.clone()),
+            Kind::Initgroups,
+            Some(n.clone()),
+            None,
+        ),
+        _ => return None,
+    };
+    Some(Asked {
+        key,
+        kind,
+        name,
+        id,
+    })
+}
+
+/// One answer in a line, as an admin reads it.
+pub fn short(r: &Response) -> String {
+    match r {
+        Response::User(p) => format!(
+            "{}:x:{}:{}:{}:{}:{}",
+            p.name, p.uid, p.gid, p.gecos, p.dir, p.shell
+        ),
+        Response::Group(g) => format!(
+            "{}:x:{}:{} ({} members)",
+            g.name,
+            g.gid,
+            g.members.join(","),
+            g.members.len()
+        ),
+        Response::Groups(gs) => gs
+            .iter()
+            .map(|g| format!("{}({})", g.name, g.gid))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Response::Gids(g) => g.iter().map(u32::to_string).collect::<Vec<_>>().join(" "),
+        Response::NotFound => "not found".into(),
+        Response::Error { message, .. } => format!("error: {message}"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn entries_found(v: &[crate::ldap::Entry]) -> String {
+    format!(
+        "{} entr{}{}",
+        v.len(),
+        if v.len() == 1 { "y" } else { "ies" },
+        v.first()
+            .map(|x| format!(" ({}{})", x.dn, if v.len() > 1 { ", ..." } else { "" }))
+            .unwrap_or_default()
+    )
+}
+
+impl Answers {
+    /// The lines that explain `req` before its answer (which the caller appends), or the
+    /// error answer for a request that is not a lookup.
+    pub async fn explain_lines(&self, req: &Request) -> Result<Vec<(String, String)>, Response> {
+        let Some(a) = asked(req) else {
+            return Err(Response::Error {
+                code: ErrorCode::BadRequest,
+                message: "only lookups can be explained".into(),
+            });
+        };
+        let mut lines = vec![("query".to_string(), format!("{req:?}"))];
+        lines.push((
+            "daemon cache".into(),
+            match self.cache.get_fresh(&a.key, self.clock.now()) {
+                Some((r, due)) => format!(
+                    "hit{}: {}",
+                    if due { " (refresh due)" } else { "" },
+                    short(&r)
+                ),
+                None => "miss".into(),
+            },
+        ));
+        if let Some(p) = &self.publisher {
+            lines.push((
+                "shared map".into(),
+                p.describe(a.kind, a.name.as_deref(), a.id),
+            ));
+        }
+        for b in self.dir.blocks() {
+            let Some((base, f)) = self.search_for(b, req) else {
+                continue;
+            };
+            let t = std::time::Instant::now();
+            let found = match b.search(&base, &f, &["1.1".to_string()], false).await {
+                Ok(v) => entries_found(&v),
+                Err(err) => format!("error: {err}"),
+            };
+            lines.push((
+                format!("server {}", b.name()),
+                format!(
+                    "base \"{base}\" filter {f}: {found} in {} µs",
+                    t.elapsed().as_micros()
+                ),
+            ));
+            lines.extend(b.status());
+        }
+        Ok(lines)
+    }
+
+    /// The base and the exact filter block `b` is asked with for `req`.
+    fn search_for(&self, b: &ServerBlock, req: &Request) -> Option<(String, String)> {
+        let e = &b.eff;
+        Some(match req {
+            Request::UserByName(n) => (
+                e.user_base.clone(),
+                filter::and(&e.user_filter, &eq(&e.attr_name, n)),
+            ),
+            Request::UserByUid(u) => (
+                e.user_base.clone(),
+                filter::and(&e.user_filter, &eq(&e.attr_uid, &u.to_string())),
+            ),
+            Request::GroupByName(n) => (
+                e.group_base.clone(),
+                filter::and(&e.group_filter, &eq(&e.attr_group_name, n)),
+            ),
+            Request::GroupByGid(g) => (
+                e.group_base.clone(),
+                filter::and(&e.group_filter, &eq(&e.attr_group_gid, &g.to_string())),
+            ),
+            Request::GroupsOfUser(n) => {
+                let member = match &e.membership {
+                    Membership::Names(a) => eq(a, n),
+                    Membership::Dns(a) => match self.dir.user_dn(n) {
+                        Some((_, dn)) => eq(a, &dn),
+                        None => format!("({a}=<DN of {n}>)"),
+                    },
+                };
+                (e.group_base.clone(), filter::and(&e.group_filter, &member))
+            }
+            _ => return None,
+        })
+    }
+}

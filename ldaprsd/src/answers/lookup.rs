@@ -1,0 +1,228 @@
+//! A lookup, answered: local names first, then the cache, then the directory; the answer
+//! remembered (and published to the shared map) for its TTL.
+
+use super::key::Key;
+use super::publish::Subject;
+use super::state::Answers;
+use crate::debug;
+use crate::ldap::DirError;
+use crate::warn;
+use ldaprs_common::names::valid_name;
+use ldaprs_common::protocol::{ErrorCode, Response};
+use std::sync::Arc;
+
+/// An enumeration parses every entry of the directory (tens of megabytes for 100,000 users)
+/// and frees it again; glibc keeps freed memory for reuse unless asked to give it back.
+fn release_memory() {
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe { libc::malloc_trim(0) };
+}
+
+fn unavailable(e: &DirError) -> Response {
+    Response::Error {
+        code: ErrorCode::Unavailable,
+        message: e.to_string(),
+    }
+}
+
+impl Answers {
+    pub(super) fn cached(&self, key: &Key) -> Option<Response> {
+        let (r, due) = self.cache.get_fresh(key, self.clock.now())?;
+        if due {
+            self.request_refresh(key);
+        }
+        Some(r)
+    }
+
+    pub(super) fn remember(&self, key: Key, resp: &Response) {
+        let ttl = match resp {
+            Response::NotFound => self.negative_ttl,
+            Response::Error { .. } => return,
+            _ => self.entry_ttl,
+        };
+        if let Some(p) = &self.publisher {
+            match (&key, resp) {
+                (Key::UserName(n), _) => p.publish(Subject::UserName(n), resp, ttl),
+                (Key::UserUid(u), _) => p.publish(Subject::UserUid(*u), resp, ttl),
+                (Key::GroupName(n), _) => p.publish(Subject::GroupName(n), resp, ttl),
+                (Key::GroupGid(g), _) => p.publish(Subject::GroupGid(*g), resp, ttl),
+                (Key::GroupsOf(n), _) => p.publish(Subject::GroupsOf(n), resp, ttl),
+                // An enumeration also answers every single lookup it contains.
+                (Key::AllUsers, Response::Users(v)) => {
+                    for u in v {
+                        p.publish_user(u, ttl);
+                    }
+                }
+                (Key::AllGroups, Response::Groups(v)) => {
+                    for g in v {
+                        p.publish_group(g, ttl);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if matches!(key, Key::AllUsers | Key::AllGroups) {
+            // Enumerations are kept encoded only (see `answer`): no second copy of every
+            // entry in the cache.
+            let frame = Arc::new(ldaprs_common::protocol::frame_response(resp));
+            self.frames.put(key, frame, ttl, self.clock.now());
+            return;
+        }
+        self.cache.put(key, resp.clone(), ttl, self.clock.now());
+    }
+
+    /// Whether the local files (or the ignore lists) own this question. Checked before the
+    /// cache, so that a user added to `/etc/passwd` stops being answered from the directory
+    /// at once.
+    fn shadowed_by_local(&self, key: &Key) -> bool {
+        self.check_local_files();
+        let policy = self.dir.local();
+        let local = policy.db();
+        match key {
+            Key::UserName(n) | Key::GroupsOf(n) => policy.user(&local, n),
+            Key::UserUid(u) => local.has_uid(*u),
+            Key::GroupName(n) => policy.group(&local, n, u32::MAX),
+            Key::GroupGid(g) => local.has_gid(*g),
+            Key::AllUsers | Key::AllGroups => false,
+        }
+    }
+
+    /// Drops from a cached enumeration what the local files now own.
+    fn without_local(&self, resp: Response) -> Response {
+        let policy = self.dir.local();
+        let local = policy.db();
+        match resp {
+            Response::Users(v) => Response::Users(
+                v.into_iter()
+                    .filter(|p| !policy.user(&local, &p.name) && !local.has_uid(p.uid))
+                    .collect(),
+            ),
+            Response::Groups(v) => Response::Groups(
+                v.into_iter()
+                    .filter(|g| !policy.group(&local, &g.name, g.gid))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    pub async fn lookup(&self, id: u64, key: Key) -> Response {
+        if self.shadowed_by_local(&key) {
+            debug!("req={id} {key:?}: a local (or ignored) name or id: not asked to the directory");
+            return Response::NotFound;
+        }
+        if let Some(r) = self.cached(&key) {
+            debug!("req={id} {key:?}: from cache");
+            return match key {
+                Key::AllUsers | Key::AllGroups => self.without_local(r),
+                _ => r,
+            };
+        }
+        let t0 = std::time::Instant::now();
+        let resp = self.fetch(&key).await;
+        if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {
+            debug!(
+                "req={id} {key:?}: directory answered in {} µs",
+                t0.elapsed().as_micros()
+            );
+        }
+        if matches!(key, Key::AllUsers | Key::AllGroups) {
+            release_memory();
+        }
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => {
+                warn!("req={id} {key:?}: {e}");
+                unavailable(&e)
+            }
+        };
+        debug!(
+            "req={id} {key:?}: {}",
+            match &resp {
+                Response::NotFound => "not found".to_string(),
+                Response::Error { .. } => "unavailable".to_string(),
+                Response::Users(v) => format!("{} users", v.len()),
+                Response::Groups(v) => format!("{} groups", v.len()),
+                _ => "found".to_string(),
+            }
+        );
+        self.remember(key, &resp);
+        resp
+    }
+
+    /// Asks the directory (no cache).
+    pub(super) async fn fetch(&self, key: &Key) -> Result<Response, DirError> {
+        let r = match key {
+            Key::UserName(n) => self
+                .dir
+                .user_by_name(n)
+                .await
+                .map(|o| o.map(Response::User)),
+            Key::UserUid(u) => self
+                .dir
+                .user_by_uid(*u)
+                .await
+                .map(|o| o.map(Response::User)),
+            Key::AllUsers => self.dir.all_users().await.map(|v| Some(Response::Users(v))),
+            Key::GroupName(n) => self
+                .dir
+                .group_by_name(n)
+                .await
+                .map(|o| o.map(Response::Group)),
+            Key::GroupGid(g) => self
+                .dir
+                .group_by_gid(*g)
+                .await
+                .map(|o| o.map(Response::Group)),
+            Key::AllGroups => self
+                .dir
+                .all_groups()
+                .await
+                .map(|v| Some(Response::Groups(v))),
+            Key::GroupsOf(n) => Box::pin(self.groups_of(n))
+                .await
+                .map(|o| o.map(Response::Groups)),
+        };
+        r.map(|o| o.unwrap_or(Response::NotFound))
+    }
+
+    /// The user's supplementary groups, or None if the user does not exist. Local (and
+    /// ignored) users are never looked up: initgroups for root or a system user costs no LDAP
+    /// search.
+    async fn groups_of(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<ldaprs_common::protocol::Group>>, DirError> {
+        if !valid_name(name) || self.dir.is_local_user(name) {
+            return Ok(None);
+        }
+        // The user must exist (and pass the id limits) before we say anything about it.
+        match Box::pin(self.lookup(0, Key::UserName(name.to_string()))).await {
+            Response::User(_) => {}
+            Response::NotFound => return Ok(None),
+            Response::Error { message, .. } => return Err(DirError::Unreachable(message)),
+            _ => return Ok(None),
+        };
+        self.dir.groups_of_user(name).await.map(Some)
+    }
+
+    /// The name of the group with this gid (the primary group), if the directory has one.
+    pub async fn primary_group_name(&self, gid: u32) -> Result<Option<String>, DirError> {
+        match self.lookup(0, Key::GroupGid(gid)).await {
+            Response::Group(g) => Ok(Some(g.name)),
+            Response::Error { message, .. } => Err(DirError::Unreachable(message)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Caches a user record learnt from a bind.
+    pub fn remember_user(&self, name: &str, p: &ldaprs_common::protocol::Passwd) {
+        self.remember(Key::UserName(name.to_string()), &Response::User(p.clone()));
+    }
+
+    /// Forgets what is cached about one user (after a password change).
+    pub fn forget_user(&self, name: &str) {
+        self.cache.remove(&Key::UserName(name.to_string()));
+        self.cache.remove(&Key::GroupsOf(name.to_string()));
+    }
+}

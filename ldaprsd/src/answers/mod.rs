@@ -1,0 +1,14 @@
+//! Answers to lookups: the cache (positive and negative TTLs, refresh ahead of expiry),
+//! encoded enumeration frames, the shared-memory map the NSS module reads, and the
+//! explanation `ldaprsctl user show` prints. Uses `directory/` for what is not cached.
+
+pub mod explain;
+pub mod frames;
+pub mod key;
+pub mod lookup;
+pub mod publish;
+pub mod refresh;
+pub mod state;
+
+pub use key::Key;
+pub use state::Answers;

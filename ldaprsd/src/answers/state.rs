@@ -1,0 +1,94 @@
+//! What the answers room keeps: the cached answers (positive and negative TTLs), the encoded
+//! enumerations, the shared-map publisher and the background refresher's queue. Reading and
+//! filling it is in `lookup.rs`; the refresher in `refresh.rs`; encoded frames in
+//! `frames.rs`; `ldaprsctl user show` in `explain.rs`.
+
+use super::key::Key;
+use super::publish::Publisher;
+use crate::clock::Clock;
+use crate::directory::Directory;
+use crate::info;
+use crate::ttl_cache::TtlCache;
+use ldaprs_common::config::Config;
+use ldaprs_common::protocol::Response;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub struct Answers {
+    pub(super) dir: Arc<Directory>,
+    pub(super) cache: TtlCache<Key, Response>,
+    /// Encoded enumeration answers (see `frames.rs`).
+    pub(super) frames: TtlCache<Key, Arc<Vec<u8>>>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) entry_ttl: Duration,
+    pub(super) negative_ttl: Duration,
+    pub(super) publisher: Option<Arc<Publisher>>,
+    pub(super) refresh_tx: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Key>>>,
+    pub(super) refreshing: Mutex<HashSet<Key>>,
+    next_id: AtomicU64,
+}
+
+impl Answers {
+    pub fn new(
+        cfg: &Config,
+        dir: Arc<Directory>,
+        clock: Arc<dyn Clock>,
+        publisher: Option<Arc<Publisher>>,
+    ) -> Answers {
+        Answers {
+            dir,
+            cache: TtlCache::default(),
+            frames: TtlCache::default(),
+            clock,
+            entry_ttl: Duration::from_secs(cfg.cache.entry_ttl),
+            negative_ttl: Duration::from_secs(cfg.cache.negative_ttl),
+            publisher,
+            refresh_tx: Mutex::new(None),
+            refreshing: Mutex::new(HashSet::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// A new request id (one per request, in every log line about it).
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn directory(&self) -> &Arc<Directory> {
+        &self.dir
+    }
+
+    pub fn publisher(&self) -> Option<&Arc<Publisher>> {
+        self.publisher.as_ref()
+    }
+
+    pub fn cache_len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Drops every cached answer when the local files changed since they were made (a user
+    /// added to /etc/passwd must stop being answered from the directory at once, including
+    /// from cached enumerations and the shared map).
+    pub fn check_local_files(&self) {
+        if self.dir.local().changed() {
+            info!("local account files changed: cached answers dropped");
+            if let Some(p) = &self.publisher {
+                p.clear();
+            }
+            self.cache.clear();
+            self.frames.clear();
+        }
+    }
+
+    /// Forgets everything cached, in memory and in the shared map.
+    pub fn flush(&self) {
+        if let Some(p) = &self.publisher {
+            p.clear();
+        }
+        self.cache.clear();
+        self.frames.clear();
+        self.dir.flush();
+    }
+}

@@ -1,0 +1,205 @@
+//! Groups: by name, by gid, every group, and their members (names directly, or member DNs
+//! resolved to user names, nested groups' users included).
+
+use super::state::{Directory, Lookup};
+use crate::debug;
+use crate::ldap::{first_rdn, DirError, Entry, ServerBlock};
+use ldaprs_common::config::Membership;
+use ldaprs_common::filter::{self, eq};
+use ldaprs_common::names::valid_name;
+use ldaprs_common::protocol::Group;
+use std::collections::HashSet;
+
+/// Most member DNs resolved by lookup (those whose RDN is not the name attribute) per group.
+const MAX_DN_LOOKUPS: usize = 5000;
+
+impl Directory {
+    fn group_attrs(b: &ServerBlock) -> Vec<String> {
+        let e = &b.eff;
+        let member = match &e.membership {
+            Membership::Names(a) | Membership::Dns(a) => a.clone(),
+        };
+        vec![e.attr_group_name.clone(), e.attr_group_gid.clone(), member]
+    }
+
+    async fn find_groups(
+        &self,
+        b: &ServerBlock,
+        extra: &str,
+        paged: bool,
+    ) -> Result<Vec<Entry>, DirError> {
+        let f = filter::and(&b.eff.group_filter, extra);
+        b.search(&b.eff.group_base, &f, &Self::group_attrs(b), paged)
+            .await
+    }
+
+    /// Member DN → user name: the RDN when it is the name attribute, else a lookup (cached).
+    pub(super) async fn member_name(
+        &self,
+        b: &ServerBlock,
+        dn: &str,
+        lookups: &mut usize,
+    ) -> Option<String> {
+        if let Some((t, v)) = first_rdn(dn) {
+            if t.eq_ignore_ascii_case(&b.eff.attr_name) {
+                return valid_name(v).then(|| v.to_string());
+            }
+        }
+        if let Some(n) = self.dn_names.get(&dn.to_string(), self.clock.now()) {
+            return n;
+        }
+        if *lookups >= MAX_DN_LOOKUPS {
+            return None;
+        }
+        *lookups += 1;
+        let name = match b
+            .search(
+                dn,
+                &b.eff.user_filter,
+                std::slice::from_ref(&b.eff.attr_name),
+                false,
+            )
+            .await
+        {
+            Ok(entries) => entries
+                .first()
+                .and_then(|e| e.first(&b.eff.attr_name))
+                .filter(|n| valid_name(n))
+                .map(str::to_string),
+            Err(_) => None,
+        };
+        self.dn_names.put(
+            dn.to_string(),
+            name.clone(),
+            self.entry_ttl,
+            self.clock.now(),
+        );
+        name
+    }
+
+    async fn convert_group(
+        &self,
+        b: &ServerBlock,
+        e: &Entry,
+        wanted: Option<&str>,
+    ) -> Option<Group> {
+        let names = e.values(&b.eff.attr_group_name);
+        let name = match wanted {
+            Some(w) => names.iter().find(|n| n.as_str() == w)?,
+            None => names.first()?,
+        };
+        if !valid_name(name) {
+            return None;
+        }
+        let gid = e.first(&b.eff.attr_group_gid)?.trim().parse::<u32>().ok()?;
+        if gid < self.limits.min_gid {
+            debug!(
+                "server {}: skipping group {name}: gid {gid} below min_gid",
+                b.name()
+            );
+            return None;
+        }
+        if self.local.group(&self.local.db(), name, gid) {
+            debug!(
+                "server {}: skipping group {name}: name or gid {gid} is local (or ignored)",
+                b.name()
+            );
+            return None;
+        }
+        let mut members = Vec::new();
+        let mut seen = HashSet::new();
+        match &b.eff.membership {
+            Membership::Names(attr) => {
+                // A 5,000-member group: one copy of each name, duplicates found by reference.
+                let vals = e.values(attr);
+                let mut unique: HashSet<&str> = HashSet::with_capacity(vals.len());
+                members = vals
+                    .iter()
+                    .filter(|m| valid_name(m) && unique.insert(m.as_str()))
+                    .cloned()
+                    .collect();
+            }
+            Membership::Dns(attr) => {
+                for m in self.dn_members(b, e, attr).await {
+                    if seen.insert(m.clone()) {
+                        members.push(m);
+                    }
+                }
+            }
+        }
+        Some(Group {
+            name: name.clone(),
+            gid,
+            members,
+        })
+    }
+
+    pub async fn group_by_name(&self, name: &str) -> Lookup<Group> {
+        if !valid_name(name) || self.local.group(&self.local.db(), name, u32::MAX) {
+            return Ok(None);
+        }
+        self.first_hit(|_, b| async move {
+            let entries = self
+                .find_groups(b, &eq(&b.eff.attr_group_name, name), false)
+                .await?;
+            for e in &entries {
+                if let Some(g) = self.convert_group(b, e, Some(name)).await {
+                    return Ok(Some(g));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    pub async fn group_by_gid(&self, gid: u32) -> Lookup<Group> {
+        if gid < self.limits.min_gid || self.local.db().has_gid(gid) {
+            return Ok(None);
+        }
+        self.first_hit(|_, b| async move {
+            let entries = self
+                .find_groups(b, &eq(&b.eff.attr_group_gid, &gid.to_string()), false)
+                .await?;
+            for e in &entries {
+                if let Some(g) = self.convert_group(b, e, None).await {
+                    return Ok(Some(g));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    pub async fn all_groups(&self) -> Result<Vec<Group>, DirError> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut err = None;
+        for b in &self.blocks {
+            let attrs = Self::group_attrs(b);
+            match b
+                .search_all(
+                    &b.eff.group_base,
+                    &b.eff.group_filter,
+                    &b.eff.attr_group_name,
+                    &attrs,
+                )
+                .await
+            {
+                Ok(entries) => {
+                    for e in &entries {
+                        if let Some(g) = self.convert_group(b, e, None).await {
+                            if seen.insert(g.name.clone()) {
+                                out.push(g);
+                            }
+                        }
+                    }
+                }
+                Err(e) => err = Some(e),
+            }
+        }
+        match err {
+            Some(e) if out.is_empty() => Err(e),
+            _ => Ok(out),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! What the directory room keeps between requests: the server blocks, where each user's entry
+//! lives (for membership by DN and for binds), member DN → name, and the local-names policy.
+//! The lookups themselves are in `users.rs`, `groups.rs`, `membership.rs` and
+//! `initgroups.rs`, each an `impl Directory` of its own concern.
+
+use super::local::LocalFiles;
+use super::local_policy::LocalPolicy;
+use super::records::IdLimits;
+use crate::clock::Clock;
+use crate::ldap::{DirError, Entry, ServerBlock};
+use crate::ttl_cache::TtlCache;
+use crate::warn;
+use ldaprs_common::config::Config;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A failed lookup: `Err` when no block could answer.
+pub type Lookup<T> = Result<Option<T>, DirError>;
+
+pub struct Directory {
+    pub(super) blocks: Vec<ServerBlock>,
+    /// user name → (block index, DN), for membership by DN and for binds.
+    pub(super) user_dns: TtlCache<String, (usize, String)>,
+    /// member DN → user name (None: not a user).
+    pub(super) dn_names: TtlCache<String, Option<String>>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) entry_ttl: Duration,
+    pub(super) limits: IdLimits,
+    /// `/etc/passwd`, `/etc/group` and the ignore lists: never answered from the directory.
+    pub(super) local: LocalPolicy,
+    /// What each user's own successful bind read (see [`BoundUser`]).
+    pub(super) bound: TtlCache<String, BoundUser>,
+}
+
+/// What a user's own successful bind taught: where the user lives, and its entry when the
+/// daemon can only read it as the user (`user_dn_pattern` without a service account).
+#[derive(Clone, Debug)]
+pub struct BoundUser {
+    pub block: usize,
+    pub dn: String,
+    pub entry: Option<Entry>,
+}
+
+/// How long what a bind taught is kept: long enough for the account and password stages of
+/// the same login, whatever `[cache] entry_ttl` says (0 turns the answer cache off, not this).
+pub const BOUND_TTL: Duration = Duration::from_secs(600);
+
+impl Directory {
+    pub fn new(
+        cfg: &Config,
+        blocks: Vec<ServerBlock>,
+        clock: Arc<dyn Clock>,
+        local: LocalFiles,
+    ) -> Directory {
+        Directory {
+            blocks,
+            user_dns: TtlCache::default(),
+            dn_names: TtlCache::default(),
+            clock,
+            entry_ttl: Duration::from_secs(cfg.cache.entry_ttl),
+            limits: IdLimits {
+                min_uid: cfg.nss.min_uid,
+                min_gid: cfg.nss.min_gid(),
+            },
+            local: LocalPolicy::new(local, &cfg.nss),
+            bound: TtlCache::default(),
+        }
+    }
+
+    pub fn blocks(&self) -> &[ServerBlock] {
+        &self.blocks
+    }
+
+    pub fn limits(&self) -> IdLimits {
+        self.limits
+    }
+
+    pub fn local(&self) -> &LocalPolicy {
+        &self.local
+    }
+
+    /// A user name that only the local files (or `ignore_users`) may answer.
+    pub fn is_local_user(&self, name: &str) -> bool {
+        self.local.user(&self.local.db(), name)
+    }
+
+    /// Where the user's entry was last seen: block index and DN.
+    pub fn user_dn(&self, name: &str) -> Option<(usize, String)> {
+        self.user_dns.get(&name.to_string(), self.clock.now())
+    }
+
+    /// Remembers where a user's entry lives (learnt from a search or a bind).
+    pub fn remember_dn(&self, name: &str, block: usize, dn: &str) {
+        self.user_dns.put(
+            name.to_string(),
+            (block, dn.to_string()),
+            self.entry_ttl,
+            self.clock.now(),
+        );
+    }
+
+    /// Remembers what a user's own bind read.
+    pub fn remember_bound(&self, name: &str, b: BoundUser) {
+        self.bound
+            .put(name.to_string(), b, BOUND_TTL, self.clock.now());
+    }
+
+    /// What the user's last successful bind read, if it is recent.
+    pub fn bound_user(&self, name: &str) -> Option<BoundUser> {
+        self.bound.get(&name.to_string(), self.clock.now())
+    }
+
+    /// Forgets what a user's bind taught (after a password change).
+    pub fn forget_bound(&self, name: &str) {
+        self.bound.remove(&name.to_string());
+    }
+
+    /// Forgets the DN caches (cache flush).
+    pub fn flush(&self) {
+        self.user_dns.clear();
+        self.dn_names.clear();
+        self.bound.clear();
+    }
+
+    /// Background work: probe dead URIs so that requests never pay for it.
+    pub async fn probe_dead(&self) {
+        futures_util::future::join_all(self.blocks.iter().map(|b| b.probe_dead())).await;
+    }
+
+    /// Asks each block in order; the first block that finds something answers. `Err` only when
+    /// nothing was found and at least one block could not be asked.
+    pub(super) async fn first_hit<'s, T, F, Fut>(&'s self, mut ask: F) -> Lookup<T>
+    where
+        F: FnMut(usize, &'s ServerBlock) -> Fut,
+        Fut: std::future::Future<Output = Lookup<T>> + 's,
+    {
+        let mut err = None;
+        for (i, b) in self.blocks.iter().enumerate() {
+            match ask(i, b).await {
+                Ok(Some(t)) => return Ok(Some(t)),
+                Ok(None) => {}
+                Err(e) => {
+                    warn!("{e}");
+                    err = Some(e);
+                }
+            }
+        }
+        match err {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+}

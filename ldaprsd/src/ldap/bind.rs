@@ -1,0 +1,225 @@
+//! User binds: a new connection per bind with the password policy request control, then the
+//! identity confirmed with "Who am I?" (RFC 4532) or a read of the user's own entry.
+
+use super::block::ServerBlock;
+use super::entry::{normalize_dn, Entry};
+use super::error::{transport, DirError};
+use super::failover::Attempt;
+use super::ppolicy::{self, PolicyError, PolicyResponse};
+use super::result_code as rc;
+use crate::debug;
+use ldap3::exop::WhoAmI;
+use ldap3::{Ldap, Scope, SearchEntry};
+use std::time::Duration;
+
+/// Outcome of binding as a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindOutcome {
+    Success,
+    /// resultCode 49: wrong password (or unknown DN). Never retried on another server.
+    InvalidCredentials,
+    /// Any other refusal (locked, unwilling to perform, identity mismatch after the bind).
+    Refused(String),
+}
+
+/// What a user bind produced: the verdict, the user's entry when it was read as the user,
+/// and the password policy control the server attached (OpenLDAP ppolicy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindResult {
+    pub outcome: BindOutcome,
+    pub entry: Option<Entry>,
+    pub policy: Option<PolicyResponse>,
+}
+
+/// A connection bound as a user, with the bind's result.
+pub(super) struct BoundConn(pub(super) Ldap, pub(super) BindResult);
+
+pub(super) fn r_of(c: &BoundConn) -> BindResult {
+    c.1.clone()
+}
+
+impl ServerBlock {
+    /// Binds as `dn` with `password` on a new connection, then checks with "Who am I?"
+    /// (RFC 4532) that the server really authenticated that DN; with `read_attrs`, also
+    /// reads those attributes of the user's own entry as the user (for the user-DN-pattern
+    /// mode). URIs are
+    /// tried as in [`Self::failover`]; a refused password is final and never retried.
+    pub async fn user_bind(
+        &self,
+        dn: &str,
+        password: &str,
+        read_attrs: Option<&[String]>,
+    ) -> Result<BindResult, DirError> {
+        self.failover(true, |i| -> Attempt<'_, BindResult> {
+            Box::pin(async move {
+                let res = async {
+                    let (mut conn, uri) = self.bound_user_conn(i, dn, password).await?;
+                    let bind = r_of(&conn);
+                    let r = self
+                        .finish_user_bind(&mut conn, &uri, dn, read_attrs, bind)
+                        .await;
+                    let _ = tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
+                    r
+                }
+                .await;
+                (i, res)
+            })
+        })
+        .await
+    }
+
+    /// A new connection to URI `i` and a bind as `dn` with the password policy request
+    /// control: the connection, its URI, and the bind's verdict and policy control.
+    pub(super) async fn bound_user_conn(
+        &self,
+        i: usize,
+        dn: &str,
+        password: &str,
+    ) -> Result<(BoundConn, String), DirError> {
+        let uri = self.slots.get(i).map(|s| s.uri.clone()).unwrap_or_default();
+        if !self.password_transport_ok(&uri) {
+            return Err(DirError::Server(format!("{uri} is neither TLS nor ldapi:// and allow_cleartext_passwords is off: the password was not sent")));
+        }
+        let mut ldap = self.connect(&uri).await?;
+        let fut = ldap
+            .with_controls(ppolicy::request())
+            .with_timeout(self.op_timeout)
+            .simple_bind(dn, password);
+        let res = match tokio::time::timeout(self.op_timeout, fut).await {
+            Err(_) => {
+                return Err(DirError::Unreachable(format!(
+                    "{uri}: bind: no answer within {:.1}s",
+                    self.op_timeout.as_secs_f64()
+                )))
+            }
+            Ok(r) => r.map_err(|e| transport(&uri, "bind", &e))?,
+        };
+        let policy = ppolicy::from_controls(&res.ctrls);
+        let (outcome, policy) = match (res.rc, policy) {
+            // A success we cannot fully read could hide "change your password first".
+            (rc::SUCCESS, Err(e)) => (BindOutcome::Refused(format!("{uri}: {e}")), None),
+            (rc::SUCCESS, Ok(p)) => (BindOutcome::Success, p),
+            (rc::INVALID_CREDENTIALS, p) => (BindOutcome::InvalidCredentials, p.ok().flatten()),
+            (rc, p) => (
+                BindOutcome::Refused(format!("{uri}: bind refused: resultCode {rc} {}", res.text)),
+                p.ok().flatten(),
+            ),
+        };
+        Ok((
+            BoundConn(
+                ldap,
+                BindResult {
+                    outcome,
+                    entry: None,
+                    policy,
+                },
+            ),
+            uri,
+        ))
+    }
+
+    /// After a user bind: confirm the identity (and read the entry) if the bind succeeded.
+    async fn finish_user_bind(
+        &self,
+        ldap: &mut BoundConn,
+        uri: &str,
+        dn: &str,
+        read_attrs: Option<&[String]>,
+        bind: BindResult,
+    ) -> Result<BindResult, DirError> {
+        if bind.outcome != BindOutcome::Success {
+            return Ok(bind);
+        }
+        let (outcome, entry) = self
+            .confirm_identity(&mut ldap.0, uri, dn, read_attrs)
+            .await?;
+        // OpenLDAP's ppolicy restricts a session that must change its password to bind and
+        // Password Modify, so neither "Who am I?" nor a read works there. The control itself
+        // shows that the server checked this DN's password.
+        let restricted = bind.policy.as_ref().is_some_and(|p| {
+            p.error == Some(PolicyError::ChangeAfterReset) || p.grace_remaining.is_some()
+        });
+        if restricted && matches!(outcome, BindOutcome::Refused(_)) {
+            debug!("{uri}: bind as {dn} restricted by the password policy; identity vouched for by the policy control");
+            return Ok(BindResult {
+                outcome: BindOutcome::Success,
+                entry: None,
+                policy: bind.policy,
+            });
+        }
+        Ok(BindResult {
+            outcome,
+            entry,
+            policy: bind.policy,
+        })
+    }
+
+    async fn confirm_identity(
+        &self,
+        ldap: &mut Ldap,
+        uri: &str,
+        dn: &str,
+        read_attrs: Option<&[String]>,
+    ) -> Result<(BindOutcome, Option<Entry>), DirError> {
+        let fut = ldap.with_timeout(self.op_timeout).extended(WhoAmI);
+        let r = match tokio::time::timeout(self.op_timeout, fut).await {
+            Err(_) => return Err(DirError::Unreachable(format!("{uri}: whoami: no answer"))),
+            Ok(r) => r.map_err(|e| transport(uri, "whoami", &e))?,
+        };
+        let ldap3::result::ExopResult(exop, result) = r;
+        let confirmed_by_whoami = if result.rc == rc::SUCCESS {
+            let authzid = exop
+                .val
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            let got = authzid.strip_prefix("dn:").unwrap_or("");
+            if got.is_empty() || normalize_dn(got) != normalize_dn(dn) {
+                return Ok((
+                    BindOutcome::Refused(format!(
+                        "{uri}: bind succeeded but the server says we are {authzid:?}, not {dn}"
+                    )),
+                    None,
+                ));
+            }
+            true
+        } else {
+            false
+        };
+        if confirmed_by_whoami && read_attrs.is_none() {
+            return Ok((BindOutcome::Success, None));
+        }
+        // No "Who am I?" on this server, or the entry is wanted: read our own entry as the
+        // user (nslcd's way of confirming the identity).
+        let attrs = match read_attrs {
+            Some(a) => a.to_vec(),
+            None => vec!["1.1".to_string()],
+        };
+        let fut =
+            ldap.with_timeout(self.op_timeout)
+                .search(dn, Scope::Base, "(objectClass=*)", attrs);
+        let res = match tokio::time::timeout(self.op_timeout, fut).await {
+            Err(_) => {
+                return Err(DirError::Unreachable(format!(
+                    "{uri}: self search: no answer"
+                )))
+            }
+            Ok(r) => r.map_err(|e| transport(uri, "self search", &e))?,
+        };
+        let ldap3::SearchResult(mut entries, result) = res;
+        if result.rc == rc::SUCCESS && entries.len() == 1 {
+            let e = entries
+                .pop()
+                .map(|e| Entry::from_search(SearchEntry::construct(e)));
+            Ok((BindOutcome::Success, e))
+        } else {
+            Ok((
+                BindOutcome::Refused(format!(
+                    "{uri}: bind succeeded but the user cannot read its own entry (resultCode {})",
+                    result.rc
+                )),
+                None,
+            ))
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Connections: TCP (with TCP_NODELAY) and TLS or StartTLS within `connect_timeout`, the
+//! service bind, and the one shared service connection per URI.
+
+use super::block::ServerBlock;
+use super::error::{transport, DirError};
+use super::health::Slot;
+use super::result_code as rc;
+use super::uri::host_port;
+use crate::debug;
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
+use ldaprs_common::config::TlsMode;
+
+impl ServerBlock {
+    /// A new, unbound connection to `uri`; TCP and TLS/StartTLS within `connect_timeout`.
+    pub(super) async fn connect(&self, uri: &str) -> Result<Ldap, DirError> {
+        let mut settings = LdapConnSettings::new().set_conn_timeout(self.connect_timeout);
+        if let Some(c) = &self.tls {
+            settings = settings.set_config(c.clone());
+        }
+        if self.cfg.tls.mode == TlsMode::Starttls && uri.starts_with("ldap://") {
+            settings = settings.set_starttls(true);
+        }
+        let work = async {
+            // Our own TCP connection, so that it gets TCP_NODELAY: LDAP is request/response
+            // with small messages, and Nagle's algorithm only adds latency to it.
+            if let Some((host, port)) = host_port(uri).filter(|_| !uri.starts_with("ldapi://")) {
+                let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+                    .await
+                    .map_err(ldap3::LdapError::from)?;
+                let _ = tcp.set_nodelay(true);
+                let std = tcp.into_std().map_err(ldap3::LdapError::from)?;
+                settings = settings.set_std_stream(ldap3::StdStream::Tcp(std));
+            }
+            LdapConnAsync::with_settings(settings, uri).await
+        };
+        let (conn, ldap) = match tokio::time::timeout(self.connect_timeout, work).await {
+            Err(_) => {
+                return Err(DirError::Unreachable(format!(
+                    "{uri}: connect: no answer within {:.1}s",
+                    self.connect_timeout.as_secs_f64()
+                )))
+            }
+            Ok(Err(e)) => return Err(transport(uri, "connect", &e)),
+            Ok(Ok(x)) => x,
+        };
+        let u = uri.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = conn.drive().await {
+                debug!("connection to {u} ended: {e}");
+            }
+        });
+        Ok(ldap)
+    }
+
+    /// Binds as the service account (or stays anonymous).
+    async fn service_bind(&self, ldap: &mut Ldap, uri: &str) -> Result<(), DirError> {
+        let (Some(dn), Some(pw)) = (&self.cfg.bind_dn, &self.bind_password) else {
+            return Ok(());
+        };
+        let res = ldap
+            .with_timeout(self.op_timeout)
+            .simple_bind(dn, pw)
+            .await
+            .map_err(|e| transport(uri, "service bind", &e))?;
+        if res.rc != rc::SUCCESS {
+            // A refused service bind is the same on every replica; but another URI may be a
+            // differently configured server, so it still counts as this URI failing.
+            return Err(DirError::Unreachable(format!(
+                "{uri}: service bind as {dn} refused: resultCode {} {}",
+                res.rc, res.text
+            )));
+        }
+        Ok(())
+    }
+
+    fn open_conn(slot: &Slot) -> Option<Ldap> {
+        let mut st = slot.state();
+        let l = st.conn.as_mut()?;
+        if l.is_closed() {
+            st.conn = None;
+            return None;
+        }
+        Some(l.clone())
+    }
+
+    /// The open service connection to URI `i`, made (connect + service bind) if needed.
+    pub(super) async fn conn(&self, i: usize) -> Result<(Ldap, String), DirError> {
+        let slot = self
+            .slots
+            .get(i)
+            .ok_or_else(|| DirError::Unreachable("no such URI".into()))?;
+        if let Some(l) = Self::open_conn(slot) {
+            return Ok((l, slot.uri.clone()));
+        }
+        let _guard = slot.connecting.lock().await;
+        if let Some(l) = Self::open_conn(slot) {
+            return Ok((l, slot.uri.clone()));
+        }
+        let mut ldap = self.connect(&slot.uri).await?;
+        self.service_bind(&mut ldap, &slot.uri).await?;
+        debug!("server {}: connected to {}", self.cfg.name, slot.uri);
+        slot.state().conn = Some(ldap.clone());
+        Ok((ldap, slot.uri.clone()))
+    }
+}

@@ -1,0 +1,75 @@
+//! The health of each URI: its open service connection, or why and until when it is avoided,
+//! and the jittered backoff of the probes that bring it back.
+
+use std::time::{Duration, Instant};
+
+/// Where a URI stands: its open service connection, or why and until when it is avoided.
+#[derive(Default)]
+pub(super) struct SlotState {
+    pub(super) conn: Option<ldap3::Ldap>,
+    pub(super) dead: Option<DeadInfo>,
+}
+
+/// A URI that failed: requests prefer the others until a background probe finds it healthy.
+#[derive(Clone, Debug)]
+pub struct DeadInfo {
+    pub since: Instant,
+    pub retry_at: Instant,
+    pub failures: u32,
+    pub reason: String,
+}
+
+pub(super) struct Slot {
+    pub(super) uri: String,
+    pub(super) state: std::sync::Mutex<SlotState>,
+    /// Serialises connection set-up so that a burst of requests opens one connection.
+    pub(super) connecting: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    pub(super) fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Backoff before probing a dead URI again: `base · 2^(failures-1)`, capped at `max`, times a
+/// jitter factor in [0.9, 1.1] from `unit` (a number in [0, 1)), so that many hosts that lost
+/// the same server do not probe it in lockstep.
+pub fn backoff(base: Duration, max: Duration, failures: u32, unit: f64) -> Duration {
+    let exp = failures.saturating_sub(1).min(20);
+    let raw = base.saturating_mul(1u32 << exp).min(max);
+    raw.mul_f64(0.9 + 0.2 * unit.clamp(0.0, 1.0))
+}
+
+/// A cheap pseudo-random number in [0, 1) (jitter only; nothing secret depends on it).
+pub(super) fn jitter_unit() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mut x = u64::from(nanos) ^ 0x9e37_79b9_7f4a_7c15;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    (x % 1_000_000) as f64 / 1_000_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters() {
+        let b = Duration::from_secs(10);
+        let m = Duration::from_secs(300);
+        assert_eq!(backoff(b, m, 1, 0.5), Duration::from_secs(10));
+        assert_eq!(backoff(b, m, 2, 0.5), Duration::from_secs(20));
+        assert_eq!(backoff(b, m, 3, 0.5), Duration::from_secs(40));
+        assert_eq!(backoff(b, m, 10, 0.5), Duration::from_secs(300));
+        assert_eq!(backoff(b, m, 1, 0.0), Duration::from_secs(9));
+        assert_eq!(backoff(b, m, 1, 1.0), Duration::from_secs(11));
+        assert_eq!(backoff(b, m, u32::MAX, 0.5), Duration::from_secs(300));
+        let u = jitter_unit();
+        assert!((0.0..1.0).contains(&u));
+    }
+}

@@ -1,0 +1,26 @@
+//! Talking LDAP: one [`ServerBlock`] per `[[servers]]` block, its connections (TLS, the
+//! service bind), failover across its URIs, searches, user binds, password changes and the
+//! probes of dead URIs. Nothing here knows about passwd records, groups or login rules: that
+//! is `directory/` and `login/`, which use this room and are never used by it.
+
+pub mod bind;
+pub mod block;
+mod connect;
+pub mod entry;
+pub mod error;
+mod failover;
+pub mod health;
+pub mod passwd;
+pub mod ppolicy;
+mod probe;
+pub mod result_code;
+pub mod search;
+pub mod tls;
+pub mod uri;
+pub mod wording;
+
+pub use bind::{BindOutcome, BindResult};
+pub use block::ServerBlock;
+pub use entry::{first_rdn, is_under, normalize_dn, Entry};
+pub use error::DirError;
+pub use passwd::{ChangeOutcome, PasswordChange};

@@ -1,0 +1,271 @@
+//! Searches: one request with a deadline, a paged search (RFC 2696) with one watchdog, the
+//! strict form where continuation references are an error, base-scope reads, and the split
+//! enumeration for servers that cap even paged results.
+
+use super::block::ServerBlock;
+use super::entry::Entry;
+use super::error::{classify_search, transport, DirError};
+use super::failover::Attempt;
+use super::result_code as rc;
+use crate::{debug, info};
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{Ldap, Scope, SearchEntry};
+use ldaprs_common::filter;
+
+/// The characters a served name can start with (see `names::valid_name`); LDAP matches
+/// `uid=a*` case-insensitively, so lower case covers upper case.
+const PREFIX_CHARS: &[char] = &[
+    'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's',
+    't', 'u', 'v', 'w', 'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '.', '_',
+    '@',
+];
+
+/// Entries between two pushes of a paged search's watchdog.
+const PROGRESS_BATCH: usize = 256;
+
+/// Bound on the searches one split enumeration may make.
+const MAX_SPLIT_SEARCHES: usize = 20_000;
+
+/// The size of a page for searches that may return many entries (slapd's default size limit
+/// is 500; RFC 2696).
+const PAGE_SIZE: i32 = 400;
+
+/// One search as asked: where, how deep, which filter and attributes, and whether
+/// continuation references make the answer an error (`strict`).
+#[derive(Clone, Copy)]
+struct Query<'q> {
+    base: &'q str,
+    scope: Scope,
+    filter: &'q str,
+    attrs: &'q [String],
+    strict: bool,
+}
+
+impl Query<'_> {
+    /// A continuation reference is a part of the answer held elsewhere; we never chase it, so
+    /// where completeness matters (group membership for access rules) it is an error.
+    fn refs_error(&self, uri: &str, n: usize) -> DirError {
+        DirError::Server(format!(
+            "{uri}: search {} under {}: {n} referral(s) to other servers, not followed: the answer would be incomplete",
+            self.filter, self.base
+        ))
+    }
+}
+
+impl ServerBlock {
+    /// One search request, answered within `timeout`.
+    async fn search_once(
+        &self,
+        ldap: &mut Ldap,
+        uri: &str,
+        q: Query<'_>,
+    ) -> Result<Vec<Entry>, DirError> {
+        let fut =
+            ldap.with_timeout(self.op_timeout)
+                .search(q.base, q.scope, q.filter, q.attrs.to_vec());
+        let res = match tokio::time::timeout(self.op_timeout, fut).await {
+            Err(_) => {
+                return Err(DirError::Unreachable(format!(
+                    "{uri}: search: no answer within {:.1}s",
+                    self.op_timeout.as_secs_f64()
+                )))
+            }
+            Ok(r) => r.map_err(|e| transport(uri, "search", &e))?,
+        };
+        let ldap3::SearchResult(entries, result) = res;
+        let refs = entries.iter().filter(|e| e.is_ref()).count();
+        if q.strict && refs > 0 && result.rc == rc::SUCCESS {
+            return Err(q.refs_error(uri, refs));
+        }
+        if !classify_search(uri, "search", q.filter, q.base, result.rc, &result.text)? {
+            return Ok(Vec::new());
+        }
+        Ok(entries
+            .into_iter()
+            .filter(|e| !e.is_ref() && !e.is_intermediate())
+            .map(|e| Entry::from_search(SearchEntry::construct(e)))
+            .collect())
+    }
+
+    /// A paged search (RFC 2696) with one watchdog for the whole stream, pushed forward every
+    /// PROGRESS_BATCH entries: a timer per entry (ldap3's with_timeout, or
+    /// tokio::time::timeout around each next()) costs more than the entries themselves on a
+    /// 10,000-user enumeration.
+    async fn search_paged(
+        &self,
+        ldap: &mut Ldap,
+        uri: &str,
+        q: Query<'_>,
+    ) -> Result<Vec<Entry>, DirError> {
+        let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(PAGE_SIZE)),
+        ];
+        let op_timeout = self.op_timeout;
+        let stalled = || {
+            DirError::Unreachable(format!(
+                "{uri}: paged search stalled for {:.1}s",
+                op_timeout.as_secs_f64()
+            ))
+        };
+        let watchdog = tokio::time::sleep(op_timeout);
+        tokio::pin!(watchdog);
+        let mut stream = tokio::select! {
+            s = ldap.streaming_search_with(adapters, q.base, q.scope, q.filter, q.attrs.to_vec()) => s.map_err(|e| transport(uri, "search", &e))?,
+            _ = &mut watchdog => return Err(stalled()),
+        };
+        let mut out = Vec::new();
+        loop {
+            let item = tokio::select! {
+                r = stream.next() => r.map_err(|e| transport(uri, "search", &e))?,
+                _ = &mut watchdog => return Err(stalled()),
+            };
+            let Some(e) = item else { break };
+            out.push(Entry::from_search(SearchEntry::construct(e)));
+            if out.len() % PROGRESS_BATCH == 0 {
+                watchdog
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + op_timeout);
+            }
+        }
+        let result = stream.finish().await;
+        if q.strict && result.rc == rc::SUCCESS && !result.refs.is_empty() {
+            return Err(q.refs_error(uri, result.refs.len()));
+        }
+        if !classify_search(
+            uri,
+            "paged search",
+            q.filter,
+            q.base,
+            result.rc,
+            &result.text,
+        )? {
+            return Ok(Vec::new());
+        }
+        Ok(out)
+    }
+
+    /// Searches under `base`, failing over between URIs (see [`Self::failover`]).
+    pub async fn search(
+        &self,
+        base: &str,
+        f: &str,
+        attrs: &[String],
+        paged: bool,
+    ) -> Result<Vec<Entry>, DirError> {
+        self.search_ex(base, Scope::Subtree, f, attrs, paged, false)
+            .await
+    }
+
+    /// Searches where the answer must be complete: continuation references are an error.
+    pub async fn search_strict(
+        &self,
+        base: &str,
+        f: &str,
+        attrs: &[String],
+        paged: bool,
+    ) -> Result<Vec<Entry>, DirError> {
+        self.search_ex(base, Scope::Subtree, f, attrs, paged, true)
+            .await
+    }
+
+    /// Reads one entry if it matches `f` (a base-scope search): `Ok(None)` if it does not
+    /// match or does not exist.
+    pub async fn read_entry(
+        &self,
+        dn: &str,
+        f: &str,
+        attrs: &[String],
+    ) -> Result<Option<Entry>, DirError> {
+        Ok(self
+            .search_ex(dn, Scope::Base, f, attrs, false, true)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn search_ex(
+        &self,
+        base: &str,
+        scope: Scope,
+        f: &str,
+        attrs: &[String],
+        paged: bool,
+        strict: bool,
+    ) -> Result<Vec<Entry>, DirError> {
+        let q = Query {
+            base,
+            scope,
+            filter: f,
+            attrs,
+            strict,
+        };
+        self.failover(!paged, |i| -> Attempt<'_, Vec<Entry>> {
+            Box::pin(async move {
+                let res = match self.conn(i).await {
+                    Ok((mut ldap, uri)) if paged => self.search_paged(&mut ldap, &uri, q).await,
+                    Ok((mut ldap, uri)) => self.search_once(&mut ldap, &uri, q).await,
+                    Err(e) => Err(e),
+                };
+                if matches!(res, Err(DirError::Unreachable(_))) {
+                    if let Some(s) = self.slots.get(i) {
+                        s.state().conn = None;
+                    }
+                }
+                (i, res)
+            })
+        })
+        .await
+    }
+
+    /// Every entry matching `f`: a paged search, and where the server caps even paged
+    /// results (OpenLDAP's default `size.prtotal` is the hard size limit), the search is split
+    /// by the first characters of `name_attr` until each part fits. Only names that ldaprs
+    /// would answer (`[A-Za-z0-9._@-]`) can start a part, so the split loses nothing we serve.
+    pub async fn search_all(
+        &self,
+        base: &str,
+        f: &str,
+        name_attr: &str,
+        attrs: &[String],
+    ) -> Result<Vec<Entry>, DirError> {
+        match self.search(base, f, attrs, true).await {
+            Err(DirError::SizeLimit(m)) => {
+                info!(
+                    "server {}: {m}; splitting the enumeration by {name_attr} prefix",
+                    self.cfg.name
+                );
+                let mut out = Vec::new();
+                let mut todo: Vec<String> = PREFIX_CHARS.iter().map(|c| c.to_string()).collect();
+                let mut searches = 0usize;
+                while let Some(prefix) = todo.pop() {
+                    searches += 1;
+                    if searches > MAX_SPLIT_SEARCHES {
+                        return Err(DirError::SizeLimit(format!("server {}: enumeration still over the size limit after {MAX_SPLIT_SEARCHES} split searches", self.cfg.name)));
+                    }
+                    let part = format!("({name_attr}={}*)", filter::escape_filter_value(&prefix));
+                    match self.search(base, &filter::and(f, &part), attrs, true).await {
+                        Ok(entries) => out.extend(entries),
+                        Err(DirError::SizeLimit(_)) if prefix.len() < 64 => {
+                            todo.extend(PREFIX_CHARS.iter().map(|c| format!("{prefix}{c}")));
+                            // An entry whose name is exactly the prefix matches no longer part.
+                            let exact =
+                                format!("({name_attr}={})", filter::escape_filter_value(&prefix));
+                            out.extend(
+                                self.search(base, &filter::and(f, &exact), attrs, false)
+                                    .await?,
+                            );
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                debug!(
+                    "server {}: split enumeration took {searches} searches",
+                    self.cfg.name
+                );
+                Ok(out)
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The account stage: the access rules (deny groups, the access filter, allow groups and
+//! group mappings; `access.rs`), then the account's state (`account_state.rs`) and a password
+//! change the last bind was told is due. A rule that cannot be evaluated denies.
+
+use super::access::{decide, Decision, DenyRule, Facts};
+use super::account_state::{self, State};
+use super::accounts::Accounts;
+use super::logins::Logins;
+use super::verdict::{Step, Verdict, MSG_RULES_UNCHECKED};
+use crate::debug;
+use crate::ldap::{DirError, Entry};
+use crate::peer::Peer;
+use ldaprs_common::filter;
+use ldaprs_common::names::valid_name;
+use ldaprs_common::protocol::{AuthCode, PamContext, Passwd, Response};
+
+impl<A: Accounts> Logins<A> {
+    pub async fn account(&self, id: u64, user: &str, ctx: &PamContext, peer: Peer) -> Response {
+        let who = format!(
+            "req={id} account user={user} service={} rhost={} peer_uid={}",
+            ctx.service, ctx.rhost, peer.uid
+        );
+        match self.account_steps(&who, user, ctx, peer).await {
+            Ok(v) | Err(v) => v.conclude(&who),
+        }
+    }
+
+    async fn account_steps(
+        &self,
+        who: &str,
+        user: &str,
+        ctx: &PamContext,
+        peer: Peer,
+    ) -> Step<Verdict> {
+        if !valid_name(user) {
+            return Err(Verdict::silent(AuthCode::UserUnknown, ""));
+        }
+        if self.accounts.is_local_user(user) {
+            return Err(Verdict::info(
+                AuthCode::UserUnknown,
+                "",
+                "a local user (/etc/passwd or ignore_users): not asked to the directory",
+            ));
+        }
+        let rules = self.rules_configured();
+        let (bi, p, entry) = match self.account_user(user).await {
+            Ok(Some(x)) => x,
+            Ok(None) => {
+                return Err(Verdict::info(AuthCode::UserUnknown, "", "no such user in the directory"))
+            }
+            Err(e) if rules => return Err(Verdict::warn(AuthCode::AccountDenied, MSG_RULES_UNCHECKED, format!("denied: the user could not be read, so the access rules could not be checked: {e}"))),
+            Err(e) => {
+                return Err(Verdict::warn(AuthCode::Unavailable, "", format!("directory unavailable: {e}")))
+            }
+        };
+        if !peer.is_root() && peer.uid != p.uid {
+            return Err(Verdict::warn(
+                AuthCode::Refused,
+                "",
+                "refused: a non-root caller may only check its own account",
+            ));
+        }
+        let allowed_by = if rules {
+            self.apply_rules(who, user, &p, bi, &entry, ctx).await?
+        } else {
+            "no access rules".to_string()
+        };
+        Ok(self.account_state(user, bi, &entry, &allowed_by))
+    }
+
+    /// The access rules' verdict: why the user may log in, or the denial.
+    async fn apply_rules(
+        &self,
+        who: &str,
+        user: &str,
+        p: &Passwd,
+        bi: usize,
+        entry: &Entry,
+        ctx: &PamContext,
+    ) -> Step<String> {
+        let (facts, sent) = match self.access_facts(user, p, bi, entry, ctx).await {
+            Ok(x) => x,
+            Err(e) => {
+                return Err(Verdict::warn(
+                    AuthCode::AccountDenied,
+                    MSG_RULES_UNCHECKED,
+                    format!("denied: the access rules could not be evaluated: {e}"),
+                ))
+            }
+        };
+        let shown_filter = sent.map(|f| format!(" {f}")).unwrap_or_default();
+        match decide(&facts, &self.pam.allow_groups, &self.pam.deny_groups) {
+            Decision::Deny(rule) => {
+                // The filter as sent, so the admin sees what the user did not match.
+                let logged = match rule {
+                    DenyRule::AccessFilter => format!("{rule}{shown_filter}"),
+                    _ => rule.to_string(),
+                };
+                Err(Verdict::info(
+                    AuthCode::AccountDenied,
+                    &format!("Access denied: {rule}."),
+                    format!("denied ({logged})"),
+                ))
+            }
+            Decision::Allow(why) => {
+                debug!(
+                    "{who}: groups {:?}, mapping {:?}{shown_filter}",
+                    facts.groups, facts.mapping
+                );
+                Ok(why)
+            }
+        }
+    }
+
+    /// Everything the access rules look at. The second value is the access filter as sent
+    /// (for the log).
+    async fn access_facts(
+        &self,
+        user: &str,
+        p: &Passwd,
+        bi: usize,
+        entry: &Entry,
+        ctx: &PamContext,
+    ) -> Result<(Facts, Option<String>), DirError> {
+        let (can_allow, any_mapping) = self.accounts.mappings();
+        let mut facts = Facts {
+            mappings_can_allow: can_allow,
+            ..Default::default()
+        };
+        if !self.pam.allow_groups.is_empty() || !self.pam.deny_groups.is_empty() || any_mapping {
+            let g = self.accounts.access_groups(user, bi, entry, p.gid).await?;
+            facts.groups = g.groups;
+            facts.mapping = g.mapping;
+        }
+        let Some(t) = &self.pam.access_filter else {
+            return Ok((facts, None));
+        };
+        let uid = p.uid.to_string();
+        let vars = [
+            ("username", user),
+            ("hostname", self.hostname.as_str()),
+            ("service", ctx.service.as_str()),
+            ("rhost", ctx.rhost.as_str()),
+            ("tty", ctx.tty.as_str()),
+            ("uid", uid.as_str()),
+            ("dn", entry.dn.as_str()),
+        ];
+        let f = filter::fill_template(t, &vars).map_err(DirError::Server)?;
+        // Base scope on the user's own DN: a filter matching some other entry never lets this
+        // user in (security.md AZ-07).
+        facts.filter_matches = Some(self.accounts.entry_matches(bi, &entry.dn, &f).await?);
+        Ok((facts, Some(f)))
+    }
+
+    /// The account's state, then a password change the last bind was told is due.
+    fn account_state(&self, user: &str, bi: usize, entry: &Entry, allowed_by: &str) -> Verdict {
+        let schema = self.accounts.schema(bi);
+        let memo = self
+            .memo
+            .get(&user.to_string(), self.clock.now())
+            .filter(|m| m.dn == entry.dn);
+        match account_state::evaluate(entry, schema, self.clock.unix_now()) {
+            State::Disabled { rule, message } => Verdict::info(
+                AuthCode::AccountDenied,
+                &message,
+                format!("denied (account state: {rule})"),
+            ),
+            State::Expired { rule, message } => Verdict::info(
+                AuthCode::Expired,
+                &message,
+                format!("expired (account state: {rule})"),
+            ),
+            State::MustChange { rule, message } => Verdict::info(
+                AuthCode::NewAuthtokRequired,
+                &message,
+                format!("password change required ({rule})"),
+            ),
+            State::Usable { warnings } => match memo.and_then(|m| m.why) {
+                Some((rule, message)) => Verdict::info(
+                    AuthCode::NewAuthtokRequired,
+                    message,
+                    format!("password change required ({rule})"),
+                ),
+                None => {
+                    let told = if warnings.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; told: {}", warnings.join(" "))
+                    };
+                    Verdict::info(
+                        AuthCode::Success,
+                        &warnings.join("\n"),
+                        format!("allowed ({allowed_by}){told}"),
+                    )
+                }
+            },
+        }
+    }
+}

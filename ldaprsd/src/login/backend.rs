@@ -1,0 +1,189 @@
+//! The real [`Accounts`]: the directory for users, binds and groups, the answer cache for
+//! what a login teaches (the user's record) and for the primary group's name.
+
+use super::accounts::{AccessGroups, Accounts, EntryRefusal, Found};
+use crate::answers::Answers;
+use crate::directory::mappings::first_mapping;
+use crate::directory::{entry_to_passwd, BoundUser, Directory};
+use crate::ldap::{BindResult, ChangeOutcome, DirError, Entry, PasswordChange, ServerBlock};
+use ldaprs_common::config::Schema;
+use ldaprs_common::filter::eq;
+use ldaprs_common::protocol::Passwd;
+use std::sync::Arc;
+
+pub struct DirectoryAccounts {
+    pub dir: Arc<Directory>,
+    pub answers: Arc<Answers>,
+}
+
+fn no_block() -> DirError {
+    DirError::Server("no such server block".into())
+}
+
+impl DirectoryAccounts {
+    fn block(&self, i: usize) -> Result<&ServerBlock, DirError> {
+        self.dir.blocks().get(i).ok_or_else(no_block)
+    }
+}
+
+impl Accounts for DirectoryAccounts {
+    fn blocks(&self) -> usize {
+        self.dir.blocks().len()
+    }
+
+    fn block_name(&self, i: usize) -> String {
+        self.block(i)
+            .map(|b| b.name().to_string())
+            .unwrap_or_default()
+    }
+
+    fn schema(&self, i: usize) -> Schema {
+        self.block(i).map(|b| b.eff.schema).unwrap_or_default()
+    }
+
+    fn dn_pattern(&self, i: usize) -> Option<String> {
+        self.block(i).ok()?.cfg.user_dn_pattern.clone()
+    }
+
+    fn admin(&self, i: usize) -> Option<(String, String)> {
+        let (dn, pw) = self.block(i).ok()?.admin()?;
+        Some((dn.to_string(), pw.to_string()))
+    }
+
+    fn mappings(&self) -> (bool, bool) {
+        let blocks = self.dir.blocks();
+        (
+            blocks
+                .iter()
+                .any(|b| b.cfg.group_mappings.iter().any(|m| m.allow_login)),
+            blocks.iter().any(|b| !b.cfg.group_mappings.is_empty()),
+        )
+    }
+
+    fn is_local_user(&self, name: &str) -> bool {
+        self.dir.is_local_user(name)
+    }
+
+    async fn find_user(&self, i: usize, name: &str) -> Result<Vec<(Passwd, String)>, DirError> {
+        let b = self.block(i)?;
+        let entries = b.find_users(&eq(&b.eff.attr_name, name), false).await?;
+        Ok(self.dir.convert_users(b, &entries, Some(name)))
+    }
+
+    async fn bind(
+        &self,
+        i: usize,
+        dn: &str,
+        password: &str,
+        read_entry: bool,
+    ) -> Result<BindResult, DirError> {
+        let b = self.block(i)?;
+        let attrs = read_entry.then(|| b.account_attrs());
+        b.user_bind(dn, password, attrs.as_deref()).await
+    }
+
+    fn accept_entry(&self, i: usize, entry: &Entry, name: &str) -> Result<Passwd, EntryRefusal> {
+        let b = self
+            .block(i)
+            .map_err(|_| EntryRefusal::Unacceptable(crate::directory::Reject::NameMismatch))?;
+        let p = entry_to_passwd(entry, &b.eff, self.dir.limits(), Some(name))
+            .map_err(EntryRefusal::Unacceptable)?;
+        if self
+            .dir
+            .convert_users(b, std::slice::from_ref(entry), Some(name))
+            .is_empty()
+        {
+            return Err(EntryRefusal::Local);
+        }
+        Ok(p)
+    }
+
+    fn remember_login(&self, name: &str, i: usize, dn: &str, p: &Passwd, entry: Option<Entry>) {
+        // The account stage and NSS may not be able to search without a service account.
+        self.dir.remember_dn(name, i, dn);
+        self.answers.remember_user(name, p);
+        self.dir.remember_bound(
+            name,
+            BoundUser {
+                block: i,
+                dn: dn.to_string(),
+                entry,
+            },
+        );
+    }
+
+    async fn fresh_user(&self, name: &str) -> Result<Option<Found>, DirError> {
+        self.dir.user_entry_fresh(name).await
+    }
+
+    fn bound_user(&self, name: &str) -> Option<Found> {
+        let memo = self.dir.bound_user(name)?;
+        let entry = memo.entry?;
+        let b = self.dir.blocks().get(memo.block)?;
+        self.dir
+            .convert_users(b, std::slice::from_ref(&entry), Some(name))
+            .pop()
+            .map(|(p, _)| (memo.block, p, entry))
+    }
+
+    async fn access_groups(
+        &self,
+        name: &str,
+        i: usize,
+        entry: &Entry,
+        gid: u32,
+    ) -> Result<AccessGroups, DirError> {
+        let per_block = self
+            .dir
+            .all_block_groups(name, Some((i, &entry.dn, Some(entry))), true)
+            .await?;
+        let mut out = AccessGroups::default();
+        for (b, bg) in self.dir.blocks().iter().zip(&per_block) {
+            if !bg.complete {
+                // The bound cut the membership short: a deny group could be beyond it.
+                return Err(DirError::Server(format!(
+                    "server {}: {}",
+                    b.name(),
+                    bg.note.as_deref().unwrap_or("incomplete membership")
+                )));
+            }
+            for g in bg.all.iter().chain(&bg.posix) {
+                if let Some(n) = &g.name {
+                    if !out.groups.contains(n) {
+                        out.groups.push(n.clone());
+                    }
+                }
+            }
+        }
+        if let Some(n) = self.answers.primary_group_name(gid).await? {
+            if !out.groups.contains(&n) {
+                out.groups.push(n);
+            }
+        }
+        out.mapping = self
+            .dir
+            .blocks()
+            .iter()
+            .zip(&per_block)
+            .find_map(|(b, bg)| first_mapping(b.name(), &b.cfg.group_mappings, &bg.all));
+        Ok(out)
+    }
+
+    async fn entry_matches(&self, i: usize, dn: &str, f: &str) -> Result<bool, DirError> {
+        let b = self.block(i)?;
+        Ok(b.read_entry(dn, f, &["1.1".to_string()]).await?.is_some())
+    }
+
+    async fn change_password(
+        &self,
+        i: usize,
+        c: &PasswordChange<'_>,
+    ) -> Result<ChangeOutcome, DirError> {
+        self.block(i)?.change_password(c).await
+    }
+
+    fn forget_user(&self, name: &str) {
+        self.answers.forget_user(name);
+        self.dir.forget_bound(name);
+    }
+}

@@ -1,0 +1,8 @@
+//! The Unix socket the modules talk to: accepting, framing, peer credentials and deadlines
+//! (`listener.rs`), and the dispatch of each request to the room that answers it.
+
+pub mod dispatch;
+pub mod listener;
+
+pub use dispatch::Service;
+pub use listener::{bind, serve, snapshot, Current};

@@ -1,0 +1,6 @@
+//! The process and its host: the host name, systemd readiness notifications, and the switch
+//! to `[daemon] user`.
+
+pub mod hostname;
+pub mod notify;
+pub mod privdrop;
