@@ -103,7 +103,7 @@ pub struct NssSection {
     #[serde(default = "default_min_id")]
     pub min_uid: u32,
     /// Groups with a smaller gidNumber are never answered, and users whose primary gid is
-    /// smaller are dropped. Defaults to `min_uid`.
+    /// smaller are dropped unless it is in `allow_primary_gids`. Defaults to `min_uid`.
     #[serde(default)]
     pub min_gid: Option<u32>,
     /// User names never answered from the directory (SSSD's `filter_users`). Names found in
@@ -113,6 +113,11 @@ pub struct NssSection {
     /// Group names never answered from the directory. Names in `/etc/group` never are.
     #[serde(default)]
     pub ignore_groups: Vec<String>,
+    /// Primary gids served for users although they are below `min_gid` or belong to a local
+    /// group (many sites put every user in `users`, gid 100). Groups themselves keep
+    /// `min_gid`; gid 0 is never allowed.
+    #[serde(default = "default_primary_gids")]
+    pub allow_primary_gids: Vec<u32>,
 }
 
 impl NssSection {
@@ -128,12 +133,17 @@ impl Default for NssSection {
             min_gid: None,
             ignore_users: Vec::new(),
             ignore_groups: Vec::new(),
+            allow_primary_gids: default_primary_gids(),
         }
     }
 }
 
 fn default_min_id() -> u32 {
     1000
+}
+
+fn default_primary_gids() -> Vec<u32> {
+    vec![100]
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]

@@ -12,6 +12,7 @@ pub(super) fn validate(path: &str, src: &str, cfg: &Config) -> Result<(), Config
     check_has_servers(path, cfg)?;
     check_daemon(path, src, cfg)?;
     check_access_filter(path, src, cfg)?;
+    check_primary_gids(path, src, cfg)?;
     for (i, s) in cfg.servers.iter().enumerate() {
         validate_server_extras(path, src, i, s)?;
     }
@@ -56,6 +57,22 @@ fn check_access_filter(path: &str, src: &str, cfg: &Config) -> Result<(), Config
         let sample: Vec<(&str, &str)> = ACCESS_FILTER_VARS.iter().map(|v| (*v, "x")).collect();
         let filled = crate::filter::fill_template(f, &sample).map_err(bad)?;
         crate::filter::check_syntax(&filled).map_err(bad)?;
+    }
+    Ok(())
+}
+
+fn check_primary_gids(path: &str, src: &str, cfg: &Config) -> Result<(), ConfigError> {
+    if cfg.nss.allow_primary_gids.contains(&0) {
+        return Err(semantic(
+            path,
+            src,
+            None,
+            Some("nss"),
+            "allow_primary_gids",
+            "gid 0 is never served: an LDAP user with primary group root would get root's group"
+                .into(),
+            Some("remove 0 from the list"),
+        ));
     }
     Ok(())
 }

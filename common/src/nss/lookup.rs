@@ -1,6 +1,7 @@
 //! One lookup, written once for every record type: from the shared map if it has a fresh
 //! answer, else from the daemon.
 
+use crate::nss::floor::Floor;
 use crate::nss::record::Record;
 use crate::nss::sources::Sources;
 use crate::nss::status::{Outcome, NOT_FOUND, UNAVAIL};
@@ -19,7 +20,9 @@ pub fn lookup<R: Record, S: Sources + ?Sized>(
     key: R::Key<'_>,
     fill: impl FnOnce(&R::Entry<'_>) -> Outcome,
 ) -> Outcome {
-    if let Some(view) = src.map() {
+    let view = src.map();
+    let floor = Floor::of(view.as_ref());
+    if let Some(view) = view {
         let (name, id) = R::map_key(key);
         match view.lookup(R::KIND, name, id) {
             Hit::Found(payload) => {
@@ -27,7 +30,7 @@ pub fn lookup<R: Record, S: Sources + ?Sized>(
                     .ok()
                     .and_then(|r| R::from_map(r, key))
                 {
-                    return fill(&entry);
+                    return within(entry, floor, fill);
                 }
             }
             Hit::Negative => return NOT_FOUND,
@@ -37,9 +40,21 @@ pub fn lookup<R: Record, S: Sources + ?Sized>(
     match src.ask(&R::request(key)) {
         Ok(Response::NotFound) => NOT_FOUND,
         Ok(resp) => match R::from_daemon(&resp) {
-            Some(entry) => fill(&entry),
+            Some(entry) => within(entry, floor, fill),
             None => UNAVAIL,
         },
         Err(_) => UNAVAIL,
+    }
+}
+
+/// Hands the entry to `fill` as far as it is above the floor; below it is `NOT_FOUND`.
+fn within<R: Record>(
+    entry: R::Entry<'_>,
+    floor: Floor,
+    fill: impl FnOnce(&R::Entry<'_>) -> Outcome,
+) -> Outcome {
+    match R::bounded(entry, floor) {
+        Some(e) => fill(&e),
+        None => NOT_FOUND,
     }
 }

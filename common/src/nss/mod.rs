@@ -8,6 +8,7 @@
 //! 0-2; a missing daemon is `UNAVAIL` at once so `files` keeps working.
 
 pub mod current_map;
+pub mod floor;
 pub mod initgroups;
 pub mod lookup;
 pub mod record;

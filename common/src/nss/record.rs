@@ -2,6 +2,7 @@
 //! ([`crate::nss::lookup()`]) and enumeration ([`crate::nss::walk`]): which map table holds
 //! them, which request asks the daemon for them, and how they are found in an answer.
 
+use crate::nss::floor::Floor;
 use crate::protocol::{GroupRef, PasswdRef, PayloadCursor, Request, Response, ResponseRef};
 use crate::shm::Kind;
 use std::borrow::Cow;
@@ -40,6 +41,9 @@ pub trait Record {
     fn from_map<'a>(resp: ResponseRef<'a>, key: Self::Key<'_>) -> Option<Self::Entry<'a>>;
     /// The entry in the daemon's answer, if the answer is one.
     fn from_daemon(resp: &Response) -> Option<Self::Entry<'_>>;
+    /// The entry as far as it is above the id floor: None drops it (a user or group below
+    /// it); a gid list loses the gids below it.
+    fn bounded<'a>(entry: Self::Entry<'a>, floor: Floor) -> Option<Self::Entry<'a>>;
 }
 
 /// A record type that is also enumerated (`setXXent`/`getXXent_r`/`endXXent`).
@@ -94,6 +98,12 @@ impl Record for Users {
             _ => None,
         }
     }
+
+    /// The primary gid is not held to `min_gid` (`[nss] allow_primary_gids` serves gid 100),
+    /// only never 0.
+    fn bounded<'a>(p: Self::Entry<'a>, floor: Floor) -> Option<Self::Entry<'a>> {
+        (p.uid >= floor.min_uid && p.gid != 0).then_some(p)
+    }
 }
 
 impl Enumerable for Users {
@@ -141,6 +151,10 @@ impl Record for Groups {
             _ => None,
         }
     }
+
+    fn bounded<'a>(g: Self::Entry<'a>, floor: Floor) -> Option<Self::Entry<'a>> {
+        (g.gid >= floor.min_gid).then_some(g)
+    }
 }
 
 impl Enumerable for Groups {
@@ -185,5 +199,16 @@ impl Record for Initgroups {
             Response::Gids(gids) => Some(Cow::Borrowed(gids.as_slice())),
             _ => None,
         }
+    }
+
+    /// Only gid 0 goes: a `[[servers.group_mappings]]` `local_group` (a host group the admin
+    /// chose, often below `min_gid`, like `docker`) is part of the answer by design.
+    fn bounded<'a>(gids: Self::Entry<'a>, _floor: Floor) -> Option<Self::Entry<'a>> {
+        if gids.contains(&0) {
+            return Some(Cow::Owned(
+                gids.iter().copied().filter(|g| *g != 0).collect(),
+            ));
+        }
+        Some(gids)
     }
 }

@@ -362,3 +362,56 @@ fn initgroups_merge_never_writes_past_the_array() {
         }
     }
 }
+
+#[test]
+fn answers_below_the_id_floor_are_never_handed_out() {
+    // The map's writer said min_uid 1000, min_gid 1000: a record below it (a daemon bug, a
+    // damaged map) is not served, from the map or from the daemon.
+    let m = Map::new();
+    m.w.set_limits(1000, 1000);
+    let low = user("low", 500);
+    m.put(
+        Kind::Passwd,
+        Some("low"),
+        Some(500),
+        Some(&Response::User(low.clone())),
+    );
+    let src = Fake::new(Some(m.view()), Some(Response::User(low.clone())));
+    assert_eq!(user_lookup(&src, Key::Name("low")), (NOT_FOUND, None));
+    assert_eq!(user_lookup(&src, Key::Id(500)), (NOT_FOUND, None));
+    let src = Fake::new(Some(m.view()), Some(Response::Group(group("g", 27))));
+    let r = lookup::<Groups, _>(&src, Key::Name("g"), |_| OK);
+    assert_eq!(r, NOT_FOUND);
+    // Without a map, uid 0 and a primary gid 0 still never are; gid 100 as a primary gid is.
+    let mut root = user("toor", 0);
+    let src = Fake::new(None, Some(Response::User(root.clone())));
+    assert_eq!(user_lookup(&src, Key::Name("toor")), (NOT_FOUND, None));
+    root.uid = 10005;
+    root.gid = 0;
+    let src = Fake::new(None, Some(Response::User(root.clone())));
+    assert_eq!(user_lookup(&src, Key::Name("toor")), (NOT_FOUND, None));
+    root.gid = 100;
+    let src = Fake::new(None, Some(Response::User(root.clone())));
+    assert_eq!(user_lookup(&src, Key::Name("toor")), (OK, Some(root)));
+    // A gid list loses gid 0 only (a mapped local group below min_gid is the admin's choice).
+    let src = Fake::new(Some(m.view()), Some(Response::Gids(vec![0, 27, 20001])));
+    let mut got = Vec::new();
+    let r = lookup::<Initgroups, _>(&src, "alice", |g| {
+        got = g.to_vec();
+        OK
+    });
+    assert_eq!((r, got), (OK, vec![27, 20001]));
+    // An enumeration steps over entries below the floor.
+    let src = Fake::new(
+        Some(m.view()),
+        Some(Response::Users(vec![user("a", 10), user("b", 10002)])),
+    );
+    let walk: Walk<Users> = Walk::new();
+    let mut names = Vec::new();
+    while walk.step(&src, |p| {
+        names.push(p.name.to_string());
+        OK
+    }) == OK
+    {}
+    assert_eq!(names, ["b"]);
+}

@@ -1,6 +1,7 @@
 //! The enumeration walks (`setpwent`/`getpwent_r`/`endpwent` and the group ones), written once
 //! for both record types.
 
+use crate::nss::floor::Floor;
 use crate::nss::record::{Enumerable, Groups, Users};
 use crate::nss::sources::Sources;
 use crate::nss::status::{NssStatus, Outcome, NOT_FOUND, UNAVAIL};
@@ -68,14 +69,21 @@ impl<R: Enumerable> Walk<R> {
             w.payload = Some(payload);
             w.cursor = Some(cursor);
         }
+        let floor = Floor::of(src.map().as_ref());
         let (r, next) = {
-            let (Some(payload), Some(cursor)) = (w.payload.as_deref(), w.cursor) else {
+            let (Some(payload), Some(mut cursor)) = (w.payload.as_deref(), w.cursor) else {
                 return UNAVAIL;
             };
-            let Some((entry, next)) = R::entry(&cursor, payload) else {
-                return NOT_FOUND;
-            };
-            (fill(&entry), next)
+            // Entries below the floor are stepped over, never handed out.
+            loop {
+                let Some((entry, next)) = R::entry(&cursor, payload) else {
+                    return NOT_FOUND;
+                };
+                match R::bounded(entry, floor) {
+                    Some(e) => break (fill(&e), next),
+                    None => cursor = next,
+                }
+            }
         };
         if r.0 == NssStatus::Success {
             w.cursor = Some(next);

@@ -22,6 +22,10 @@ pub(crate) const OFF_LEN: usize = 24;
 pub(crate) const OFF_BUCKETS: usize = 32;
 pub(crate) const OFF_DATA_USED: usize = 48;
 pub(crate) const OFF_GENERATION: usize = 56;
+/// `[nss] min_uid` and `min_gid` of the daemon that writes the map (0: not set), so that the
+/// module re-applies them to every answer (see `nss::floor`).
+pub(crate) const OFF_MIN_UID: usize = 64;
+pub(crate) const OFF_MIN_GID: usize = 68;
 /// Record header size; key and payload follow.
 pub(crate) const REC: usize = 48;
 /// Longest chain walked before giving up (a miss).

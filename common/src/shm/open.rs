@@ -83,17 +83,17 @@ impl Fd {
         Ok(Fd(fd))
     }
 
-    /// The file's size, if it is a regular file of sane size that only its owner may write.
-    fn checked_len(&self) -> Result<usize, OpenError> {
+    /// The file's size and owner, if it is a regular file of sane size that only its owner
+    /// may write.
+    fn checked_len(&self) -> Result<(usize, u32), OpenError> {
         // SAFETY: stat is plain old data.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: fstat on our fd into our buffer.
         if unsafe { libc::fstat(self.0, &mut st) } != 0 {
             return Err(OpenError::Stat(errno()));
         }
-        // Only a root-owned regular file of sane size (the daemon runs as root or its own user,
-        // which owns /run/ldaprs; others cannot write there). The owner's uid itself is not
-        // compared: the mode and the directory are what keep others out.
+        // Only a regular file of sane size that group and others cannot write; its owner is
+        // checked against its directory's by `owner_trusted`.
         if (st.st_mode & libc::S_IFMT) != libc::S_IFREG || (st.st_mode & 0o022) != 0 {
             return Err(OpenError::Unsafe);
         }
@@ -101,7 +101,7 @@ impl Fd {
         if !(MIN_MAP_LEN..=MAX_MAP_LEN).contains(&len) {
             return Err(OpenError::Size(len));
         }
-        Ok(len)
+        Ok((len, st.st_uid))
     }
 
     fn map(&self, len: usize, access: Access) -> Result<MappedFile, OpenError> {
@@ -121,6 +121,43 @@ impl Fd {
             access,
         })
     }
+}
+
+/// The directory part of `path` (up to its last `/`), NUL-terminated in `buf`.
+fn parent_of<'b>(path: &CStr, buf: &'b mut [u8; 256]) -> Option<&'b CStr> {
+    let bytes = path.to_bytes();
+    let slash = bytes.iter().rposition(|b| *b == b'/')?;
+    let dir = if slash == 0 {
+        &b"/"[..]
+    } else {
+        bytes.get(..slash)?
+    };
+    let out = buf.get_mut(..=dir.len())?;
+    let (head, nul) = out.split_at_mut(dir.len());
+    head.copy_from_slice(dir);
+    nul.fill(0);
+    CStr::from_bytes_with_nul(buf.get(..=dir.len())?).ok()
+}
+
+/// Whether a map owned by `owner` may be trusted: its directory must be a directory that
+/// neither group nor others may write (so nobody else can have put the file there), and the
+/// file must belong to root or to the directory's owner (the daemon's user, to whom systemd's
+/// `RuntimeDirectory=` or the daemon's own privilege switch gave `/run/ldaprs`). A map
+/// planted by any other user is refused.
+fn owner_trusted(path: &CStr, owner: u32) -> Result<(), OpenError> {
+    let mut buf = [0u8; 256];
+    let dir = parent_of(path, &mut buf).ok_or(OpenError::Unsafe)?;
+    // SAFETY: stat is plain old data.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: stat of a NUL-terminated path into our buffer.
+    if unsafe { libc::stat(dir.as_ptr(), &mut st) } != 0 {
+        return Err(OpenError::Stat(errno()));
+    }
+    let is_dir = (st.st_mode & libc::S_IFMT) == libc::S_IFDIR;
+    if !is_dir || (st.st_mode & 0o022) != 0 || (owner != 0 && owner != st.st_uid) {
+        return Err(OpenError::Unsafe);
+    }
+    Ok(())
 }
 
 /// A mapping of a map file; unmapped on drop unless leaked or handed to a writer.
@@ -146,7 +183,8 @@ impl MappedFile {
             Access::ReadWrite => libc::O_RDWR,
         };
         let fd = Fd::open(path, flags)?;
-        let len = fd.checked_len()?;
+        let (len, owner) = fd.checked_len()?;
+        owner_trusted(path, owner)?;
         let file = fd.map(len, access)?;
         drop(fd);
         if !file.view().valid() {

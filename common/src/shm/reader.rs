@@ -3,9 +3,9 @@
 
 use crate::shm::layout::{
     checksum, now_ms, Geometry, Kind, F_ID, F_NAME, F_NEGATIVE, HEADER, MAGIC, MAX_CHAIN,
-    MAX_RECORD, OFF_BUCKETS, OFF_DATA_USED, OFF_GENERATION, OFF_LEN, OFF_MAGIC, OFF_SEQ,
-    OFF_SUPERSEDED, OFF_VERSION, REC, R_EXPIRES, R_ID, R_META, R_NEXT_ID, R_NEXT_NAME,
-    R_PAYLOAD_LEN, R_REFRESH, R_SUM, R_TOTAL, VERSION,
+    MAX_RECORD, OFF_BUCKETS, OFF_DATA_USED, OFF_GENERATION, OFF_LEN, OFF_MAGIC, OFF_MIN_GID,
+    OFF_MIN_UID, OFF_SEQ, OFF_SUPERSEDED, OFF_VERSION, REC, R_EXPIRES, R_ID, R_META, R_NEXT_ID,
+    R_NEXT_NAME, R_PAYLOAD_LEN, R_REFRESH, R_SUM, R_TOTAL, VERSION,
 };
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 
@@ -272,5 +272,13 @@ impl MapView {
 
     pub fn generation(&self) -> u64 {
         self.u64_at(OFF_GENERATION).unwrap_or(0)
+    }
+
+    /// The writer's `min_uid` and `min_gid` (0 each when it did not say).
+    pub fn limits(&self) -> (u32, u32) {
+        (
+            self.u32_at(OFF_MIN_UID).unwrap_or(0),
+            self.u32_at(OFF_MIN_GID).unwrap_or(0),
+        )
     }
 }

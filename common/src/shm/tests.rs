@@ -429,3 +429,45 @@ fn unsafe_odd_or_foreign_files_are_refused() {
         Some(OpenError::Invalid)
     );
 }
+
+#[test]
+fn a_map_planted_by_another_user_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    // As root (the test suite runs as root): the directory belongs to root.
+    let d = TempDir::new("owner");
+    let path = d.path("cache.map");
+    MappedFile::create(&path, 1 << 16)
+        .unwrap()
+        .format(64)
+        .unwrap();
+    assert!(MappedFile::open(&path, Access::ReadOnly).is_ok());
+    // The same file owned by nobody, in root's directory: someone else's map.
+    std::os::unix::fs::chown(d.0.join("cache.map"), Some(65534), Some(65534)).unwrap();
+    assert_eq!(
+        MappedFile::open(&path, Access::ReadOnly).err(),
+        Some(OpenError::Unsafe)
+    );
+    // The directory handed to that user (as systemd's RuntimeDirectory= does): trusted.
+    std::os::unix::fs::chown(&d.0, Some(65534), Some(65534)).unwrap();
+    assert!(MappedFile::open(&path, Access::ReadOnly).is_ok());
+    // A directory others may write: anyone could have put the file there.
+    std::fs::set_permissions(&d.0, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    assert_eq!(
+        MappedFile::open(&path, Access::ReadOnly).err(),
+        Some(OpenError::Unsafe)
+    );
+}
+
+#[test]
+fn the_writers_id_floor_reaches_readers() {
+    let d = TempDir::new("floor");
+    let path = d.path("cache.map");
+    let w = MappedFile::create(&path, 1 << 16)
+        .unwrap()
+        .format(64)
+        .unwrap();
+    let r = MappedFile::open(&path, Access::ReadOnly).unwrap();
+    assert_eq!(r.view().limits(), (0, 0));
+    w.set_limits(1000, 500);
+    assert_eq!(r.view().limits(), (1000, 500));
+}

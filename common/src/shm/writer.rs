@@ -2,9 +2,9 @@
 
 use crate::shm::layout::{
     checksum, Kind, F_ID, F_NAME, F_NEGATIVE, HEADER, MAGIC, MAX_RECORD, OFF_BUCKETS,
-    OFF_DATA_USED, OFF_GENERATION, OFF_LEN, OFF_MAGIC, OFF_SEQ, OFF_SUPERSEDED, OFF_VERSION, REC,
-    R_EXPIRES, R_ID, R_META, R_NEXT_ID, R_NEXT_NAME, R_PAD, R_PAYLOAD_LEN, R_REFRESH, R_SUM,
-    R_TOTAL, VERSION,
+    OFF_DATA_USED, OFF_GENERATION, OFF_LEN, OFF_MAGIC, OFF_MIN_GID, OFF_MIN_UID, OFF_SEQ,
+    OFF_SUPERSEDED, OFF_VERSION, REC, R_EXPIRES, R_ID, R_META, R_NEXT_ID, R_NEXT_NAME, R_PAD,
+    R_PAYLOAD_LEN, R_REFRESH, R_SUM, R_TOTAL, VERSION,
 };
 use crate::shm::reader::MapView;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
@@ -120,6 +120,14 @@ impl MapWriter {
         self.begin();
         self.clear_tables();
         self.put_u64(OFF_GENERATION, self.view().generation().wrapping_add(1));
+        self.end();
+    }
+
+    /// Records the daemon's `min_uid` and `min_gid` for readers to re-apply.
+    pub fn set_limits(&self, min_uid: u32, min_gid: u32) {
+        self.begin();
+        self.put_u32(OFF_MIN_UID, min_uid);
+        self.put_u32(OFF_MIN_GID, min_gid);
         self.end();
     }
 

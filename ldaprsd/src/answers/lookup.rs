@@ -3,7 +3,7 @@
 
 use super::key::Key;
 use super::publish::Subject;
-use super::state::Answers;
+use super::state::{Answers, NEGATIVE_QUOTA};
 use crate::debug;
 use crate::ldap::DirError;
 use crate::warn;
@@ -106,7 +106,14 @@ impl Answers {
         }
     }
 
+    /// A lookup the daemon makes for itself (or for root).
     pub async fn lookup(&self, id: u64, key: Key) -> Response {
+        self.lookup_as(id, key, None).await
+    }
+
+    /// A lookup asked by `asker` (a non-root uid; None: root or the daemon itself), whose
+    /// "not found" answers count against its quota in the shared map.
+    pub async fn lookup_as(&self, id: u64, key: Key, asker: Option<u32>) -> Response {
         if self.shadowed_by_local(&key) {
             debug!("req={id} {key:?}: a local (or ignored) name or id: not asked to the directory");
             return Response::NotFound;
@@ -146,8 +153,33 @@ impl Answers {
                 _ => "found".to_string(),
             }
         );
+        if matches!(resp, Response::NotFound) && !asker.is_none_or(|u| self.negative_allowed(u)) {
+            // Over its quota: answered, and cached in memory, but not put into the map.
+            debug!(
+                "req={id} {key:?}: negative-answer quota of uid {asker:?} reached; not published"
+            );
+            self.cache
+                .put(key, resp.clone(), self.negative_ttl, self.clock.now());
+            return resp;
+        }
         self.remember(key, &resp);
         resp
+    }
+
+    /// Counts one more published "not found" for `uid`; false once it is over its quota.
+    fn negative_allowed(&self, uid: u32) -> bool {
+        let now = self.clock.now();
+        let window = self.negative_ttl.max(std::time::Duration::from_secs(60));
+        let mut q = self.negatives.lock().unwrap_or_else(|p| p.into_inner());
+        if q.window_start
+            .is_none_or(|t| now.saturating_duration_since(t) >= window)
+        {
+            q.window_start = Some(now);
+            q.per_uid.clear();
+        }
+        let n = q.per_uid.entry(uid).or_insert(0);
+        *n += 1;
+        *n <= NEGATIVE_QUOTA
     }
 
     /// Asks the directory (no cache).

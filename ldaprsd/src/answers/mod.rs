@@ -5,6 +5,7 @@
 pub mod explain;
 pub mod frames;
 pub mod key;
+pub mod local_names;
 pub mod lookup;
 pub mod publish;
 pub mod refresh;

@@ -82,6 +82,24 @@ impl Publisher {
         })
     }
 
+    /// Writes `[nss] min_uid` and `min_gid` into the map's header: the module re-applies them
+    /// to every answer.
+    pub fn set_limits(&self, min_uid: u32, min_gid: u32) {
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_limits(min_uid, min_gid);
+    }
+
+    /// Counts the map's clears (a new value: every record is gone).
+    pub fn generation(&self) -> u64 {
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .view()
+            .generation()
+    }
+
     pub fn path(&self) -> &str {
         &self.path
     }

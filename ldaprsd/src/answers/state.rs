@@ -11,10 +11,10 @@ use crate::info;
 use crate::ttl_cache::TtlCache;
 use ldaprs_common::config::Config;
 use ldaprs_common::protocol::Response;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct Answers {
     pub(super) dir: Arc<Directory>,
@@ -28,7 +28,23 @@ pub struct Answers {
     pub(super) refresh_tx: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Key>>>,
     pub(super) refreshing: Mutex<HashSet<Key>>,
     next_id: AtomicU64,
+    /// The map generation (+1) the local names were last published in (0: never).
+    pub(super) local_published: AtomicU64,
+    pub(super) local_published_at: Mutex<Option<Instant>>,
+    /// Negative answers published per non-root uid in the current window (see `lookup.rs`).
+    pub(super) negatives: Mutex<NegativeQuota>,
 }
+
+/// Random-name lookups must not fill the shared map for everyone: each non-root uid may put
+/// at most [`NEGATIVE_QUOTA`] "not found" records into it per `[cache] negative_ttl` (at least
+/// a minute); beyond that its negative answers are still given, from the daemon's memory.
+#[derive(Default)]
+pub struct NegativeQuota {
+    pub window_start: Option<Instant>,
+    pub per_uid: HashMap<u32, usize>,
+}
+
+pub const NEGATIVE_QUOTA: usize = 1000;
 
 impl Answers {
     pub fn new(
@@ -48,6 +64,9 @@ impl Answers {
             refresh_tx: Mutex::new(None),
             refreshing: Mutex::new(HashSet::new()),
             next_id: AtomicU64::new(1),
+            local_published: AtomicU64::new(0),
+            local_published_at: Mutex::new(None),
+            negatives: Mutex::new(NegativeQuota::default()),
         }
     }
 
@@ -79,6 +98,7 @@ impl Answers {
             }
             self.cache.clear();
             self.frames.clear();
+            self.publish_local_names();
         }
     }
 
@@ -90,5 +110,6 @@ impl Answers {
         self.cache.clear();
         self.frames.clear();
         self.dir.flush();
+        self.publish_local_names();
     }
 }

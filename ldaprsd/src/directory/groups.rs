@@ -1,8 +1,8 @@
 //! Groups: by name, by gid, every group, and their members (names directly, or member DNs
 //! resolved to user names, nested groups' users included).
 
+use super::records::Reject;
 use super::state::{Directory, Lookup};
-use crate::debug;
 use crate::ldap::{first_rdn, DirError, Entry, ServerBlock};
 use ldaprs_common::config::Membership;
 use ldaprs_common::filter::{self, eq};
@@ -77,35 +77,52 @@ impl Directory {
         name
     }
 
+    /// The group's name and gid if we serve it, or the rule that hides it.
+    pub fn group_header<'e>(
+        &self,
+        b: &ServerBlock,
+        e: &'e Entry,
+        wanted: Option<&str>,
+    ) -> Result<(&'e String, u32), Reject> {
+        let names = e.values(&b.eff.attr_group_name);
+        let name = match wanted {
+            Some(w) => names
+                .iter()
+                .find(|n| n.as_str() == w)
+                .ok_or(Reject::NameMismatch)?,
+            None => names.first().ok_or(Reject::Missing("group name"))?,
+        };
+        if !valid_name(name) {
+            return Err(Reject::BadName(name.clone()));
+        }
+        let gid = e
+            .first(&b.eff.attr_group_gid)
+            .ok_or(Reject::Missing("gidNumber"))?
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| Reject::BadNumber("gidNumber"))?;
+        if gid < self.limits.min_gid {
+            return Err(Reject::GroupBelowMinimum(gid));
+        }
+        if self.local.group(&self.local.db(), name, gid) {
+            return Err(Reject::Local("group name or gid"));
+        }
+        Ok((name, gid))
+    }
+
     async fn convert_group(
         &self,
         b: &ServerBlock,
         e: &Entry,
         wanted: Option<&str>,
     ) -> Option<Group> {
-        let names = e.values(&b.eff.attr_group_name);
-        let name = match wanted {
-            Some(w) => names.iter().find(|n| n.as_str() == w)?,
-            None => names.first()?,
+        let (name, gid) = match self.group_header(b, e, wanted) {
+            Ok(x) => x,
+            Err(r) => {
+                self.hidden(b, "group", &e.dn, &r);
+                return None;
+            }
         };
-        if !valid_name(name) {
-            return None;
-        }
-        let gid = e.first(&b.eff.attr_group_gid)?.trim().parse::<u32>().ok()?;
-        if gid < self.limits.min_gid {
-            debug!(
-                "server {}: skipping group {name}: gid {gid} below min_gid",
-                b.name()
-            );
-            return None;
-        }
-        if self.local.group(&self.local.db(), name, gid) {
-            debug!(
-                "server {}: skipping group {name}: name or gid {gid} is local (or ignored)",
-                b.name()
-            );
-            return None;
-        }
         let mut members = Vec::new();
         let mut seen = HashSet::new();
         match &b.eff.membership {

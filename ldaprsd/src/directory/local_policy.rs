@@ -38,6 +38,16 @@ impl LocalPolicy {
         before != 0 && before != db.generation
     }
 
+    /// `[nss] ignore_users`.
+    pub fn ignore_users(&self) -> &[String] {
+        &self.ignore_users
+    }
+
+    /// `[nss] ignore_groups`.
+    pub fn ignore_groups(&self) -> &[String] {
+        &self.ignore_groups
+    }
+
     /// A user name that only the local files may answer.
     pub fn user(&self, db: &LocalDb, name: &str) -> bool {
         db.has_user(name) || self.ignore_users.iter().any(|u| u == name)

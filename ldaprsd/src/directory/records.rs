@@ -6,7 +6,8 @@ use ldaprs_common::config::Effective;
 use ldaprs_common::names::{valid_field, valid_name};
 use ldaprs_common::protocol::Passwd;
 
-/// Why an entry was not turned into a record (logged at debug level).
+/// Why an entry was not turned into a record: logged once per cache period (see
+/// `Directory::hidden`) and shown by `ldaprsctl user show` with the key that changes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reject {
     Missing(&'static str),
@@ -14,7 +15,71 @@ pub enum Reject {
     BadName(String),
     BelowMinimum(&'static str, u32),
     BadField(&'static str),
+    /// A field longer than [`MAX_FIELD`] bytes.
+    TooLong(&'static str, usize),
+    /// The entry does not carry the name asked for byte for byte (LDAP matched it ignoring
+    /// case or spaces): an ordinary miss, not worth a warning.
     NameMismatch,
+    /// The name (or uid) belongs to the host: `/etc/passwd` or `[nss] ignore_users`.
+    Local(&'static str),
+    /// The primary gid is a group of the host's own `/etc/group`.
+    LocalPrimaryGid(u32),
+    /// Two entries claim the same name or id.
+    Duplicate(&'static str),
+    /// A group whose gid is below `min_gid`.
+    GroupBelowMinimum(u32),
+}
+
+/// The longest gecos, home or shell served (PATH_MAX for paths; a gecos is a line of text).
+/// Longer values hide the entry: a record must fit the buffers glibc's callers grow.
+pub const MAX_FIELD: usize = 4096;
+
+impl Reject {
+    /// The rule, in words, for the log and for `ldaprsctl user show`.
+    pub fn reason(&self) -> String {
+        match self {
+            Reject::Missing(a) => format!("no {a} attribute"),
+            Reject::BadNumber(a) => format!("{a} is not a number from 0 to 4294967295"),
+            Reject::BadName(n) => format!(
+                "the name {:?} is not a valid user name ([A-Za-z0-9._@-], no leading '-')",
+                n
+            ),
+            Reject::BelowMinimum("uid", n) => format!("uid {n} is below min_uid"),
+            Reject::BelowMinimum(what, n) => format!("primary {what} {n} is below min_gid"),
+            Reject::BadField(f) => format!("the {f} field contains a control character or ':'"),
+            Reject::TooLong(f, n) => {
+                format!("the {f} field is {n} bytes (more than {MAX_FIELD})")
+            }
+            Reject::NameMismatch => "the entry's name differs from the name asked".into(),
+            Reject::Local(what) => {
+                format!("the {what} is a local one (/etc/passwd or ignore_users)")
+            }
+            Reject::LocalPrimaryGid(g) => {
+                format!("primary gid {g} is a local group (/etc/group)")
+            }
+            Reject::Duplicate(what) => format!("another entry has the same {what}"),
+            Reject::GroupBelowMinimum(g) => format!("gid {g} is below min_gid"),
+        }
+    }
+
+    /// The config key that changes the rule, if one does.
+    pub fn config_key(&self) -> Option<&'static str> {
+        match self {
+            Reject::BelowMinimum("uid", _) => Some("[nss] min_uid"),
+            Reject::BelowMinimum(..) | Reject::LocalPrimaryGid(_) => {
+                Some("[nss] allow_primary_gids or min_gid")
+            }
+            Reject::GroupBelowMinimum(_) => Some("[nss] min_gid"),
+            Reject::Missing(_) | Reject::BadNumber(_) => Some("[servers.users.attributes]"),
+            Reject::Local("name") => Some("[nss] ignore_users"),
+            _ => None,
+        }
+    }
+
+    /// Whether an admin should hear about it (a case-variant miss is not news).
+    pub fn worth_warning(&self) -> bool {
+        !matches!(self, Reject::NameMismatch)
+    }
 }
 
 fn number(e: &Entry, attr: &str, what: &'static str) -> Result<u32, Reject> {
@@ -23,18 +88,61 @@ fn number(e: &Entry, attr: &str, what: &'static str) -> Result<u32, Reject> {
 }
 
 /// Limits applied to every answer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct IdLimits {
     pub min_uid: u32,
     pub min_gid: u32,
+    /// Primary gids served although below `min_gid` or local (`[nss] allow_primary_gids`).
+    pub allow_primary_gids: Vec<u32>,
+}
+
+impl IdLimits {
+    /// Whether a user's primary gid may be served (`local`: it is a gid of `/etc/group`).
+    pub fn primary_gid_ok(&self, gid: u32, local: bool) -> Result<(), Reject> {
+        if gid == 0 {
+            return Err(Reject::BelowMinimum("gid", 0));
+        }
+        if self.allow_primary_gids.contains(&gid) {
+            return Ok(());
+        }
+        if gid < self.min_gid {
+            return Err(Reject::BelowMinimum("gid", gid));
+        }
+        if local {
+            return Err(Reject::LocalPrimaryGid(gid));
+        }
+        Ok(())
+    }
+}
+
+/// The gecos, home and shell of an entry, each checked.
+fn fields(e: &Entry, eff: &Effective) -> Result<(String, String, String), Reject> {
+    let gecos = e
+        .first(&eff.attr_gecos)
+        .or_else(|| e.first("cn"))
+        .unwrap_or("")
+        .to_string();
+    let dir = e.first(&eff.attr_home).unwrap_or("").to_string();
+    let shell = e.first(&eff.attr_shell).unwrap_or("").to_string();
+    for (v, what) in [(&gecos, "gecos"), (&dir, "home"), (&shell, "shell")] {
+        if v.len() > MAX_FIELD {
+            return Err(Reject::TooLong(what, v.len()));
+        }
+        if !valid_field(v) {
+            return Err(Reject::BadField(what));
+        }
+    }
+    Ok((gecos, dir, shell))
 }
 
 /// Turns a user entry into a passwd record, or says why not. With `wanted`, the entry must
-/// carry exactly that name (byte for byte: LDAP matched it case-insensitively).
+/// carry exactly that name (byte for byte: LDAP matched it case-insensitively). The primary
+/// gid is checked against the limits as if it were not local; the caller, which knows the
+/// local files, checks that too ([`IdLimits::primary_gid_ok`]).
 pub fn entry_to_passwd(
     e: &Entry,
     eff: &Effective,
-    lim: IdLimits,
+    lim: &IdLimits,
     wanted: Option<&str>,
 ) -> Result<Passwd, Reject> {
     let names = e.values(&eff.attr_name);
@@ -53,21 +161,8 @@ pub fn entry_to_passwd(
     if uid < lim.min_uid {
         return Err(Reject::BelowMinimum("uid", uid));
     }
-    if gid < lim.min_gid {
-        return Err(Reject::BelowMinimum("gid", gid));
-    }
-    let gecos = e
-        .first(&eff.attr_gecos)
-        .or_else(|| e.first("cn"))
-        .unwrap_or("")
-        .to_string();
-    let dir = e.first(&eff.attr_home).unwrap_or("").to_string();
-    let shell = e.first(&eff.attr_shell).unwrap_or("").to_string();
-    for (v, what) in [(&gecos, "gecos"), (&dir, "home"), (&shell, "shell")] {
-        if !valid_field(v) {
-            return Err(Reject::BadField(what));
-        }
-    }
+    lim.primary_gid_ok(gid, false)?;
+    let (gecos, dir, shell) = fields(e, eff)?;
     Ok(Passwd {
         name: name.clone(),
         uid,
@@ -108,10 +203,13 @@ mod tests {
         }
     }
 
-    const LIM: IdLimits = IdLimits {
-        min_uid: 1000,
-        min_gid: 1000,
-    };
+    fn lim() -> IdLimits {
+        IdLimits {
+            min_uid: 1000,
+            min_gid: 1000,
+            allow_primary_gids: vec![100],
+        }
+    }
 
     #[test]
     fn a_full_entry_converts() {
@@ -123,7 +221,7 @@ mod tests {
             ("homeDirectory", &["/home/alice"]),
             ("loginShell", &["/bin/bash"]),
         ]);
-        let p = entry_to_passwd(&e, &eff(), LIM, Some("alice")).unwrap();
+        let p = entry_to_passwd(&e, &eff(), &lim(), Some("alice")).unwrap();
         assert_eq!(
             p,
             Passwd {
@@ -145,7 +243,7 @@ mod tests {
             ("gidNumber", &["10001"]),
         ]);
         assert_eq!(
-            entry_to_passwd(&e, &eff(), LIM, None),
+            entry_to_passwd(&e, &eff(), &lim(), None),
             Err(Reject::BelowMinimum("uid", 0))
         );
         let e = entry(&[
@@ -154,7 +252,7 @@ mod tests {
             ("gidNumber", &["0"]),
         ]);
         assert_eq!(
-            entry_to_passwd(&e, &eff(), LIM, None),
+            entry_to_passwd(&e, &eff(), &lim(), None),
             Err(Reject::BelowMinimum("gid", 0))
         );
     }
@@ -167,7 +265,7 @@ mod tests {
             ("gidNumber", &["10001"]),
         ]);
         assert_eq!(
-            entry_to_passwd(&e, &eff(), LIM, Some("ALICE")),
+            entry_to_passwd(&e, &eff(), &lim(), Some("ALICE")),
             Err(Reject::NameMismatch)
         );
         let e = entry(&[
@@ -176,7 +274,7 @@ mod tests {
             ("gidNumber", &["10001"]),
         ]);
         assert_eq!(
-            entry_to_passwd(&e, &eff(), LIM, None),
+            entry_to_passwd(&e, &eff(), &lim(), None),
             Err(Reject::BadNumber("uidNumber"))
         );
         let e = entry(&[
@@ -186,7 +284,7 @@ mod tests {
             ("homeDirectory", &["/x:y"]),
         ]);
         assert_eq!(
-            entry_to_passwd(&e, &eff(), LIM, None),
+            entry_to_passwd(&e, &eff(), &lim(), None),
             Err(Reject::BadField("home"))
         );
         let e = entry(&[
@@ -195,7 +293,7 @@ mod tests {
             ("gidNumber", &["10001"]),
         ]);
         assert!(matches!(
-            entry_to_passwd(&e, &eff(), LIM, None),
+            entry_to_passwd(&e, &eff(), &lim(), None),
             Err(Reject::BadName(_))
         ));
     }
@@ -208,7 +306,7 @@ mod tests {
             ("gidNumber", &["10001"]),
         ]);
         assert_eq!(
-            entry_to_passwd(&e, &eff(), LIM, Some("alice.l"))
+            entry_to_passwd(&e, &eff(), &lim(), Some("alice.l"))
                 .unwrap()
                 .name,
             "alice.l"

@@ -5,11 +5,11 @@
 
 use super::local::LocalFiles;
 use super::local_policy::LocalPolicy;
-use super::records::IdLimits;
+use super::records::{IdLimits, Reject};
 use crate::clock::Clock;
 use crate::ldap::{DirError, Entry, ServerBlock};
 use crate::ttl_cache::TtlCache;
-use crate::warn;
+use crate::{debug, warn};
 use ldaprs_common::config::Config;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +30,8 @@ pub struct Directory {
     pub(super) local: LocalPolicy,
     /// What each user's own successful bind read (see [`BoundUser`]).
     pub(super) bound: TtlCache<String, BoundUser>,
+    /// Hidden entries already warned about in this cache period.
+    pub(super) warned: TtlCache<String, ()>,
 }
 
 /// What a user's own successful bind taught: where the user lives, and its entry when the
@@ -61,9 +63,11 @@ impl Directory {
             limits: IdLimits {
                 min_uid: cfg.nss.min_uid,
                 min_gid: cfg.nss.min_gid(),
+                allow_primary_gids: cfg.nss.allow_primary_gids.clone(),
             },
             local: LocalPolicy::new(local, &cfg.nss),
             bound: TtlCache::default(),
+            warned: TtlCache::default(),
         }
     }
 
@@ -71,8 +75,36 @@ impl Directory {
         &self.blocks
     }
 
-    pub fn limits(&self) -> IdLimits {
-        self.limits
+    pub fn limits(&self) -> &IdLimits {
+        &self.limits
+    }
+
+    /// Logs, once per cache period, that block `b` has an entry we do not serve, and why.
+    pub(super) fn hidden(&self, b: &ServerBlock, what: &str, dn: &str, why: &Reject) {
+        if !why.worth_warning() {
+            debug!(
+                "server {}: skipping {what} {dn}: {}",
+                b.name(),
+                why.reason()
+            );
+            return;
+        }
+        let key = format!("{}\0{dn}\0{why:?}", b.name());
+        if self.warned.get(&key, self.clock.now()).is_some() {
+            return;
+        }
+        // At least a minute, so a short TTL does not turn this into a flood.
+        let period = self.entry_ttl.max(Duration::from_secs(60));
+        self.warned.put(key, (), period, self.clock.now());
+        let change = why
+            .config_key()
+            .map(|k| format!(" ({k} to change it)"))
+            .unwrap_or_default();
+        warn!(
+            "server {}: {what} {dn} is not served: {}{change}",
+            b.name(),
+            why.reason()
+        );
     }
 
     pub fn local(&self) -> &LocalPolicy {
@@ -120,6 +152,7 @@ impl Directory {
         self.user_dns.clear();
         self.dn_names.clear();
         self.bound.clear();
+        self.warned.clear();
     }
 
     /// Background work: probe dead URIs so that requests never pay for it.

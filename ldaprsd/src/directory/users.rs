@@ -1,16 +1,38 @@
 //! Users: by name (exactly one entry, byte-for-byte name), by uid, every user, and the fresh
 //! read with the login attributes. Local names and ids are never answered from here.
 
-use super::records::entry_to_passwd;
+use super::local::LocalDb;
+use super::records::{entry_to_passwd, Reject};
 use super::state::{Directory, Lookup};
 use crate::ldap::{DirError, Entry, ServerBlock};
-use crate::{debug, warn};
+use crate::warn;
 use ldaprs_common::filter::{self, eq};
 use ldaprs_common::names::valid_name;
 use ldaprs_common::protocol::Passwd;
 use std::collections::HashSet;
 
 impl Directory {
+    /// The entry as a passwd record we serve, or the rule that hides it.
+    pub fn user_record(
+        &self,
+        b: &ServerBlock,
+        e: &Entry,
+        wanted: Option<&str>,
+        local: &LocalDb,
+    ) -> Result<Passwd, Reject> {
+        let p = entry_to_passwd(e, &b.eff, &self.limits, wanted)?;
+        if self.local.user(local, &p.name) {
+            return Err(Reject::Local("name"));
+        }
+        if local.has_uid(p.uid) {
+            return Err(Reject::Local("uid"));
+        }
+        self.limits.primary_gid_ok(p.gid, local.has_gid(p.gid))?;
+        Ok(p)
+    }
+
+    /// The entries that are users we serve, with their DNs; the others are logged (once per
+    /// cache period) with the rule that hides them.
     pub fn convert_users(
         &self,
         b: &ServerBlock,
@@ -20,19 +42,10 @@ impl Directory {
         let local = self.local.db();
         entries
             .iter()
-            .filter_map(|e| match entry_to_passwd(e, &b.eff, self.limits, wanted) {
-                Ok(p) if self.local.user(&local, &p.name) || local.has_uid(p.uid) => {
-                    debug!(
-                        "server {}: skipping {}: name or uid {} is local (or ignored)",
-                        b.name(),
-                        e.dn,
-                        p.uid
-                    );
-                    None
-                }
+            .filter_map(|e| match self.user_record(b, e, wanted, &local) {
                 Ok(p) => Some((p, e.dn.clone())),
                 Err(r) => {
-                    debug!("server {}: skipping {}: {r:?}", b.name(), e.dn);
+                    self.hidden(b, "user", &e.dn, &r);
                     None
                 }
             })
@@ -83,11 +96,20 @@ impl Directory {
             let entries = b
                 .find_users(&eq(&b.eff.attr_uid, &uid.to_string()), false)
                 .await?;
-            Ok(self
+            let mut users: Vec<(Passwd, String)> = self
                 .convert_users(b, &entries, None)
                 .into_iter()
-                .map(|(p, _)| p)
-                .find(|p| p.uid == uid))
+                .filter(|(p, _)| p.uid == uid)
+                .collect();
+            if users.len() > 1 {
+                // Two entries claim the uid: answering either could name the wrong person
+                // as the owner of a file.
+                for (_, dn) in &users {
+                    self.hidden(b, "user", dn, &Reject::Duplicate("uidNumber"));
+                }
+                return Err(DirError::Server(format!("ambiguous uid {uid}")));
+            }
+            Ok(users.pop().map(|(p, _)| p))
         })
         .await
     }

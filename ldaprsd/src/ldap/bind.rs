@@ -31,6 +31,17 @@ pub struct BindResult {
     pub policy: Option<PolicyResponse>,
 }
 
+/// How recently a URI must have answered for a password to be sent there without a probe.
+const PROOF_OF_LIFE: Duration = Duration::from_secs(2);
+
+/// A transport failure after the password was sent, as the error that stops failover.
+fn interrupted(e: DirError) -> DirError {
+    match e {
+        DirError::Unreachable(m) => DirError::Interrupted(m),
+        other => other,
+    }
+}
+
 /// A connection bound as a user, with the bind's result.
 pub(super) struct BoundConn(pub(super) Ldap, pub(super) BindResult);
 
@@ -50,7 +61,9 @@ impl ServerBlock {
         password: &str,
         read_attrs: Option<&[String]>,
     ) -> Result<BindResult, DirError> {
-        self.failover(true, |i| -> Attempt<'_, BindResult> {
+        // Not hedged: a password goes to one URI at a time (the next one only after a failure
+        // before it was sent; see `bound_user_conn`), so a wrong one never counts twice.
+        self.failover(false, |i| -> Attempt<'_, BindResult> {
             Box::pin(async move {
                 let res = async {
                     let (mut conn, uri) = self.bound_user_conn(i, dn, password).await?;
@@ -68,6 +81,42 @@ impl ServerBlock {
         .await
     }
 
+    /// Before a password goes to URI `i`: unless the URI answered within [`PROOF_OF_LIFE`], a
+    /// RootDSE read on the new connection must answer within `failover_delay`. A server that
+    /// accepts TCP and then says nothing (SIGSTOPped, black-holed after the handshake) is then
+    /// a failure *before* the password was sent, and the next URI may be asked.
+    async fn alive_before_password(
+        &self,
+        i: usize,
+        ldap: &mut Ldap,
+        uri: &str,
+    ) -> Result<(), DirError> {
+        let recent = self
+            .slots
+            .get(i)
+            .and_then(|s| s.state().last_answer)
+            .is_some_and(|t| self.clock.now().saturating_duration_since(t) < PROOF_OF_LIFE);
+        if recent {
+            return Ok(());
+        }
+        let wait = self.failover_delay.max(Duration::from_millis(100));
+        // Only our deadline (the connection is dropped if it passes), so that a silent server
+        // is always reported in the words below.
+        let fut = ldap.search("", Scope::Base, "(objectClass=*)", vec!["1.1"]);
+        match tokio::time::timeout(wait, fut).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(transport(
+                uri,
+                "probe before the bind (the password was not sent)",
+                &e,
+            )),
+            Err(_) => Err(DirError::Unreachable(format!(
+                "{uri}: no answer within {:.1}s to a probe before the bind; the password was not sent",
+                wait.as_secs_f64()
+            ))),
+        }
+    }
+
     /// A new connection to URI `i` and a bind as `dn` with the password policy request
     /// control: the connection, its URI, and the bind's verdict and policy control.
     pub(super) async fn bound_user_conn(
@@ -81,18 +130,20 @@ impl ServerBlock {
             return Err(DirError::Server(format!("{uri} is neither TLS nor ldapi:// and allow_cleartext_passwords is off: the password was not sent")));
         }
         let mut ldap = self.connect(&uri).await?;
+        self.alive_before_password(i, &mut ldap, &uri).await?;
         let fut = ldap
             .with_controls(ppolicy::request())
             .with_timeout(self.op_timeout)
             .simple_bind(dn, password);
+        // From here on the password was sent: a failure is final for this operation.
         let res = match tokio::time::timeout(self.op_timeout, fut).await {
             Err(_) => {
-                return Err(DirError::Unreachable(format!(
-                    "{uri}: bind: no answer within {:.1}s",
+                return Err(DirError::Interrupted(format!(
+                    "{uri}: bind: no answer within {:.1}s; not retried on another URI",
                     self.op_timeout.as_secs_f64()
                 )))
             }
-            Ok(r) => r.map_err(|e| transport(&uri, "bind", &e))?,
+            Ok(r) => r.map_err(|e| interrupted(transport(&uri, "bind", &e)))?,
         };
         let policy = ppolicy::from_controls(&res.ctrls);
         let (outcome, policy) = match (res.rc, policy) {
@@ -163,8 +214,8 @@ impl ServerBlock {
     ) -> Result<(BindOutcome, Option<Entry>), DirError> {
         let fut = ldap.with_timeout(self.op_timeout).extended(WhoAmI);
         let r = match tokio::time::timeout(self.op_timeout, fut).await {
-            Err(_) => return Err(DirError::Unreachable(format!("{uri}: whoami: no answer"))),
-            Ok(r) => r.map_err(|e| transport(uri, "whoami", &e))?,
+            Err(_) => return Err(DirError::Interrupted(format!("{uri}: whoami: no answer"))),
+            Ok(r) => r.map_err(|e| interrupted(transport(uri, "whoami", &e)))?,
         };
         let ldap3::result::ExopResult(exop, result) = r;
         let confirmed_by_whoami = if result.rc == rc::SUCCESS {
@@ -200,11 +251,11 @@ impl ServerBlock {
                 .search(dn, Scope::Base, "(objectClass=*)", attrs);
         let res = match tokio::time::timeout(self.op_timeout, fut).await {
             Err(_) => {
-                return Err(DirError::Unreachable(format!(
+                return Err(DirError::Interrupted(format!(
                     "{uri}: self search: no answer"
                 )))
             }
-            Ok(r) => r.map_err(|e| transport(uri, "self search", &e))?,
+            Ok(r) => r.map_err(|e| interrupted(transport(uri, "self search", &e)))?,
         };
         let ldap3::SearchResult(mut entries, result) = res;
         if result.rc == rc::SUCCESS && entries.len() == 1 {

@@ -11,6 +11,10 @@ pub enum DirError {
     /// No URI of the block answered (refused, timed out, connection lost): fail over, or
     /// answer UNAVAIL / `PAM_AUTHINFO_UNAVAIL`.
     Unreachable(String),
+    /// A password was sent (a user bind, a password change) and then the server went silent
+    /// or the connection broke: the URI is marked down, but the operation is not sent to
+    /// another URI (a wrong password would count twice toward a lockout). Answer UNAVAIL.
+    Interrupted(String),
     /// The server answered with an LDAP error (referral, bad filter, ...): fail closed.
     Server(String),
     /// The server's size limit cut the answer short (resultCode 4): never use a partial
@@ -21,9 +25,10 @@ pub enum DirError {
 impl std::fmt::Display for DirError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DirError::Unreachable(m) | DirError::Server(m) | DirError::SizeLimit(m) => {
-                f.write_str(m)
-            }
+            DirError::Unreachable(m)
+            | DirError::Interrupted(m)
+            | DirError::Server(m)
+            | DirError::SizeLimit(m) => f.write_str(m),
         }
     }
 }

@@ -13,6 +13,13 @@ pub(super) type Attempt<'a, T> =
     Pin<Box<dyn Future<Output = (usize, Result<T, DirError>)> + Send + 'a>>;
 
 impl ServerBlock {
+    /// Notes that URI `i` just answered.
+    fn answered(&self, i: usize) {
+        if let Some(slot) = self.slots.get(i) {
+            slot.state().last_answer = Some(self.clock.now());
+        }
+    }
+
     /// Runs `op` against the URIs in preference order. With `hedge`, a URI that has not
     /// answered within `failover_delay` gets company: the next URI is asked in parallel, the
     /// first answer wins and the silent URI is marked down (later requests do not wait for it;
@@ -47,6 +54,7 @@ impl ServerBlock {
                     match res {
                         Ok(t) => {
                             self.mark_alive(i);
+                            self.answered(i);
                             // Those asked earlier than the winner had longer and said nothing.
                             for &j in launched.iter().take_while(|&&j| j != i) {
                                 self.mark_dead(j, &format!("no answer within {:.1}s while another URI answered", self.failover_delay.as_secs_f64()));
@@ -63,6 +71,10 @@ impl ServerBlock {
                             } else if running.is_empty() {
                                 break;
                             }
+                        }
+                        Err(DirError::Interrupted(m)) => {
+                            self.mark_dead(i, &m);
+                            return Err(DirError::Interrupted(m));
                         }
                         Err(other) => return Err(other),
                     }

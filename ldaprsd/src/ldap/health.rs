@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 pub(super) struct SlotState {
     pub(super) conn: Option<ldap3::Ldap>,
     pub(super) dead: Option<DeadInfo>,
+    /// When an operation on this URI last got an answer (proof of life before a password is
+    /// sent there without a probe; see `bind.rs`).
+    pub(super) last_answer: Option<Instant>,
 }
 
 /// A URI that failed: requests prefer the others until a background probe finds it healthy.

@@ -67,12 +67,15 @@ impl ServerBlock {
             .extended(pm);
         let r = match tokio::time::timeout(self.op_timeout, fut).await {
             Err(_) => {
-                return Err(DirError::Unreachable(format!(
-                    "{uri}: password modify: no answer within {:.1}s",
+                return Err(DirError::Interrupted(format!(
+                    "{uri}: password modify: no answer within {:.1}s; not retried on another URI",
                     self.op_timeout.as_secs_f64()
                 )))
             }
-            Ok(r) => r.map_err(|e| transport(&uri, "password modify", &e))?,
+            Ok(r) => r.map_err(|e| match transport(&uri, "password modify", &e) {
+                DirError::Unreachable(m) => DirError::Interrupted(m),
+                other => other,
+            })?,
         };
         let ldap3::result::ExopResult(_, result) = r;
         let policy = ppolicy::from_controls(&result.ctrls).unwrap_or_else(|e| {

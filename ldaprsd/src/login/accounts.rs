@@ -49,6 +49,9 @@ pub trait Accounts: Send + Sync {
         i: usize,
         name: &str,
     ) -> impl Future<Output = Result<Vec<(Passwd, String)>, DirError>> + Send;
+    /// The user's record as the daemon answers lookups (cache first), if it knows the name:
+    /// what a non-root caller is checked against before a bind from `user_dn_pattern`.
+    fn known_user(&self, name: &str) -> impl Future<Output = Option<Passwd>> + Send;
     /// Binds as `dn`; with `read_entry`, reads the entry as the user.
     fn bind(
         &self,

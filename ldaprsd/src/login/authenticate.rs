@@ -166,10 +166,8 @@ impl<A: Accounts> Logins<A> {
             Ok(None) => return Tried::NoUser,
             Err(tried) => return tried,
         };
-        if let Some(p) = &t.known {
-            if let Err(v) = caller_may(peer, p) {
-                return Tried::Decided(v);
-            }
+        if let Err(v) = self.caller_may_try(&t, user, peer).await {
+            return Tried::Decided(v);
         }
         let r = match self.accounts.bind(i, &t.dn, pw, t.known.is_none()).await {
             Ok(r) => r,
@@ -190,6 +188,28 @@ impl<A: Accounts> Logins<A> {
             BindOutcome::Refused(m) => {
                 Tried::Decided(Verdict::info(AuthCode::Denied, "", format!("refused: {m}")))
             }
+        }
+    }
+
+    /// Whether the caller may have its password tried for this user, decided before any bind:
+    /// root always; a non-root caller only for its own uid. With `user_dn_pattern` the bind
+    /// itself would be the first look at the entry, so the name must already be known to
+    /// belong to the caller (a lookup, usually from the cache); otherwise the bind would be an
+    /// oracle for anybody's password, and each guess would count toward the victim's lockout.
+    async fn caller_may_try(&self, t: &Target, user: &str, peer: Peer) -> Step<()> {
+        if peer.is_root() {
+            return Ok(());
+        }
+        match &t.known {
+            Some(p) => caller_may(peer, p),
+            None => match self.accounts.known_user(user).await {
+                Some(p) => caller_may(peer, &p),
+                None => Err(Verdict::warn(
+                    AuthCode::Refused,
+                    "",
+                    "refused: a non-root caller may only authenticate its own account, and this name is not known to be one",
+                )),
+            },
         }
     }
 

@@ -2,13 +2,13 @@
 //! what a login teaches (the user's record) and for the primary group's name.
 
 use super::accounts::{AccessGroups, Accounts, EntryRefusal, Found};
-use crate::answers::Answers;
+use crate::answers::{Answers, Key};
 use crate::directory::mappings::first_mapping;
-use crate::directory::{entry_to_passwd, BoundUser, Directory};
+use crate::directory::{BoundUser, Directory, Reject};
 use crate::ldap::{BindResult, ChangeOutcome, DirError, Entry, PasswordChange, ServerBlock};
 use ldaprs_common::config::Schema;
 use ldaprs_common::filter::eq;
-use ldaprs_common::protocol::Passwd;
+use ldaprs_common::protocol::{Passwd, Response};
 use std::sync::Arc;
 
 pub struct DirectoryAccounts {
@@ -70,6 +70,17 @@ impl Accounts for DirectoryAccounts {
         Ok(self.dir.convert_users(b, &entries, Some(name)))
     }
 
+    async fn known_user(&self, name: &str) -> Option<Passwd> {
+        match self
+            .answers
+            .lookup(0, Key::UserName(name.to_string()))
+            .await
+        {
+            Response::User(p) => Some(p),
+            _ => None,
+        }
+    }
+
     async fn bind(
         &self,
         i: usize,
@@ -85,17 +96,13 @@ impl Accounts for DirectoryAccounts {
     fn accept_entry(&self, i: usize, entry: &Entry, name: &str) -> Result<Passwd, EntryRefusal> {
         let b = self
             .block(i)
-            .map_err(|_| EntryRefusal::Unacceptable(crate::directory::Reject::NameMismatch))?;
-        let p = entry_to_passwd(entry, &b.eff, self.dir.limits(), Some(name))
-            .map_err(EntryRefusal::Unacceptable)?;
-        if self
-            .dir
-            .convert_users(b, std::slice::from_ref(entry), Some(name))
-            .is_empty()
-        {
-            return Err(EntryRefusal::Local);
+            .map_err(|_| EntryRefusal::Unacceptable(Reject::NameMismatch))?;
+        let local = self.dir.local().db();
+        match self.dir.user_record(b, entry, Some(name), &local) {
+            Ok(p) => Ok(p),
+            Err(Reject::Local(_)) => Err(EntryRefusal::Local),
+            Err(r) => Err(EntryRefusal::Unacceptable(r)),
         }
-        Ok(p)
     }
 
     fn remember_login(&self, name: &str, i: usize, dn: &str, p: &Passwd, entry: Option<Entry>) {

@@ -225,7 +225,7 @@ impl<A: Accounts> Logins<A> {
     ) -> Verdict {
         let server = self.accounts.block_name(bi);
         match outcome {
-            Err(e @ DirError::Unreachable(_)) => {
+            Err(e @ (DirError::Unreachable(_) | DirError::Interrupted(_))) => {
                 Verdict::warn(AuthCode::Unavailable, "", e.to_string())
             }
             Err(e) => Verdict::warn(AuthCode::Refused, MSG_CONTACT_ADMIN, e.to_string()),

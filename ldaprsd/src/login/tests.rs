@@ -50,6 +50,8 @@ struct Fake {
     groups: Vec<String>,
     filter_matches: bool,
     change_rc: u32,
+    /// Names `known_user` knows (the daemon's cache, say).
+    known_names: Vec<String>,
     binds: Mutex<Vec<String>>,
     searches: Mutex<usize>,
     remembered: Mutex<Vec<String>>,
@@ -135,6 +137,12 @@ impl Accounts for Fake {
             .filter(|u| u.block == i && u.passwd.name == name)
             .map(|u| (u.passwd.clone(), u.entry.dn.clone()))
             .collect())
+    }
+    async fn known_user(&self, name: &str) -> Option<Passwd> {
+        self.users
+            .iter()
+            .find(|u| u.passwd.name == name && self.known_names.contains(&u.passwd.name))
+            .map(|u| u.passwd.clone())
     }
     async fn bind(
         &self,
@@ -468,4 +476,30 @@ fn password_changes() {
                 .to_string()
         )
     );
+}
+
+#[test]
+fn with_a_dn_pattern_a_non_root_caller_is_refused_before_any_bind() {
+    // The oracle: as nobody, guesses for alice went to slapd as binds.
+    let mut fake = Fake::with(vec![user("alice", 10001, &[])]);
+    fake.pattern = Some("uid=%s,ou=people,dc=x".into());
+    let l = logins(fake, PamSection::default());
+    let nobody = Peer { uid: 65534, pid: 5 };
+    assert_eq!(auth(&l, "alice", "guess1", nobody).0, AuthCode::Refused);
+    assert_eq!(auth(&l, "alice", "alice-pw", nobody).0, AuthCode::Refused);
+    assert!(l.accounts().binds.lock().unwrap().is_empty());
+    // alice herself, before her name is known: refused too (nothing is sent).
+    let alice = Peer { uid: 10001, pid: 6 };
+    assert_eq!(auth(&l, "alice", "alice-pw", alice).0, AuthCode::Refused);
+    assert!(l.accounts().binds.lock().unwrap().is_empty());
+    // Once the name is known to be hers, she may; nobody still may not.
+    let mut fake = Fake::with(vec![user("alice", 10001, &[])]);
+    fake.pattern = Some("uid=%s,ou=people,dc=x".into());
+    fake.known_names = vec!["alice".into()];
+    let l = logins(fake, PamSection::default());
+    assert_eq!(auth(&l, "alice", "alice-pw", alice).0, AuthCode::Success);
+    assert_eq!(auth(&l, "alice", "alice-pw", nobody).0, AuthCode::Refused);
+    assert_eq!(l.accounts().binds.lock().unwrap().len(), 1);
+    // Root (sshd, login) is not held to this.
+    assert_eq!(auth(&l, "alice", "alice-pw", ROOT).0, AuthCode::Success);
 }

@@ -2,6 +2,7 @@
 //! `login/`, status and explanations to `admin/` and `answers/explain.rs`. Who may ask what is
 //! decided here (`FlushCache` for root only; failed logins of non-root callers slowed down).
 
+use super::throttle::{Throttle, FAILURE_DELAY};
 use crate::admin::status::status;
 use crate::answers::explain::short;
 use crate::answers::frames::enumeration_key;
@@ -18,17 +19,13 @@ use crate::{info, warn};
 use ldaprs_common::config::Config;
 use ldaprs_common::protocol::{AuthCode, ErrorCode, Request, Response};
 use std::sync::Arc;
-use std::time::Duration;
-
-/// Delay before answering a failed authentication from a non-root caller (unix_chkpwd-style
-/// brake on password guessing through the socket).
-pub const NON_ROOT_FAILURE_DELAY: Duration = Duration::from_secs(2);
 
 /// The daemon's answering side for one configuration (SIGHUP builds a new one).
 pub struct Service {
     dir: Arc<Directory>,
     answers: Arc<Answers>,
     logins: Logins<DirectoryAccounts>,
+    throttle: Throttle,
 }
 
 fn succeeded(resp: &Response) -> bool {
@@ -59,6 +56,9 @@ impl Service {
         local: LocalFiles,
         publisher: Option<Arc<Publisher>>,
     ) -> Service {
+        if let Some(p) = &publisher {
+            p.set_limits(cfg.nss.min_uid, cfg.nss.min_gid());
+        }
         let dir = Arc::new(Directory::new(cfg, blocks, clock.clone(), local));
         let answers = Arc::new(Answers::new(cfg, dir.clone(), clock.clone(), publisher));
         let accounts = DirectoryAccounts {
@@ -66,10 +66,12 @@ impl Service {
             answers: answers.clone(),
         };
         let logins = Logins::new(accounts, cfg.pam.clone(), hostname(), clock);
+        answers.publish_local_names();
         Service {
             dir,
             answers,
             logins,
+            throttle: Throttle::default(),
         }
     }
 
@@ -87,7 +89,7 @@ impl Service {
         self.dir.blocks()
     }
 
-    pub fn limits(&self) -> IdLimits {
+    pub fn limits(&self) -> &IdLimits {
         self.dir.limits()
     }
 
@@ -102,6 +104,7 @@ impl Service {
     /// probe dead URIs so that requests never pay for it.
     pub async fn probe_dead(&self) {
         self.answers.check_local_files();
+        self.answers.keep_local_names_fresh();
         self.dir.probe_dead().await;
     }
 
@@ -117,51 +120,73 @@ impl Service {
     /// Answers one request. Never panics on bad input; every branch logs its decision.
     pub async fn handle(&self, req: Request, peer: Peer) -> Response {
         let id = self.answers.next_id();
+        // Non-root callers' "not found" answers count against their quota in the shared map.
+        let asker = (!peer.is_root()).then_some(peer.uid);
+        let lookup = |key| self.answers.lookup_as(id, key, asker);
         match req {
-            Request::UserByName(n) => self.answers.lookup(id, Key::UserName(n)).await,
-            Request::UserByUid(u) => self.answers.lookup(id, Key::UserUid(u)).await,
-            Request::AllUsers => self.answers.lookup(id, Key::AllUsers).await,
-            Request::GroupByName(n) => self.answers.lookup(id, Key::GroupName(n)).await,
-            Request::GroupByGid(g) => self.answers.lookup(id, Key::GroupGid(g)).await,
-            Request::AllGroups => self.answers.lookup(id, Key::AllGroups).await,
-            Request::GroupsOfUser(n) => match self.answers.lookup(id, Key::GroupsOf(n)).await {
+            Request::UserByName(n) => lookup(Key::UserName(n)).await,
+            Request::UserByUid(u) => lookup(Key::UserUid(u)).await,
+            Request::AllUsers => lookup(Key::AllUsers).await,
+            Request::GroupByName(n) => lookup(Key::GroupName(n)).await,
+            Request::GroupByGid(g) => lookup(Key::GroupGid(g)).await,
+            Request::AllGroups => lookup(Key::AllGroups).await,
+            Request::GroupsOfUser(n) => match lookup(Key::GroupsOf(n)).await {
                 Response::Groups(gs) => Response::Gids(gs.iter().map(|g| g.gid).collect()),
                 other => other,
             },
+            Request::AccountCheck { user, ctx } => self.logins.account(id, &user, &ctx, peer).await,
+            Request::Authenticate { .. } | Request::ChangePassword { .. } => {
+                self.login(id, req, peer).await
+            }
+            Request::Status if peer.is_root() => status(&self.answers),
+            Request::Status => refused(id, peer, "status"),
+            Request::Explain(inner) => Box::pin(self.explain(id, *inner, peer)).await,
+            Request::FlushCache => self.flush_cache(id, peer),
+        }
+    }
+
+    /// Authentication and password changes: a non-root caller's requests are answered one at a
+    /// time per uid, and a failure holds its turn for the failure delay (see `throttle.rs`).
+    async fn login(&self, id: u64, req: Request, peer: Peer) -> Response {
+        let _turn = match peer.is_root() {
+            true => None,
+            false => Some(self.throttle.turn(peer.uid).await),
+        };
+        let resp = match req {
             Request::Authenticate {
                 user,
                 password,
                 ctx,
             } => {
-                let resp = self
-                    .logins
+                self.logins
                     .authenticate(id, &user, &password, &ctx, peer)
-                    .await;
-                slow_down_failure(peer, &resp).await;
-                resp
+                    .await
             }
-            Request::AccountCheck { user, ctx } => self.logins.account(id, &user, &ctx, peer).await,
             Request::ChangePassword {
                 user,
                 old,
                 new,
                 ctx,
             } => {
-                let resp = self
-                    .logins
+                self.logins
                     .change_password(id, &user, old.as_ref(), &new, &ctx, peer)
-                    .await;
-                slow_down_failure(peer, &resp).await;
-                resp
+                    .await
             }
-            Request::Status => status(&self.answers),
-            Request::Explain(inner) => Box::pin(self.explain(*inner, peer)).await,
-            Request::FlushCache => self.flush_cache(id, peer),
+            _ => return refused(id, peer, "this request"),
+        };
+        if !peer.is_root() && !succeeded(&resp) {
+            tokio::time::sleep(FAILURE_DELAY).await;
         }
+        resp
     }
 
     /// A lookup, answered, with how it was answered (`ldaprsctl user show`).
-    async fn explain(&self, req: Request, peer: Peer) -> Response {
+    /// Root sees everything; a non-root caller may ask about its own user only, and sees the
+    /// answer without the servers, bases, filters or DNs.
+    async fn explain(&self, id: u64, req: Request, peer: Peer) -> Response {
+        if !peer.is_root() {
+            return self.explain_own(id, req, peer).await;
+        }
         let mut lines = match self.answers.explain_lines(&req).await {
             Ok(l) => l,
             Err(resp) => return resp,
@@ -169,6 +194,27 @@ impl Service {
         let answer = Box::pin(self.handle(req, peer)).await;
         lines.push(("answer".into(), short(&answer)));
         Response::Status(lines)
+    }
+
+    async fn explain_own(&self, id: u64, req: Request, peer: Peer) -> Response {
+        let own = match &req {
+            Request::UserByUid(u) => *u == peer.uid,
+            Request::UserByName(_) => true,
+            _ => false,
+        };
+        let query = format!("{req:?}");
+        let answer = if own {
+            Box::pin(self.handle(req, peer)).await
+        } else {
+            Response::NotFound
+        };
+        match answer {
+            Response::User(p) if own && p.uid == peer.uid => Response::Status(vec![
+                ("query".into(), query),
+                ("answer".into(), short(&Response::User(p))),
+            ]),
+            _ => refused(id, peer, "explanations of other users"),
+        }
     }
 
     fn flush_cache(&self, id: u64, peer: Peer) -> Response {
@@ -185,9 +231,14 @@ impl Service {
     }
 }
 
-/// A failed login of a non-root caller waits before its answer.
-async fn slow_down_failure(peer: Peer, resp: &Response) {
-    if !peer.is_root() && !succeeded(resp) {
-        tokio::time::sleep(NON_ROOT_FAILURE_DELAY).await;
+/// A request a non-root caller may not make.
+fn refused(id: u64, peer: Peer, what: &str) -> Response {
+    warn!(
+        "req={id} {what} refused for uid {} (pid {})",
+        peer.uid, peer.pid
+    );
+    Response::Error {
+        code: ErrorCode::PermissionDenied,
+        message: format!("only root may ask for {what}"),
     }
 }

@@ -1,6 +1,10 @@
 //! The Unix socket the modules talk to: framed requests in, framed responses out, the peer's
-//! uid from `SO_PEERCRED`, a cap on concurrent connections and on every read.
+//! uid from `SO_PEERCRED`, and limits that keep one local user from stalling everyone: a cap
+//! on each non-root uid's connections and on all of them together, root's own reserve (so
+//! sshd, login and su never wait behind anyone), deadlines on every read and write, an idle
+//! timeout and a request cap per connection.
 
+use super::admission::Admission;
 use super::dispatch::Service;
 use crate::peer::Peer;
 use crate::{debug, warn};
@@ -12,12 +16,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
 
-/// Most connections served at once; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 512;
-/// A client that connects and does not send a whole request within this time is dropped.
+/// A client that connects and does not send a whole request within this time (or stays idle
+/// that long between requests) is dropped.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// A client that does not read its answer within this time is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Requests served on one connection before it is closed (the modules make one per call).
+const MAX_REQUESTS_PER_CONNECTION: usize = 10_000;
 /// Upper bound for answering one request (the modules give up earlier).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -54,13 +60,11 @@ pub fn snapshot(current: &Current) -> Arc<Service> {
     current.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
+/// Accepts for ever. A connection is admitted or closed at once, never left waiting: accepting
+/// must go on for root while other users' connections are at their caps.
 pub async fn serve(listener: UnixListener, current: Current) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let admission = Arc::new(Admission::default());
     loop {
-        let permit = match slots.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return,
-        };
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
@@ -69,10 +73,24 @@ pub async fn serve(listener: UnixListener, current: Current) {
                 continue;
             }
         };
+        let peer = match stream.peer_cred() {
+            Ok(c) => Peer {
+                uid: c.uid(),
+                pid: c.pid().unwrap_or(0),
+            },
+            Err(e) => {
+                warn!("no peer credentials: {e}");
+                continue;
+            }
+        };
+        let Some(ticket) = admission.admit(peer.uid) else {
+            admission.refused(peer);
+            continue; // dropped: the module sees EOF and answers UNAVAIL at once
+        };
         let svc = snapshot(&current);
         tokio::spawn(async move {
-            handle_conn(stream, svc).await;
-            drop(permit);
+            handle_conn(stream, peer, svc).await;
+            drop(ticket);
         });
     }
 }
@@ -93,18 +111,8 @@ async fn read_request(stream: &mut UnixStream) -> Result<Option<Vec<u8>>, String
     Ok(Some(payload))
 }
 
-async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
-    let peer = match stream.peer_cred() {
-        Ok(c) => Peer {
-            uid: c.uid(),
-            pid: c.pid().unwrap_or(0),
-        },
-        Err(e) => {
-            warn!("no peer credentials: {e}");
-            return;
-        }
-    };
-    loop {
+async fn handle_conn(mut stream: UnixStream, peer: Peer, svc: Arc<Service>) {
+    for _ in 0..MAX_REQUESTS_PER_CONNECTION {
         let payload = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut stream)).await {
             Err(_) => return, // idle or too slow
             Ok(Ok(None)) => return,
@@ -115,7 +123,8 @@ async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
                     code: ErrorCode::BadRequest,
                     message: e,
                 };
-                let _ = stream.write_all(&protocol::frame_response(&resp)).await;
+                let frame = protocol::frame_response(&resp);
+                let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&frame)).await;
                 return;
             }
         };
@@ -143,8 +152,16 @@ async fn handle_conn(mut stream: UnixStream, svc: Arc<Service>) {
             }
             Err(e) => error(ErrorCode::BadRequest, e.to_string()),
         };
-        if stream.write_all(&frame).await.is_err() {
-            return;
+        match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&frame)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                debug!(
+                    "pid {} uid {} did not read its answer; dropped",
+                    peer.pid, peer.uid
+                );
+                return;
+            }
         }
         if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {
             debug!(
