@@ -241,6 +241,18 @@ fn a_local_primary_group_or_gid_100_is_served_only_when_allowed() {
         log.contains("user uid=alice,ou=people,dc=example,dc=com is not served: primary gid 10001 is a local group (/etc/group) ([nss] allow_primary_gids or min_gid to change it)"),
         "{log}"
     );
+    // ldaprsctl says why, and which key changes it.
+    let (_, shown) = ctl(&env, &["user", "show", "alice"], None);
+    println!("{shown}");
+    assert!(
+        shown.lines().any(|l| l.starts_with("hidden")
+            && l.contains("primary gid 10001 is a local group (/etc/group) ([nss] allow_primary_gids or min_gid to change it)")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("answer                   not found"),
+        "{shown}"
+    );
     // Listed in allow_primary_gids, it is served.
     env.stop_daemon();
     env.write_config(&Env::config_for(

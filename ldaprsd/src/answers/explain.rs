@@ -4,7 +4,8 @@
 
 use super::key::Key;
 use super::state::Answers;
-use crate::ldap::ServerBlock;
+use crate::directory::Reject;
+use crate::ldap::{Entry, ServerBlock};
 use ldaprs_common::config::Membership;
 use ldaprs_common::filter::{self, eq};
 use ldaprs_common::protocol::{ErrorCode, Request, Response};
@@ -120,9 +121,10 @@ impl Answers {
                 continue;
             };
             let t = std::time::Instant::now();
-            let found = match b.search(&base, &f, &["1.1".to_string()], false).await {
-                Ok(v) => entries_found(&v),
-                Err(err) => format!("error: {err}"),
+            let attrs = self.explain_attrs(b, req);
+            let (found, hidden) = match b.search(&base, &f, &attrs, false).await {
+                Ok(v) => (entries_found(&v), self.hidden_reasons(b, req, &v)),
+                Err(err) => (format!("error: {err}"), Vec::new()),
             };
             lines.push((
                 format!("server {}", b.name()),
@@ -131,9 +133,65 @@ impl Answers {
                     t.elapsed().as_micros()
                 ),
             ));
+            lines.extend(hidden);
             lines.extend(b.status());
         }
         Ok(lines)
+    }
+
+    /// The attributes an explanation reads: enough to tell why an entry is not served.
+    fn explain_attrs(&self, b: &ServerBlock, req: &Request) -> Vec<String> {
+        match req {
+            Request::UserByName(_) | Request::UserByUid(_) => b.user_attrs(),
+            Request::GroupByName(_) | Request::GroupByGid(_) => {
+                vec![b.eff.attr_group_name.clone(), b.eff.attr_group_gid.clone()]
+            }
+            _ => vec!["1.1".to_string()],
+        }
+    }
+
+    /// `hidden` lines: each entry found that is not served, the rule, and the key to change it.
+    fn hidden_reasons(
+        &self,
+        b: &ServerBlock,
+        req: &Request,
+        entries: &[Entry],
+    ) -> Vec<(String, String)> {
+        let local = self.dir.local().db();
+        let rejects: Vec<(String, Reject)> = entries
+            .iter()
+            .filter_map(|e| {
+                let r = match req {
+                    Request::UserByName(n) => self.dir.user_record(b, e, Some(n), &local).err(),
+                    Request::UserByUid(_) => self.dir.user_record(b, e, None, &local).err(),
+                    Request::GroupByName(n) => self.dir.group_header(b, e, Some(n)).err(),
+                    Request::GroupByGid(_) => self.dir.group_header(b, e, None).err(),
+                    _ => None,
+                };
+                r.map(|r| (e.dn.clone(), r))
+            })
+            .collect();
+        let mut out: Vec<(String, String)> = rejects
+            .iter()
+            .map(|(dn, r)| {
+                let change = r
+                    .config_key()
+                    .map(|k| format!(" ({k} to change it)"))
+                    .unwrap_or_default();
+                (
+                    "hidden".to_string(),
+                    format!("{}{change}; entry {dn}", r.reason()),
+                )
+            })
+            .collect();
+        let served = entries.len() - rejects.len();
+        if served > 1 && matches!(req, Request::UserByName(_) | Request::UserByUid(_)) {
+            out.push((
+                "hidden".to_string(),
+                format!("{served} entries match: answering either could be the wrong person"),
+            ));
+        }
+        out
     }
 
     /// The base and the exact filter block `b` is asked with for `req`.
