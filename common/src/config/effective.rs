@@ -31,7 +31,16 @@ pub struct Effective {
     pub group_filter: String,
     pub attr_group_name: String,
     pub attr_group_gid: String,
+    /// The schema's (or the admin's) primary form.
     pub membership: Membership,
+    /// Every form read from group entries and searched for a user's groups: the primary form
+    /// first. By default all three (`memberUid`, `member`, `uniqueMember`), of which searches
+    /// use only those the directory has (`detect_forms`); `member_attributes` or an explicit
+    /// `attributes.member_uid` / `member` names them instead.
+    pub member_forms: Vec<Membership>,
+    /// Whether searches first find out which of `member_forms` the directory uses (an
+    /// unindexed attribute in an OR filter makes slapd scan every entry).
+    pub detect_forms: bool,
     /// The user attribute listing the user's group DNs, if groups are read from it.
     pub attr_member_of: Option<String>,
     /// Follow nested groups, at most this many levels (None: direct membership only).
@@ -103,6 +112,44 @@ fn schema_defaults(schema: Schema, base: &str) -> SchemaDefaults {
     }
 }
 
+/// A membership attribute by name: `memberUid` holds names, every other one DNs.
+pub fn membership_form(attr: &str) -> Membership {
+    if attr.eq_ignore_ascii_case("memberUid") {
+        Membership::Names(attr.to_string())
+    } else {
+        Membership::Dns(attr.to_string())
+    }
+}
+
+/// The forms read, and whether to detect which of them the directory uses.
+fn member_forms(
+    primary: &Membership,
+    g: &super::server::GroupsSection,
+    ga: &super::server::GroupAttributes,
+) -> (Vec<Membership>, bool) {
+    if let Some(list) = &g.member_attributes {
+        return (list.iter().map(|a| membership_form(a)).collect(), false);
+    }
+    let explicit: Vec<Membership> = [
+        ga.member_uid.clone().map(Membership::Names),
+        ga.member.clone().map(Membership::Dns),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !explicit.is_empty() {
+        return (explicit, false);
+    }
+    let mut all = vec![primary.clone()];
+    for a in ["memberUid", "member", "uniqueMember"] {
+        let f = membership_form(a);
+        if !all.contains(&f) {
+            all.push(f);
+        }
+    }
+    (all, true)
+}
+
 impl Server {
     pub fn effective(&self) -> Effective {
         let d = schema_defaults(self.schema, &self.base);
@@ -115,6 +162,7 @@ impl Server {
             (None, Some(a)) => Membership::Dns(a.clone()),
             (None, None) => d.membership,
         };
+        let (member_forms, detect_forms) = member_forms(&membership, g, ga);
         Effective {
             user_base: u.base.clone().unwrap_or(d.user_base),
             user_filter: crate::filter::normalize(u.filter.as_deref().unwrap_or(d.user_filter)),
@@ -129,6 +177,8 @@ impl Server {
             attr_group_name: ga.name.clone().unwrap_or_else(|| "cn".into()),
             attr_group_gid: ga.gid_number.clone().unwrap_or_else(|| "gidNumber".into()),
             membership,
+            member_forms,
+            detect_forms,
             attr_member_of: ua.member_of.clone(),
             nesting: g.nested.then_some(g.nesting_depth),
             in_chain: g.nested && g.in_chain.unwrap_or(self.schema == Schema::Ad),

@@ -25,7 +25,7 @@ mod validate;
 mod validate_extras;
 mod validate_server;
 
-pub use effective::{Effective, Membership, IN_CHAIN_RULE};
+pub use effective::{membership_form, Effective, Membership, IN_CHAIN_RULE};
 pub use errors::ConfigError;
 pub use load::{load, parse};
 pub use secrets::{read_secret, read_secret_for};

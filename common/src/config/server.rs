@@ -233,6 +233,11 @@ pub struct GroupsSection {
     /// replaces `%s` (`dn` for the entry's DN). Default: the user name.
     #[serde(default)]
     pub search_filter_user_attribute: Option<String>,
+    /// Which membership attributes are read (`memberUid` holds user names; any other, such
+    /// as `member` or `uniqueMember`, holds DNs). Default: every form the directory uses —
+    /// real directories mix a posixGroup with memberUid and a groupOfNames with member.
+    #[serde(default)]
+    pub member_attributes: Option<Vec<String>>,
     #[serde(default)]
     pub attributes: GroupAttributes,
 }
@@ -247,6 +252,7 @@ impl Default for GroupsSection {
             in_chain: None,
             search_filter: None,
             search_filter_user_attribute: None,
+            member_attributes: None,
             attributes: GroupAttributes::default(),
         }
     }

@@ -14,6 +14,7 @@ pub(super) fn validate_server_extras(
     let idx = Some(i);
     check_nesting(path, src, idx, s)?;
     check_group_search(path, src, idx, s)?;
+    check_member_attributes(path, src, idx, s)?;
     check_filters(path, src, idx, s)?;
     check_admin_pair(path, src, idx, s)?;
     check_group_mappings(path, src, idx, s)
@@ -38,6 +39,51 @@ fn check_nesting(path: &str, src: &str, idx: Option<usize>, s: &Server) -> Resul
             "in_chain",
             msg,
             Some("add nested = true"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_member_attributes(
+    path: &str,
+    src: &str,
+    idx: Option<usize>,
+    s: &Server,
+) -> Result<(), ConfigError> {
+    let g = &s.groups;
+    let Some(list) = &g.member_attributes else {
+        return Ok(());
+    };
+    let bad = |m: &str, hint: Option<&str>| {
+        semantic(
+            path,
+            src,
+            idx,
+            GROUPS,
+            "member_attributes",
+            m.to_string(),
+            hint,
+        )
+    };
+    if list.is_empty() {
+        return Err(bad(
+            "is empty: no group could name a member",
+            Some("leave it out to read every form the directory uses"),
+        ));
+    }
+    if let Some(a) = list
+        .iter()
+        .find(|a| a.is_empty() || !a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        return Err(bad(
+            &format!("{a:?} is not an attribute name"),
+            Some("member_attributes = [\"memberUid\", \"member\"]"),
+        ));
+    }
+    if g.attributes.member_uid.is_some() || g.attributes.member.is_some() {
+        return Err(bad(
+            "cannot be combined with attributes.member_uid or attributes.member",
+            Some("list every membership attribute in member_attributes"),
         ));
     }
     Ok(())

@@ -215,12 +215,22 @@ impl Answers {
                 filter::and(&e.group_filter, &eq(&e.attr_group_gid, &g.to_string())),
             ),
             Request::GroupsOfUser(n) => {
-                let member = match &e.membership {
-                    Membership::Names(a) => eq(a, n),
-                    Membership::Dns(a) => match self.dir.user_dn(n) {
-                        Some((_, dn)) => eq(a, &dn),
-                        None => format!("({a}=<DN of {n}>)"),
-                    },
+                let forms = self
+                    .dir
+                    .cached_forms(b)
+                    .unwrap_or_else(|| e.member_forms.clone());
+                let dn = self.dir.user_dn(n).map(|(_, dn)| dn);
+                let terms: Vec<String> = forms
+                    .iter()
+                    .map(|f| match (f, &dn) {
+                        (Membership::Names(a), _) => eq(a, n),
+                        (Membership::Dns(a), Some(dn)) => eq(a, dn),
+                        (Membership::Dns(a), None) => format!("({a}=<DN of {n}>)"),
+                    })
+                    .collect();
+                let member = match terms.as_slice() {
+                    [one] => one.clone(),
+                    many => format!("(|{})", many.concat()),
                 };
                 (e.group_base.clone(), filter::and(&e.group_filter, &member))
             }

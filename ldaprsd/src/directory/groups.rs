@@ -14,12 +14,14 @@ use std::collections::HashSet;
 const MAX_DN_LOOKUPS: usize = 5000;
 
 impl Directory {
+    /// A group is read with its name, its gid and every membership attribute it may carry.
     fn group_attrs(b: &ServerBlock) -> Vec<String> {
         let e = &b.eff;
-        let member = match &e.membership {
+        let mut v = vec![e.attr_group_name.clone(), e.attr_group_gid.clone()];
+        v.extend(e.member_forms.iter().map(|f| match f {
             Membership::Names(a) | Membership::Dns(a) => a.clone(),
-        };
-        vec![e.attr_group_name.clone(), e.attr_group_gid.clone(), member]
+        }));
+        v
     }
 
     async fn find_groups(
@@ -123,32 +125,43 @@ impl Directory {
                 return None;
             }
         };
-        let mut members = Vec::new();
-        let mut seen = HashSet::new();
-        match &b.eff.membership {
-            Membership::Names(attr) => {
-                // A 5,000-member group: one copy of each name, duplicates found by reference.
-                let vals = e.values(attr);
-                let mut unique: HashSet<&str> = HashSet::with_capacity(vals.len());
-                members = vals
-                    .iter()
-                    .filter(|m| valid_name(m) && unique.insert(m.as_str()))
-                    .cloned()
-                    .collect();
-            }
-            Membership::Dns(attr) => {
-                for m in self.dn_members(b, e, attr).await {
-                    if seen.insert(m.clone()) {
-                        members.push(m);
-                    }
-                }
-            }
-        }
         Some(Group {
             name: name.clone(),
             gid,
-            members,
+            members: self.members_of(b, e).await,
         })
+    }
+
+    /// The member names of a group entry, from every membership form it carries: names as
+    /// they are, member DNs resolved to user names (nested groups' users included).
+    async fn members_of(&self, b: &ServerBlock, e: &Entry) -> Vec<String> {
+        // A 5,000-member group: one copy of each name, duplicates found by reference.
+        let mut unique: HashSet<&str> = HashSet::new();
+        let mut members: Vec<String> = Vec::new();
+        for f in &b.eff.member_forms {
+            if let Membership::Names(attr) = f {
+                let vals = e.values(attr);
+                unique.reserve(vals.len());
+                members.extend(
+                    vals.iter()
+                        .filter(|m| valid_name(m) && unique.insert(m.as_str()))
+                        .cloned(),
+                );
+            }
+        }
+        let mut seen: HashSet<String> = HashSet::new();
+        for f in &b.eff.member_forms {
+            let Membership::Dns(attr) = f else { continue };
+            if e.values(attr).is_empty() {
+                continue;
+            }
+            for m in self.dn_members(b, e, attr).await {
+                if !unique.contains(m.as_str()) && seen.insert(m.clone()) {
+                    members.push(m);
+                }
+            }
+        }
+        members
     }
 
     pub async fn group_by_name(&self, name: &str) -> Lookup<Group> {

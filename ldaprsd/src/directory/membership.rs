@@ -120,23 +120,37 @@ fn add_new(
     added
 }
 
-/// The filter for the groups that name the user directly, by the block's membership shape;
-/// None when the user has no value the groups could name.
-fn direct_filter(
-    b: &ServerBlock,
-    user: &UserRef<'_>,
-    member_attr: &str,
-    by_dn: bool,
-) -> Option<String> {
+/// The filter for the groups that name the user directly, in every membership form the
+/// directory uses (`forms`); None when the user has no value the groups could name.
+fn direct_filter(b: &ServerBlock, user: &UserRef<'_>, forms: &[Membership]) -> Option<String> {
     let e = &b.eff;
-    match &e.group_search {
-        Some((sf, attr)) => {
-            search_value(user, attr.as_deref()).map(|v| filter::fill_percent_s(sf, &v))
-        }
-        None if by_dn && e.in_chain => user.dn.map(|dn| in_chain_filter(member_attr, dn)),
-        None if by_dn => user.dn.map(|dn| eq(member_attr, dn)),
-        None => Some(eq(member_attr, user.name)),
+    if let Some((sf, attr)) = &e.group_search {
+        return search_value(user, attr.as_deref()).map(|v| filter::fill_percent_s(sf, &v));
     }
+    let terms: Vec<String> = forms
+        .iter()
+        .filter_map(|f| match f {
+            Membership::Names(a) => Some(eq(a, user.name)),
+            Membership::Dns(a) if e.in_chain => user.dn.map(|dn| in_chain_filter(a, dn)),
+            Membership::Dns(a) => user.dn.map(|dn| eq(a, dn)),
+        })
+        .collect();
+    match terms.as_slice() {
+        [] => None,
+        [one] => Some(one.clone()),
+        many => Some(format!("(|{})", many.concat())),
+    }
+}
+
+/// The attributes of `forms` that hold DNs (those that can name a group inside a group).
+fn dn_attrs(forms: &[Membership]) -> Vec<&str> {
+    forms
+        .iter()
+        .filter_map(|f| match f {
+            Membership::Dns(a) => Some(a.as_str()),
+            Membership::Names(_) => None,
+        })
+        .collect()
 }
 
 /// The note for a membership cut short by `nesting_depth`.
@@ -179,22 +193,24 @@ impl Directory {
         Ok(entries.iter().map(|e| found(b, e)).collect())
     }
 
-    /// Groups (any class) whose member attribute holds one of `dns`.
+    /// Groups (any class) whose member attributes (`attrs`) hold one of `dns`.
     async fn parents_by_member(
         &self,
         b: &ServerBlock,
-        attr: &str,
+        attrs: &[&str],
         dns: &[String],
         class: Option<&str>,
     ) -> Result<Vec<FoundGroup>, DirError> {
         let mut out = Vec::new();
-        for chunk in dns.chunks(OR_BATCH) {
-            let f = any_of(attr, chunk);
-            let f = match class {
-                Some(c) => filter::and(c, &f),
-                None => f,
-            };
-            out.extend(self.groups_matching(b, &f).await?);
+        for attr in attrs {
+            for chunk in dns.chunks(OR_BATCH) {
+                let f = any_of(attr, chunk);
+                let f = match class {
+                    Some(c) => filter::and(c, &f),
+                    None => f,
+                };
+                out.extend(self.groups_matching(b, &f).await?);
+            }
         }
         Ok(out)
     }
@@ -229,15 +245,14 @@ impl Directory {
         if let Some(attr) = &e.attr_member_of {
             return self.groups_by_member_of(b, attr, user, need_all).await;
         }
-        let (member_attr, by_dn) = match &e.membership {
-            Membership::Names(a) => (a.as_str(), false),
-            Membership::Dns(a) => (a.as_str(), true),
-        };
+        let forms = self.member_forms(b).await;
+        let member_attrs = dn_attrs(&forms);
+        let by_dn = !member_attrs.is_empty();
         let mut out = BlockGroups {
             complete: true,
             ..Default::default()
         };
-        let Some(direct) = direct_filter(b, user, member_attr, by_dn) else {
+        let Some(direct) = direct_filter(b, user, &forms) else {
             // No DN (or no value for search_filter_user_attribute): no group can name the user.
             return Ok(out);
         };
@@ -254,13 +269,13 @@ impl Directory {
         let direct_all = self.groups_matching(b, &direct).await?;
         let frontier = add_new(&mut all_seen, &mut out.all, direct_all);
         let Some(depth) = nesting else { return Ok(out) };
-        self.nest_up(b, member_attr, frontier, depth, &mut all_seen, &mut out)
+        self.nest_up(b, &member_attrs, frontier, depth, &mut all_seen, &mut out)
             .await?;
         // The POSIX groups among the parents: those whose members include a group we reached.
         let reached: Vec<String> = out.all.iter().map(|g| g.dn.clone()).collect();
         if !reached.is_empty() {
             let parents_posix = self
-                .parents_by_member(b, member_attr, &reached, Some(&e.group_filter))
+                .parents_by_member(b, &member_attrs, &reached, Some(&e.group_filter))
                 .await?;
             let known: HashSet<String> = reached.iter().map(|d| normalize_dn(d)).collect();
             // Only groups inside the closure count (a POSIX parent of the deepest level that
@@ -279,7 +294,7 @@ impl Directory {
     async fn nest_up(
         &self,
         b: &ServerBlock,
-        member_attr: &str,
+        member_attrs: &[&str],
         mut frontier: Vec<String>,
         depth: u32,
         all_seen: &mut HashSet<String>,
@@ -288,7 +303,7 @@ impl Directory {
         let mut level = 0u32;
         while !frontier.is_empty() {
             let parents = self
-                .parents_by_member(b, member_attr, &frontier, None)
+                .parents_by_member(b, member_attrs, &frontier, None)
                 .await?;
             let before = out.all.len();
             let next = add_new(all_seen, &mut out.all, parents);

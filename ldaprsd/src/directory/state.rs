@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::ldap::{DirError, Entry, ServerBlock};
 use crate::ttl_cache::TtlCache;
 use crate::{debug, warn};
-use ldaprs_common::config::Config;
+use ldaprs_common::config::{Config, Membership};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,8 @@ pub struct Directory {
     pub(super) bound: TtlCache<String, BoundUser>,
     /// Hidden entries already warned about in this cache period.
     pub(super) warned: TtlCache<String, ()>,
+    /// The membership forms each block's directory uses (see `forms.rs`).
+    pub(super) forms: TtlCache<String, Vec<Membership>>,
 }
 
 /// What a user's own successful bind taught: where the user lives, and its entry when the
@@ -68,6 +70,7 @@ impl Directory {
             local: LocalPolicy::new(local, &cfg.nss),
             bound: TtlCache::default(),
             warned: TtlCache::default(),
+            forms: TtlCache::default(),
         }
     }
 

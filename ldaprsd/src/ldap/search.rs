@@ -39,6 +39,8 @@ struct Query<'q> {
     filter: &'q str,
     attrs: &'q [String],
     strict: bool,
+    /// A size limit sent with the search (0: none).
+    limit: i32,
 }
 
 impl Query<'_> {
@@ -60,6 +62,9 @@ impl ServerBlock {
         uri: &str,
         q: Query<'_>,
     ) -> Result<Vec<Entry>, DirError> {
+        if q.limit > 0 {
+            ldap.with_search_options(ldap3::SearchOptions::new().sizelimit(q.limit));
+        }
         let fut =
             ldap.with_timeout(self.op_timeout)
                 .search(q.base, q.scope, q.filter, q.attrs.to_vec());
@@ -199,6 +204,7 @@ impl ServerBlock {
             filter: f,
             attrs,
             strict,
+            limit: 0,
         };
         self.failover(!paged, |i| -> Attempt<'_, Vec<Entry>> {
             Box::pin(async move {
@@ -216,6 +222,37 @@ impl ServerBlock {
             })
         })
         .await
+    }
+
+    /// Whether any entry under `base` matches `f`: one search with a size limit of 1 (the
+    /// server stops at the first match).
+    pub async fn exists(&self, base: &str, f: &str) -> Result<bool, DirError> {
+        let attrs = ["1.1".to_string()];
+        let q = Query {
+            base,
+            scope: Scope::Subtree,
+            filter: f,
+            attrs: &attrs,
+            strict: false,
+            limit: 1,
+        };
+        let found = self
+            .failover(true, |i| -> Attempt<'_, Vec<Entry>> {
+                Box::pin(async move {
+                    let res = match self.conn(i).await {
+                        Ok((mut ldap, uri)) => self.search_once(&mut ldap, &uri, q).await,
+                        Err(e) => Err(e),
+                    };
+                    (i, res)
+                })
+            })
+            .await;
+        match found {
+            Ok(v) => Ok(!v.is_empty()),
+            // More than the one entry asked for: there is one.
+            Err(DirError::SizeLimit(_)) => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every entry matching `f`: a paged search, and where the server caps even paged

@@ -66,7 +66,8 @@ impl Service {
             answers: answers.clone(),
         };
         let logins = Logins::new(accounts, cfg.pam.clone(), hostname(), clock);
-        answers.publish_local_names();
+        // The local names reach the shared map at the first background tick (`probe_dead`),
+        // not here: start-up stays as short as it was (the socket is already visible).
         Service {
             dir,
             answers,
