@@ -110,6 +110,7 @@ impl Answers {
         self.cache.clear();
         self.frames.clear();
         self.dir.flush();
-        self.publish_local_names();
+        // The local names come back at the next background tick (`keep_local_names_fresh`
+        // sees the cleared map); a stopping daemon leaves the map empty.
     }
 }
