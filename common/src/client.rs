@@ -307,13 +307,11 @@ pub fn call_raw(path: &str, req: &Request, opts: CallOptions) -> Result<Vec<u8>,
             return Err(ClientError::UntrustedPeer(uid));
         }
     }
-    let mut frame = protocol::frame_request(req);
+    // The frame may hold a password: it is built at its exact size (no reallocation leaves
+    // a copy) and wiped, whole allocation, when dropped right after sending.
+    let frame = protocol::frame_request(req);
     let sent = send_all(sock.0, &frame, deadline);
-    // The frame may hold a password: wipe it before anything else.
-    for b in frame.iter_mut() {
-        // SAFETY: valid &mut u8; volatile so the wipe is not optimised away.
-        unsafe { std::ptr::write_volatile(b, 0) };
-    }
+    drop(frame);
     sent?;
     recv_frame(sock.0, deadline)
 }

@@ -1,7 +1,9 @@
 //! The PAM host side of the module: [`RealHost`], the `PamHost` of `ldaprs_common::pam_flow`
 //! over a real `pam_handle_t` (items, the conversation, syslog), and [`SocketDaemon`], its
 //! `Daemon` over ldaprsd's socket. Passwords copied out of libpam or the application are wiped
-//! from the copies this module frees or hands back.
+//! from the copies this module frees or hands back, and every copy it makes is a buffer of
+//! its final size that is wiped on drop (`Secret`, `Zeroizing`): no reallocation leaves one
+//! behind in the host's (sshd's, login's) memory.
 
 use crate::sys::{self, PamHandle};
 use ldaprs_common::client::{self, CallOptions, ClientError};
@@ -10,6 +12,7 @@ use ldaprs_common::protocol::{PamContext, Request, Response, Secret};
 use ldaprs_common::DEFAULT_SOCKET;
 use libc::{c_char, c_int, c_void};
 use std::ffi::{CStr, CString};
+use zeroize::{Zeroize, Zeroizing};
 
 /// `PamHost` over a real `pam_handle_t`.
 pub(crate) struct RealHost {
@@ -67,13 +70,13 @@ impl RealHost {
         } else {
             // SAFETY: a NUL-terminated string allocated by the application.
             let len = unsafe { libc::strlen(text_ptr) };
-            // SAFETY: len bytes are readable at text_ptr.
+            // SAFETY: len bytes are readable and writable at text_ptr (the application's
+            // malloc'ed reply, which is ours now).
             let bytes = unsafe { std::slice::from_raw_parts_mut(text_ptr.cast::<u8>(), len) };
-            let secret = Secret::new(bytes.to_vec());
-            for b in bytes.iter_mut() {
-                // SAFETY: wiping the application's copy before it is freed.
-                unsafe { std::ptr::write_volatile(b, 0) };
-            }
+            // Copied once into a buffer of exactly its size, then the application's copy is
+            // wiped before it is freed.
+            let secret = Secret::from_slice(bytes);
+            bytes.zeroize();
             // SAFETY: malloc'ed by the application; we own it now (pam_conv(3)).
             unsafe { libc::free(text_ptr.cast::<c_void>()) };
             Some(secret)
@@ -94,23 +97,25 @@ impl RealHost {
             return None;
         }
         // SAFETY: password items are NUL-terminated strings owned by libpam.
-        Some(Secret::new(
-            unsafe { CStr::from_ptr(p.cast::<c_char>()) }
-                .to_bytes()
-                .to_vec(),
-        ))
+        let bytes = unsafe { CStr::from_ptr(p.cast::<c_char>()) }.to_bytes();
+        Some(Secret::from_slice(bytes))
     }
 
+    /// Sets a password item. No `CString`: `CString::new` grows its `Vec` by one byte for the
+    /// NUL (a reallocation leaving the password behind in freed memory, inside sshd) and
+    /// hands the bytes back unwiped when they hold a NUL. The C string is built here in one
+    /// buffer of its final size and wiped when dropped; libpam keeps its own copy.
     fn set_secret_item(&mut self, item: c_int, password: &Secret) {
-        if let Ok(c) = CString::new(password.expose().to_vec()) {
-            // SAFETY: libpam copies the string.
-            unsafe { sys::pam_set_item(self.pamh, item, c.as_ptr().cast::<c_void>()) };
-            let mut bytes = c.into_bytes_with_nul();
-            for b in bytes.iter_mut() {
-                // SAFETY: wiping our copy before it is freed.
-                unsafe { std::ptr::write_volatile(b, 0) };
-            }
-        }
+        let Some(c) = nul_terminated(password) else {
+            self.log(
+                Level::Notice,
+                "a password with a NUL byte cannot be passed on to other modules",
+            );
+            return;
+        };
+        // SAFETY: `c` is a NUL-terminated string that lives until after the call; libpam
+        // copies it (pam_set_item(3)).
+        unsafe { sys::pam_set_item(self.pamh, item, c.as_ptr().cast::<c_void>()) };
     }
 }
 
@@ -191,6 +196,19 @@ impl PamHost for RealHost {
         // SAFETY: "%s" with one C string argument; pam_syslog logs to authpriv.
         unsafe { sys::pam_syslog(self.pamh, prio, c"%s".as_ptr(), text.as_ptr()) };
     }
+}
+
+/// `password` and a NUL, in one buffer allocated at its final size and wiped on drop; `None`
+/// if the password holds a NUL (C cannot carry it).
+pub(crate) fn nul_terminated(password: &Secret) -> Option<Zeroizing<Vec<u8>>> {
+    let bytes = password.expose();
+    if bytes.contains(&0) {
+        return None;
+    }
+    let mut c = Zeroizing::new(Vec::with_capacity(bytes.len().saturating_add(1)));
+    c.extend_from_slice(bytes);
+    c.push(0);
+    Some(c)
 }
 
 pub(crate) struct SocketDaemon;

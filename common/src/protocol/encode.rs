@@ -4,34 +4,48 @@
 use super::entries::{Group, Passwd};
 use super::request::{PamContext, Request};
 use super::response::Response;
+use super::wire::HEADER_LEN;
 use super::writer::Writer;
+use zeroize::Zeroizing;
 
-/// A whole frame (header + payload) for a request.
-pub fn frame_request(req: &Request) -> Vec<u8> {
-    let mut w = Writer::default();
+/// A whole frame (header + payload) for a request, wiped when dropped: it may carry a
+/// password. It is written into one buffer of its exact size (counted first), so no
+/// reallocation leaves an unwiped copy of the password in freed memory.
+pub fn frame_request(req: &Request) -> Zeroizing<Vec<u8>> {
+    let len = request_len(req);
+    let mut w = Writer::with_capacity(HEADER_LEN.saturating_add(len));
+    w.header(len);
     encode_request(&mut w, req);
-    w.into_frame()
+    Zeroizing::new(w.into_bytes())
+}
+
+/// The exact length of `req`'s payload.
+fn request_len(req: &Request) -> usize {
+    let mut c = Writer::counter();
+    encode_request(&mut c, req);
+    c.len()
 }
 
 /// The payload of `Response::User(p)`, encoded from a borrowed entry.
 pub fn user_payload(p: &Passwd) -> Vec<u8> {
-    let mut w = Writer::default();
+    let mut w = Writer::growing();
     w.u8(1);
     encode_passwd(&mut w, p);
-    w.buf
+    w.into_bytes()
 }
 
 /// The payload of `Response::Group(g)`, encoded from a borrowed entry.
 pub fn group_payload(g: &Group) -> Vec<u8> {
-    let mut w = Writer::default();
+    let mut w = Writer::growing();
     w.u8(3);
     encode_group(&mut w, g);
-    w.buf
+    w.into_bytes()
 }
 
-/// A whole frame (header + payload) for a response.
+/// A whole frame (header + payload) for a response. Responses carry no password: the
+/// buffer grows as it is written, the header is filled in at the end.
 pub fn frame_response(resp: &Response) -> Vec<u8> {
-    let mut w = Writer::default();
+    let mut w = Writer::frame();
     encode_response(&mut w, resp);
     w.into_frame()
 }
@@ -84,10 +98,10 @@ fn encode_request(w: &mut Writer, req: &Request) {
         Request::Status => w.u8(10),
         Request::FlushCache => w.u8(11),
         Request::Explain(inner) => {
+            // Length-prefixed like `bytes`, written in place: no second buffer.
             w.u8(12);
-            let mut iw = Writer::default();
-            encode_request(&mut iw, inner);
-            w.bytes(&iw.buf);
+            w.count(request_len(inner));
+            encode_request(w, inner);
         }
         Request::ChangePassword {
             user,
@@ -178,6 +192,41 @@ fn encode_response(w: &mut Writer, resp: &Response) {
             w.u8(10);
             w.u8(*code as u8);
             w.str(message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Secret;
+
+    /// A request carrying passwords is written into a buffer allocated once at its exact
+    /// size: the capacity asked for up front is the length, so it never grew.
+    #[test]
+    fn secret_requests_are_framed_without_reallocation() {
+        let long = vec![b'x'; 5000];
+        for req in [
+            Request::Authenticate {
+                user: "alice".into(),
+                password: Secret::from_slice(&long),
+                ctx: PamContext {
+                    service: "sshd".into(),
+                    rhost: "::1".into(),
+                    tty: "ssh".into(),
+                },
+            },
+            Request::ChangePassword {
+                user: "alice".into(),
+                old: Some(Secret::from_slice(b"old")),
+                new: Secret::from_slice(&long),
+                ctx: PamContext::default(),
+            },
+            Request::Explain(Box::new(Request::UserByName("bob".into()))),
+        ] {
+            let f = frame_request(&req);
+            assert_eq!(f.capacity(), f.len(), "{req:?}");
+            assert_eq!(f.len(), HEADER_LEN + request_len(&req));
         }
     }
 }

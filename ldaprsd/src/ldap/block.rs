@@ -2,6 +2,7 @@
 //! passwords may travel to them. Connections, failover, searches and binds are in the sibling
 //! files, each an `impl ServerBlock` of its own concern.
 
+use super::error::DirError;
 use super::health::{backoff, jitter_unit, DeadInfo, Slot, SlotState};
 use super::tls;
 use crate::clock::{Clock, SystemClock};
@@ -10,14 +11,16 @@ use ldaprs_common::config::seconds;
 use ldaprs_common::config::{Effective, Server, TlsMode};
 use std::sync::Arc;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 /// A `[[servers]]` block: its URIs (with their health) and the settings to reach them.
 pub struct ServerBlock {
     pub cfg: Server,
     pub eff: Effective,
-    pub(super) bind_password: Option<String>,
-    /// The password of `admin_dn` (root's password resets).
-    pub(super) admin_password: Option<String>,
+    /// The service account's password, wiped when the block is dropped (a reload).
+    pub(super) bind_password: Option<Zeroizing<String>>,
+    /// The password of `admin_dn` (root's password resets), wiped likewise.
+    pub(super) admin_password: Option<Zeroizing<String>>,
     pub(super) tls: Option<Arc<rustls::ClientConfig>>,
     pub(super) connect_timeout: Duration,
     pub(super) op_timeout: Duration,
@@ -30,6 +33,13 @@ pub struct ServerBlock {
 }
 
 impl ServerBlock {
+    /// The block for `cfg`, with the service bind password read from `bind_password_file`.
+    /// The password's buffer is moved into a [`Zeroizing`] (not copied), so it is wiped when
+    /// the block is dropped.
+    ///
+    /// Outside our control: ldap3 takes the password as `&str` and copies it into its own BER
+    /// encoding buffers (and rustls into its TLS records) for every bind; those buffers are
+    /// freed without being wiped.
     pub fn new(cfg: Server, bind_password: Option<String>) -> Result<ServerBlock, tls::TlsError> {
         let tls = tls::client_config(&cfg)?;
         let slots = cfg
@@ -49,7 +59,7 @@ impl ServerBlock {
             retry_base: seconds(cfg.retry_dead_after),
             retry_max: seconds(cfg.retry_dead_max),
             cfg,
-            bind_password,
+            bind_password: bind_password.map(Zeroizing::new),
             admin_password: None,
             tls,
             slots,
@@ -67,9 +77,10 @@ impl ServerBlock {
         self
     }
 
-    /// Sets the password of `admin_dn` (read from `admin_password_file`).
+    /// Sets the password of `admin_dn` (read from `admin_password_file`); moved into a
+    /// [`Zeroizing`] like the bind password.
     pub fn with_admin_password(mut self, pw: Option<String>) -> ServerBlock {
-        self.admin_password = pw;
+        self.admin_password = pw.map(Zeroizing::new);
         self
     }
 
@@ -77,7 +88,15 @@ impl ServerBlock {
     pub fn admin(&self) -> Option<(&str, &str)> {
         Some((
             self.cfg.admin_dn.as_deref()?,
-            self.admin_password.as_deref()?,
+            self.admin_password.as_ref()?.as_str(),
+        ))
+    }
+
+    /// The service account and its password, when both are configured.
+    pub(super) fn service_account(&self) -> Option<(&str, &str)> {
+        Some((
+            self.cfg.bind_dn.as_deref()?,
+            self.bind_password.as_ref()?.as_str(),
         ))
     }
 
@@ -90,15 +109,36 @@ impl ServerBlock {
             || self.cfg.allow_cleartext_passwords
     }
 
-    /// Lines for the start-up log about how passwords travel.
+    /// The service bind obeys the rule of user passwords: over a URI where a password may not
+    /// travel, it is not sent, and the URI fails (the next one is tried) with this error.
+    pub(super) fn service_bind_transport(&self, uri: &str) -> Result<(), DirError> {
+        match self.service_account() {
+            Some((dn, _)) if !self.password_transport_ok(uri) => Err(DirError::Unreachable(format!(
+                "{uri}: service bind as {dn} not sent: {uri} is plain LDAP and allow_cleartext_passwords is off, so bind_password_file's password would travel in clear text (use ldaps://, [servers.tls] mode = \"starttls\", ldapi://, or allow_cleartext_passwords = true)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Lines for the start-up log (and `ldaprsctl config check`) about how passwords travel:
+    /// the user passwords and, with `bind_dn`, the service account's.
     pub fn transport_warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let service = self.cfg.bind_dn.is_some();
         for s in &self.slots {
             let plain = s.uri.starts_with("ldap://") && self.cfg.tls.mode != TlsMode::Starttls;
             if plain && self.cfg.allow_cleartext_passwords {
-                out.push(format!("server {}: {} is plain LDAP and allow_cleartext_passwords = true: USER PASSWORDS ARE SENT IN CLEAR TEXT", self.cfg.name, s.uri));
+                let who = if service {
+                    "USER PASSWORDS AND THE SERVICE BIND PASSWORD (bind_dn) ARE"
+                } else {
+                    "USER PASSWORDS ARE"
+                };
+                out.push(format!("server {}: {} is plain LDAP and allow_cleartext_passwords = true: {who} SENT IN CLEAR TEXT", self.cfg.name, s.uri));
             } else if plain {
                 out.push(format!("server {}: {} is plain LDAP: user passwords will not be sent there, so logins through it fail (use ldaps://, [servers.tls] mode = \"starttls\", ldapi://, or allow_cleartext_passwords = true)", self.cfg.name, s.uri));
+                if service {
+                    out.push(format!("server {}: {} is plain LDAP: the service bind (bind_dn) is not sent there either, so the URI is not used at all (same fixes; allow_cleartext_passwords = true sends it in clear text)", self.cfg.name, s.uri));
+                }
             }
         }
         out
@@ -179,5 +219,134 @@ impl ServerBlock {
                 (format!("server {} {}", self.cfg.name, s.uri), v)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A block over `uris` with the service account `cn=reader` (when `bind`) and the extra
+    /// server keys in `extra`.
+    fn block(uris: &str, bind: bool, extra: &str) -> ServerBlock {
+        let account = if bind {
+            "bind_dn = \"cn=reader,dc=x\"\nbind_password_file = \"/nonexistent/pw\"\n"
+        } else {
+            ""
+        };
+        let src =
+            format!("[[servers]]\nname = \"t\"\nuri = [{uris}]\nbase = \"dc=x\"\n{account}{extra}");
+        let cfg = ldaprs_common::config::parse("t.toml", &src).unwrap();
+        let pw = bind.then(|| "s3cret".to_string());
+        ServerBlock::new(cfg.servers[0].clone(), pw).unwrap()
+    }
+
+    #[test]
+    fn service_bind_follows_the_cleartext_rule() {
+        let b = block("\"ldap://127.0.0.1:9\"", true, "");
+        let e = b.service_bind_transport("ldap://127.0.0.1:9").unwrap_err();
+        let DirError::Unreachable(m) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(m.contains("service bind as cn=reader,dc=x not sent"), "{m}");
+        assert!(m.contains("allow_cleartext_passwords"), "{m}");
+        assert!(!m.contains("s3cret"));
+        // TLS, a local socket: sent.
+        assert!(b.service_bind_transport("ldaps://h").is_ok());
+        assert!(b.service_bind_transport("ldapi://%2Frun%2Fslapd").is_ok());
+        // StartTLS, or clear text allowed: sent.
+        let b = block(
+            "\"ldap://h\"",
+            true,
+            "[servers.tls]\nmode = \"starttls\"\nverify = false\n",
+        );
+        assert!(b.service_bind_transport("ldap://h").is_ok());
+        let b = block("\"ldap://h\"", true, "allow_cleartext_passwords = true\n");
+        assert!(b.service_bind_transport("ldap://h").is_ok());
+        // No service account: an anonymous connection, nothing to protect.
+        let b = block("\"ldap://h\"", false, "");
+        assert!(b.service_bind_transport("ldap://h").is_ok());
+    }
+
+    #[test]
+    fn transport_warnings_name_the_service_bind() {
+        let w = block("\"ldap://h\"", true, "").transport_warnings();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("user passwords will not be sent there"),
+            "{w:?}"
+        );
+        assert!(
+            w[1].contains("the service bind (bind_dn) is not sent there either"),
+            "{w:?}"
+        );
+        let w =
+            block("\"ldap://h\"", true, "allow_cleartext_passwords = true\n").transport_warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("THE SERVICE BIND PASSWORD (bind_dn) ARE SENT IN CLEAR TEXT"),
+            "{w:?}"
+        );
+        // Without bind_dn the warnings are about user passwords only (as before).
+        let w = block("\"ldap://h\"", false, "").transport_warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(!w[0].contains("bind_dn"), "{w:?}");
+        let w =
+            block("\"ldap://h\"", false, "allow_cleartext_passwords = true\n").transport_warnings();
+        assert!(
+            w[0].contains(": USER PASSWORDS ARE SENT IN CLEAR TEXT"),
+            "{w:?}"
+        );
+        // StartTLS: no warning.
+        let b = block(
+            "\"ldap://h\"",
+            true,
+            "[servers.tls]\nmode = \"starttls\"\nverify = false\n",
+        );
+        assert!(b.transport_warnings().is_empty());
+    }
+
+    /// The daemon's service connection and `ldaprsctl server test` refuse the plain URI
+    /// before dialling it (port 9 would otherwise answer "connection refused"); with the
+    /// allowance they do dial it.
+    #[test]
+    fn plain_uri_is_not_dialled_for_the_service_bind() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let b = block("\"ldap://127.0.0.1:9\"", true, "");
+            let e = b.conn(0).await.err().unwrap().to_string();
+            assert!(
+                e.contains("not sent") && e.contains("allow_cleartext_passwords"),
+                "{e}"
+            );
+            let e = b
+                .diagnose("ldap://127.0.0.1:9")
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("not sent") && e.contains("allow_cleartext_passwords"),
+                "{e}"
+            );
+            let b = block(
+                "\"ldap://127.0.0.1:9\"",
+                true,
+                "allow_cleartext_passwords = true\n",
+            );
+            let e = b.conn(0).await.err().unwrap().to_string();
+            assert!(e.contains("connect"), "{e}");
+            assert!(!e.contains("not sent"), "{e}");
+        });
+    }
+
+    #[test]
+    fn admin_password_is_lent_from_its_wiping_wrapper() {
+        let admin = "admin_dn = \"cn=admin,dc=x\"\nadmin_password_file = \"/nonexistent/a\"\n";
+        let b = block("\"ldapi://x\"", false, admin).with_admin_password(Some("adm1n".into()));
+        assert_eq!(b.admin(), Some(("cn=admin,dc=x", "adm1n")));
+        assert_eq!(block("\"ldapi://x\"", false, admin).admin(), None);
     }
 }

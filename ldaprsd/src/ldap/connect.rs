@@ -52,9 +52,14 @@ impl ServerBlock {
         Ok(ldap)
     }
 
-    /// Binds as the service account (or stays anonymous).
+    /// Binds as the service account (or stays anonymous). Not over a URI where passwords may
+    /// not travel (plain `ldap://` without `allow_cleartext_passwords`): the URI fails instead.
+    ///
+    /// The password is lent to ldap3 as `&str`; ldap3 copies it into its BER buffers (and
+    /// rustls into TLS records) that are freed unwiped: outside our control.
     async fn service_bind(&self, ldap: &mut Ldap, uri: &str) -> Result<(), DirError> {
-        let (Some(dn), Some(pw)) = (&self.cfg.bind_dn, &self.bind_password) else {
+        self.service_bind_transport(uri)?;
+        let Some((dn, pw)) = self.service_account() else {
             return Ok(());
         };
         let res = ldap
@@ -96,6 +101,8 @@ impl ServerBlock {
         if let Some(l) = Self::open_conn(slot) {
             return Ok((l, slot.uri.clone()));
         }
+        // Checked before connecting too: a URI the service bind may not use is not dialled.
+        self.service_bind_transport(&slot.uri)?;
         let mut ldap = self.connect(&slot.uri).await?;
         self.service_bind(&mut ldap, &slot.uri).await?;
         debug!("server {}: connected to {}", self.cfg.name, slot.uri);

@@ -66,11 +66,14 @@ impl ServerBlock {
     }
 
     /// For `ldaprsctl server test`: connect as the daemon would, bind as the service account
-    /// and read the RootDSE.
+    /// and read the RootDSE. Over a URI where the service bind may not be sent (plain
+    /// `ldap://` without `allow_cleartext_passwords`) it is not sent, and the URI fails, as it
+    /// does in the daemon.
     pub async fn diagnose(&self, uri: &str) -> Result<(String, Vec<(String, String)>), DirError> {
+        self.service_bind_transport(uri)?;
         let mut ldap = self.connect(uri).await?;
-        let bind = match (&self.cfg.bind_dn, &self.bind_password) {
-            (Some(dn), Some(pw)) => {
+        let bind = match self.service_account() {
+            Some((dn, pw)) => {
                 let fut = ldap.with_timeout(self.op_timeout).simple_bind(dn, pw);
                 match tokio::time::timeout(self.op_timeout, fut).await {
                     Err(_) => {
@@ -83,7 +86,7 @@ impl ServerBlock {
                     Ok(Ok(r)) => format!("{dn}: REFUSED (resultCode {} {})", r.rc, r.text),
                 }
             }
-            _ => "anonymous (no bind_dn)".to_string(),
+            None => "anonymous (no bind_dn)".to_string(),
         };
         let attrs = vec![
             "namingContexts",
