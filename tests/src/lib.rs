@@ -458,6 +458,7 @@ impl Env {
 
     /// Starts ldaprsd; Err(log) if it exits or does not listen within 10 s.
     pub fn try_start_daemon(&mut self) -> Result<(), String> {
+        let log_before = self.daemon_log().len();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -480,7 +481,13 @@ impl Env {
             if let Ok(Some(_)) = child.try_wait() {
                 return Err(self.daemon_log());
             }
-            if sock.exists() {
+            // The socket appears before the daemon switches to `[daemon] user`; "listening on"
+            // is logged once it is ready (after the switch).
+            let started = self
+                .daemon_log()
+                .get(log_before..)
+                .is_some_and(|l| l.contains(" listening on "));
+            if sock.exists() && started {
                 self.daemon = Some(child);
                 return Ok(());
             }

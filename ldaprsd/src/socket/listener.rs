@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
+use zeroize::Zeroizing;
 
 /// A client that connects and does not send a whole request within this time (or stays idle
 /// that long between requests) is dropped.
@@ -95,7 +96,7 @@ pub async fn serve(listener: UnixListener, current: Current) {
     }
 }
 
-async fn read_request(stream: &mut UnixStream) -> Result<Option<Vec<u8>>, String> {
+async fn read_request(stream: &mut UnixStream) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
     let mut h = [0u8; HEADER_LEN];
     match stream.read_exact(&mut h).await {
         Ok(_) => {}
@@ -103,9 +104,11 @@ async fn read_request(stream: &mut UnixStream) -> Result<Option<Vec<u8>>, String
         Err(e) => return Err(e.to_string()),
     }
     let len = protocol::parse_header(&h, MAX_REQUEST).map_err(|e| e.to_string())?;
-    let mut payload = vec![0u8; len];
+    // May hold a password: sized once from the header (never grown) and wiped on drop, also
+    // when READ_TIMEOUT cuts the read short.
+    let mut payload = Zeroizing::new(vec![0u8; len]);
     stream
-        .read_exact(&mut payload)
+        .read_exact(&mut payload[..])
         .await
         .map_err(|e| e.to_string())?;
     Ok(Some(payload))
@@ -132,7 +135,10 @@ async fn handle_conn(mut stream: UnixStream, peer: Peer, svc: Arc<Service>) {
         let error = |code: ErrorCode, message: String| {
             Arc::new(protocol::frame_response(&Response::Error { code, message }))
         };
-        let frame = match protocol::decode_request(&payload) {
+        let decoded = protocol::decode_request(&payload);
+        // Wiped as soon as it is decoded; the decoded Request's Secrets wipe themselves.
+        drop(payload);
+        let frame = match decoded {
             Ok(req) => {
                 // A panic inside a library (ldap3 panics on some malformed server data)
                 // becomes an error answer, not a dead daemon. (Caught in place rather than in
