@@ -1,7 +1,8 @@
 //! Asking the daemon: one call over its socket, and the password prompt of `auth test`.
 
 use ldaprs_common::client::{self, CallOptions};
-use ldaprs_common::protocol::{Request, Response};
+use ldaprs_common::protocol::{Request, Response, Secret};
+use zeroize::Zeroizing;
 use std::io::BufRead;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -18,7 +19,7 @@ pub fn call(socket: &str, req: &Request) -> Result<Response, ExitCode> {
 }
 
 /// Reads a password: from the terminal with echo off, else one line of standard input.
-pub fn read_password(prompt: &str) -> Option<Vec<u8>> {
+pub fn read_password(prompt: &str) -> Option<Secret> {
     use std::io::Write;
     let fd = libc::STDIN_FILENO;
     // SAFETY: isatty on our own stdin.
@@ -35,12 +36,13 @@ pub fn read_password(prompt: &str) -> Option<Vec<u8>> {
         // SAFETY: setting our own terminal's attributes; restored below.
         unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
     }
-    let mut line = String::new();
+    // Room for a long password up front (no reallocation leaves a copy behind); wiped on drop.
+    let mut line = Zeroizing::new(String::with_capacity(1024));
     let ok = std::io::stdin().lock().read_line(&mut line).is_ok();
     if echo_off {
         // SAFETY: restoring the attributes saved above.
         unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
         eprintln!();
     }
-    ok.then(|| line.trim_end_matches(['\n', '\r']).as_bytes().to_vec())
+    ok.then(|| Secret::from_slice(line.trim_end_matches(['\n', '\r']).as_bytes()))
 }

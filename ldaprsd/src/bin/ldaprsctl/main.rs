@@ -6,7 +6,7 @@ mod output;
 
 use daemon::{call, read_password};
 use ldaprs_common::config;
-use ldaprs_common::protocol::{AuthCode, PamContext, Request, Response, Secret};
+use ldaprs_common::protocol::{AuthCode, PamContext, Request, Response};
 use output::{show, show_json};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -124,7 +124,7 @@ fn auth_test(socket: &str, n: &str, json: bool) -> Result<Request, ExitCode> {
     };
     let auth = Request::Authenticate {
         user: n.to_string(),
-        password: Secret::new(pw),
+        password: pw,
         ctx: ctx.clone(),
     };
     let first = call(socket, &auth)?;
