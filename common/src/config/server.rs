@@ -67,6 +67,12 @@ pub struct Server {
     /// searching first: no service account needed (Grafana's single bind).
     #[serde(default)]
     pub user_dn_pattern: Option<String>,
+    /// Hosts (`host` or `host:port`) whose referrals and continuation references are followed,
+    /// besides the block's own URIs. A reference to any other host is skipped (one debug
+    /// line): its part of the answer is missing, which for `[pam] deny_groups` means a deny
+    /// group held only there does not deny.
+    #[serde(default)]
+    pub referral_hosts: Vec<String>,
     #[serde(default)]
     pub tls: TlsSection,
     #[serde(default)]

@@ -15,6 +15,7 @@ pub(super) fn validate_server_extras(
     check_nesting(path, src, idx, s)?;
     check_group_search(path, src, idx, s)?;
     check_member_attributes(path, src, idx, s)?;
+    check_referral_hosts(path, src, idx, s)?;
     check_filters(path, src, idx, s)?;
     check_admin_pair(path, src, idx, s)?;
     check_group_mappings(path, src, idx, s)
@@ -40,6 +41,29 @@ fn check_nesting(path: &str, src: &str, idx: Option<usize>, s: &Server) -> Resul
             msg,
             Some("add nested = true"),
         ));
+    }
+    Ok(())
+}
+
+fn check_referral_hosts(
+    path: &str,
+    src: &str,
+    idx: Option<usize>,
+    s: &Server,
+) -> Result<(), ConfigError> {
+    for h in &s.referral_hosts {
+        let (host, port) = h.rsplit_once(':').unwrap_or((h.as_str(), "389"));
+        if host.is_empty() || host.contains('/') || port.parse::<u16>().is_err() {
+            return Err(semantic(
+                path,
+                src,
+                idx,
+                None,
+                "referral_hosts",
+                format!("{h:?} is not a host or host:port"),
+                Some("referral_hosts = [\"ldap2.example.com\", \"10.0.0.5:3389\"]"),
+            ));
+        }
     }
     Ok(())
 }

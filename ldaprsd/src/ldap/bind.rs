@@ -61,6 +61,16 @@ impl ServerBlock {
         password: &str,
         read_attrs: Option<&[String]>,
     ) -> Result<BindResult, DirError> {
+        // Found through a referral: the bind goes to the server that holds the entry.
+        if let Some(uri) = self.referred_uri(dn) {
+            let (mut conn, uri) = self.bound_user_conn_to(&uri, None, dn, password).await?;
+            let bind = r_of(&conn);
+            let r = self
+                .finish_user_bind(&mut conn, &uri, dn, read_attrs, bind)
+                .await;
+            let _ = tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
+            return r;
+        }
         // Not hedged: a password goes to one URI at a time (the next one only after a failure
         // before it was sent; see `bound_user_conn`), so a wrong one never counts twice.
         self.failover(false, |i| -> Attempt<'_, BindResult> {
@@ -87,13 +97,12 @@ impl ServerBlock {
     /// a failure *before* the password was sent, and the next URI may be asked.
     async fn alive_before_password(
         &self,
-        i: usize,
+        slot: Option<usize>,
         ldap: &mut Ldap,
         uri: &str,
     ) -> Result<(), DirError> {
-        let recent = self
-            .slots
-            .get(i)
+        let recent = slot
+            .and_then(|i| self.slots.get(i))
             .and_then(|s| s.state().last_answer)
             .is_some_and(|t| self.clock.now().saturating_duration_since(t) < PROOF_OF_LIFE);
         if recent {
@@ -126,11 +135,23 @@ impl ServerBlock {
         password: &str,
     ) -> Result<(BoundConn, String), DirError> {
         let uri = self.slots.get(i).map(|s| s.uri.clone()).unwrap_or_default();
+        self.bound_user_conn_to(&uri, Some(i), dn, password).await
+    }
+
+    /// As [`Self::bound_user_conn`], to any URI (`slot`: the block's URI index, if it is one).
+    async fn bound_user_conn_to(
+        &self,
+        uri: &str,
+        slot: Option<usize>,
+        dn: &str,
+        password: &str,
+    ) -> Result<(BoundConn, String), DirError> {
+        let uri = uri.to_string();
         if !self.password_transport_ok(&uri) {
             return Err(DirError::Server(format!("{uri} is neither TLS nor ldapi:// and allow_cleartext_passwords is off: the password was not sent")));
         }
         let mut ldap = self.connect(&uri).await?;
-        self.alive_before_password(i, &mut ldap, &uri).await?;
+        self.alive_before_password(slot, &mut ldap, &uri).await?;
         let fut = ldap
             .with_controls(ppolicy::request())
             .with_timeout(self.op_timeout)

@@ -30,6 +30,8 @@ pub struct ServerBlock {
     pub(super) slots: Vec<Slot>,
     /// Where "now" comes from for the URIs' health (down since, next probe).
     pub(super) clock: Arc<dyn Clock>,
+    /// Entries found through a referral: normalised DN → the URI that holds them.
+    pub(super) referred: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl ServerBlock {
@@ -64,6 +66,7 @@ impl ServerBlock {
             tls,
             slots,
             clock: Arc::new(SystemClock),
+            referred: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 

@@ -57,7 +57,7 @@ impl ServerBlock {
     ///
     /// The password is lent to ldap3 as `&str`; ldap3 copies it into its BER buffers (and
     /// rustls into TLS records) that are freed unwiped: outside our control.
-    async fn service_bind(&self, ldap: &mut Ldap, uri: &str) -> Result<(), DirError> {
+    pub(super) async fn service_bind(&self, ldap: &mut Ldap, uri: &str) -> Result<(), DirError> {
         self.service_bind_transport(uri)?;
         let Some((dn, pw)) = self.service_account() else {
             return Ok(());

@@ -13,6 +13,7 @@ pub mod health;
 pub mod passwd;
 pub mod ppolicy;
 mod probe;
+pub mod referral;
 pub mod result_code;
 pub mod search;
 pub mod tls;

@@ -1,6 +1,6 @@
 //! Searches: one request with a deadline, a paged search (RFC 2696) with one watchdog, the
-//! strict form where continuation references are an error, base-scope reads, and the split
-//! enumeration for servers that cap even paged results.
+//! references they return followed where `referral.rs` allows it, base-scope reads, presence
+//! tests, and the split enumeration for servers that cap even paged results.
 
 use super::block::ServerBlock;
 use super::entry::Entry;
@@ -30,29 +30,22 @@ const MAX_SPLIT_SEARCHES: usize = 20_000;
 /// is 500; RFC 2696).
 const PAGE_SIZE: i32 = 400;
 
-/// One search as asked: where, how deep, which filter and attributes, and whether
-/// continuation references make the answer an error (`strict`).
+/// One search as asked: where, how deep, which filter and attributes, and whether it is
+/// paged.
 #[derive(Clone, Copy)]
 struct Query<'q> {
     base: &'q str,
     scope: Scope,
     filter: &'q str,
     attrs: &'q [String],
-    strict: bool,
+    paged: bool,
     /// A size limit sent with the search (0: none).
     limit: i32,
 }
 
-impl Query<'_> {
-    /// A continuation reference is a part of the answer held elsewhere; we never chase it, so
-    /// where completeness matters (group membership for access rules) it is an error.
-    fn refs_error(&self, uri: &str, n: usize) -> DirError {
-        DirError::Server(format!(
-            "{uri}: search {} under {}: {n} referral(s) to other servers, not followed: the answer would be incomplete",
-            self.filter, self.base
-        ))
-    }
-}
+/// What one server answered: the entries, and the references to the parts it does not hold
+/// (continuation references, or a referral result).
+type Answer = (Vec<Entry>, Vec<String>);
 
 impl ServerBlock {
     /// One search request, answered within `timeout`.
@@ -61,7 +54,7 @@ impl ServerBlock {
         ldap: &mut Ldap,
         uri: &str,
         q: Query<'_>,
-    ) -> Result<Vec<Entry>, DirError> {
+    ) -> Result<Answer, DirError> {
         if q.limit > 0 {
             ldap.with_search_options(ldap3::SearchOptions::new().sizelimit(q.limit));
         }
@@ -78,18 +71,25 @@ impl ServerBlock {
             Ok(r) => r.map_err(|e| transport(uri, "search", &e))?,
         };
         let ldap3::SearchResult(entries, result) = res;
-        let refs = entries.iter().filter(|e| e.is_ref()).count();
-        if q.strict && refs > 0 && result.rc == rc::SUCCESS {
-            return Err(q.refs_error(uri, refs));
+        if result.rc == rc::REFERRAL {
+            // The base itself is held elsewhere.
+            return Ok((Vec::new(), result.refs));
         }
         if !classify_search(uri, "search", q.filter, q.base, result.rc, &result.text)? {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
-        Ok(entries
-            .into_iter()
-            .filter(|e| !e.is_ref() && !e.is_intermediate())
-            .map(|e| Entry::from_search(SearchEntry::construct(e)))
-            .collect())
+        // ldap3's search runs the EntriesOnly adapter: the continuation references are in
+        // the result.
+        let mut refs = result.refs;
+        let mut out = Vec::new();
+        for e in entries {
+            if e.is_ref() {
+                refs.extend(ldap3::parse_refs(e.0));
+            } else if !e.is_intermediate() {
+                out.push(Entry::from_search(SearchEntry::construct(e)));
+            }
+        }
+        Ok((out, refs))
     }
 
     /// A paged search (RFC 2696) with one watchdog for the whole stream, pushed forward every
@@ -101,7 +101,7 @@ impl ServerBlock {
         ldap: &mut Ldap,
         uri: &str,
         q: Query<'_>,
-    ) -> Result<Vec<Entry>, DirError> {
+    ) -> Result<Answer, DirError> {
         let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![
             Box::new(EntriesOnly::new()),
             Box::new(PagedResults::new(PAGE_SIZE)),
@@ -134,8 +134,8 @@ impl ServerBlock {
             }
         }
         let result = stream.finish().await;
-        if q.strict && result.rc == rc::SUCCESS && !result.refs.is_empty() {
-            return Err(q.refs_error(uri, result.refs.len()));
+        if result.rc == rc::REFERRAL {
+            return Ok((Vec::new(), result.refs));
         }
         if !classify_search(
             uri,
@@ -145,7 +145,74 @@ impl ServerBlock {
             result.rc,
             &result.text,
         )? {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
+        }
+        // EntriesOnly collects the continuation references into the result.
+        Ok((out, result.refs))
+    }
+
+    /// One search on an open connection, paged or not, then the references it returned.
+    async fn search_and_follow(
+        &self,
+        ldap: &mut Ldap,
+        uri: &str,
+        q: Query<'_>,
+    ) -> Result<Vec<Entry>, DirError> {
+        let (mut entries, refs) = if q.paged {
+            self.search_paged(ldap, uri, q).await?
+        } else {
+            self.search_once(ldap, uri, q).await?
+        };
+        if !refs.is_empty() {
+            let mut visited = std::collections::HashSet::new();
+            entries.extend(self.follow(refs, q, 0, &mut visited).await?);
+        }
+        Ok(entries)
+    }
+
+    /// Follows references (see `referral.rs`): each allowed one on a new connection with the
+    /// block's service bind, the same filter and attributes, under the DN it names. A
+    /// failure there is the search's error (not a reason to ask the block's next URI).
+    async fn follow(
+        &self,
+        refs: Vec<String>,
+        q: Query<'_>,
+        hop: usize,
+        visited: &mut std::collections::HashSet<String>,
+    ) -> Result<Vec<Entry>, DirError> {
+        let mut out = Vec::new();
+        for r in self.references_to_follow(&refs, visited, hop)? {
+            let held_elsewhere =
+                |e: DirError| DirError::Server(format!("reference to {}: {e}", r.server));
+            let mut ldap = self.connect(&r.server).await.map_err(held_elsewhere)?;
+            self.service_bind(&mut ldap, &r.server)
+                .await
+                .map_err(held_elsewhere)?;
+            let base = r.base.clone().unwrap_or_else(|| q.base.to_string());
+            let sub = Query {
+                base: &base,
+                scope: r.scope.unwrap_or(q.scope),
+                ..q
+            };
+            let found = if sub.paged {
+                self.search_paged(&mut ldap, &r.server, sub).await
+            } else {
+                self.search_once(&mut ldap, &r.server, sub).await
+            };
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_millis(200), ldap.unbind()).await;
+            let (entries, more) = found.map_err(held_elsewhere)?;
+            debug!(
+                "server {}: followed a reference to {} under {base}: {} entries",
+                self.cfg.name,
+                r.server,
+                entries.len()
+            );
+            self.remember_referred(&entries, &r.server);
+            out.extend(entries);
+            if !more.is_empty() {
+                out.extend(Box::pin(self.follow(more, sub, hop + 1, visited)).await?);
+            }
         }
         Ok(out)
     }
@@ -158,8 +225,7 @@ impl ServerBlock {
         attrs: &[String],
         paged: bool,
     ) -> Result<Vec<Entry>, DirError> {
-        self.search_ex(base, Scope::Subtree, f, attrs, paged, false)
-            .await
+        self.search_ex(base, Scope::Subtree, f, attrs, paged).await
     }
 
     /// Searches where the answer must be complete: continuation references are an error.
@@ -170,8 +236,7 @@ impl ServerBlock {
         attrs: &[String],
         paged: bool,
     ) -> Result<Vec<Entry>, DirError> {
-        self.search_ex(base, Scope::Subtree, f, attrs, paged, true)
-            .await
+        self.search_ex(base, Scope::Subtree, f, attrs, paged).await
     }
 
     /// Reads one entry if it matches `f` (a base-scope search): `Ok(None)` if it does not
@@ -183,7 +248,7 @@ impl ServerBlock {
         attrs: &[String],
     ) -> Result<Option<Entry>, DirError> {
         Ok(self
-            .search_ex(dn, Scope::Base, f, attrs, false, true)
+            .search_ex(dn, Scope::Base, f, attrs, false)
             .await?
             .into_iter()
             .next())
@@ -196,21 +261,19 @@ impl ServerBlock {
         f: &str,
         attrs: &[String],
         paged: bool,
-        strict: bool,
     ) -> Result<Vec<Entry>, DirError> {
         let q = Query {
             base,
             scope,
             filter: f,
             attrs,
-            strict,
+            paged,
             limit: 0,
         };
         self.failover(!paged, |i| -> Attempt<'_, Vec<Entry>> {
             Box::pin(async move {
                 let res = match self.conn(i).await {
-                    Ok((mut ldap, uri)) if paged => self.search_paged(&mut ldap, &uri, q).await,
-                    Ok((mut ldap, uri)) => self.search_once(&mut ldap, &uri, q).await,
+                    Ok((mut ldap, uri)) => self.search_and_follow(&mut ldap, &uri, q).await,
                     Err(e) => Err(e),
                 };
                 if matches!(res, Err(DirError::Unreachable(_))) {
@@ -233,14 +296,16 @@ impl ServerBlock {
             scope: Scope::Subtree,
             filter: f,
             attrs: &attrs,
-            strict: false,
+            paged: false,
             limit: 1,
         };
         let found = self
             .failover(true, |i| -> Attempt<'_, Vec<Entry>> {
                 Box::pin(async move {
                     let res = match self.conn(i).await {
-                        Ok((mut ldap, uri)) => self.search_once(&mut ldap, &uri, q).await,
+                        Ok((mut ldap, uri)) => {
+                            self.search_once(&mut ldap, &uri, q).await.map(|(v, _)| v)
+                        }
                         Err(e) => Err(e),
                     };
                     (i, res)
