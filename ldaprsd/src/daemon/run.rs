@@ -69,7 +69,7 @@ pub fn run(path: &Path) -> ExitCode {
     rt.block_on(serve(path, cfg, blocks, secrets))
 }
 
-/// Everything after the config is read: listen, build the service, switch user, then serve
+/// Everything after the config is read: switch user, listen, build the service, then serve
 /// until SIGTERM.
 async fn serve(
     path: &Path,
@@ -77,6 +77,14 @@ async fn serve(
     blocks: Vec<ServerBlock>,
     mut secrets: HashMap<PathBuf, String>,
 ) -> ExitCode {
+    // Before the socket exists: once it is visible the daemon runs as its final user (the
+    // socket and the map are then created by that user, as under the systemd unit).
+    if let Some(user) = &cfg.daemon.user {
+        if let Err(e) = drop_privileges(user, &cfg.daemon.socket) {
+            error!("cannot run as {user}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let listener = match socket::bind(&cfg.daemon.socket) {
         Ok(l) => l,
         Err(e) => {
@@ -93,12 +101,6 @@ async fn serve(
     ));
     tokio::spawn(svc.clone().run_refresher());
     let current: Current = Arc::new(RwLock::new(svc));
-    if let Some(user) = &cfg.daemon.user {
-        if let Err(e) = drop_privileges(user, &cfg.daemon.socket) {
-            error!("cannot run as {user}: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
     info!(
         "ldaprsd {} listening on {} ({} server block(s))",
         env!("CARGO_PKG_VERSION"),

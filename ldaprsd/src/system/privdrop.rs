@@ -1,7 +1,10 @@
-//! Running as a dedicated system user. The daemon starts as root (it must read the root-only
-//! bind password file, which it refuses if group or others can read it, and create
-//! /run/ldaprs), then switches to `[daemon] user` for good: no supplementary groups, real,
-//! effective and saved ids all changed, so no capability is left.
+//! Running as a dedicated system user. Started as root outside systemd, the daemon reads the
+//! root-only bind password file (it refuses one that group or others can read), creates
+//! /run/ldaprs and gives it to `[daemon] user`, then switches to that user for good: no
+//! supplementary groups, real, effective and saved ids all changed, so no capability is left;
+//! the user then creates the socket and the shared map. Under the packaged unit systemd starts
+//! the daemon as that user (`User=`), passes the secrets as credentials and creates /run/ldaprs
+//! for it, and none of this runs.
 //!
 //! The user is looked up in /etc/passwd directly: the daemon never resolves users through NSS
 //! (DESIGN.md hard rule 7).
@@ -20,6 +23,23 @@ pub fn lookup(passwd: &str, name: &str) -> Option<(u32, u32)> {
         let gid = f.next()?.parse().ok()?;
         Some((uid, gid))
     })
+}
+
+/// The real uid the daemon was started as.
+pub fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// Creates `dir` (the socket's directory) with mode 0755 if it does not exist.
+pub fn make_dir(dir: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)))
+        .map_err(|e| format!("mkdir {}: {e}", dir.display()))
 }
 
 /// Makes `dir` (the socket's directory) owned by the user, so that clients that check the
