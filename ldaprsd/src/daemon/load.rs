@@ -13,6 +13,10 @@ use crate::{info, warn};
 use ldaprs_common::config::{self, Config};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// The secret files read so far, by path (wiped when dropped).
+pub type Secrets = HashMap<PathBuf, Zeroizing<String>>;
 
 /// Reads the config and its secrets and builds the server blocks; every problem is one
 /// message naming the file, the server and the key.
@@ -20,10 +24,7 @@ use std::path::{Path, PathBuf};
 /// `secrets` remembers the secret files read so far: after the switch to `[daemon] user` the
 /// root-only files cannot be read again, so a reload keeps what was read at start for the same
 /// path (and says so); a new path needs a restart.
-pub fn load(
-    path: &Path,
-    secrets: &mut HashMap<PathBuf, String>,
-) -> Result<(Config, Vec<ServerBlock>), String> {
+pub fn load(path: &Path, secrets: &mut Secrets) -> Result<(Config, Vec<ServerBlock>), String> {
     let cfg = config::load(path).map_err(|e| e.to_string())?;
     let creds = credentials_dir();
     let mut ids = HashMap::new();
@@ -40,7 +41,7 @@ pub fn load(
             None => read_file(f, key, server, secrets.get(f)),
         };
         if let Ok(p) = &read {
-            secrets.insert(f.clone(), p.clone());
+            secrets.insert(f.clone(), Zeroizing::new(p.clone()));
         }
         read
     };
@@ -70,13 +71,18 @@ pub fn load(
 
 /// The secret file `f` read directly (root-only checks). After the switch to `[daemon] user`
 /// the file cannot be read any more: the password read at start (`known`) is kept.
-fn read_file(f: &Path, key: &str, server: &str, known: Option<&String>) -> Result<String, String> {
+fn read_file(
+    f: &Path,
+    key: &str,
+    server: &str,
+    known: Option<&Zeroizing<String>>,
+) -> Result<String, String> {
     match config::read_secret_for(f, key) {
         Ok(p) => Ok(p),
         Err(e) if permission_denied(f) => match known {
             Some(p) => {
                 warn!("server {server}: {} cannot be read any more (the daemon no longer runs as root); keeping the password read at start — restart to change it", f.display());
-                Ok(p.clone())
+                Ok(p.to_string())
             }
             None => Err(format!("server {server}: {e}{}", not_root_hint(f))),
         },

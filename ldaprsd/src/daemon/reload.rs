@@ -1,15 +1,14 @@
 //! SIGHUP: a new service from the config file, swapped in while requests in flight finish
 //! on the old one.
 
-use super::load::load;
+use super::load::{load, Secrets};
 use crate::answers::publish::Publisher;
 use crate::clock::SystemClock;
 use crate::socket::{Current, Service};
 use crate::system::notify;
 use crate::{error, info, warn};
 use ldaprs_common::config::Config;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// SIGHUP: build a new service from the config file and swap it in. Requests already being
@@ -19,7 +18,7 @@ pub fn reload(
     running: &Config,
     current: &Current,
     map: &Option<Arc<Publisher>>,
-    secrets: &mut HashMap<PathBuf, String>,
+    secrets: &mut Secrets,
 ) {
     notify::reloading();
     match load(path, secrets) {

@@ -1,7 +1,7 @@
 //! The run loop: the runtime, the socket, the service, the privilege switch, signals (SIGTERM
 //! stops, SIGHUP reloads) and the background probes of dead URIs.
 
-use super::load::load;
+use super::load::{load, Secrets};
 use super::map::publisher;
 use super::privileges::drop_privileges;
 use super::reload::reload;
@@ -12,7 +12,7 @@ use crate::system::notify;
 use crate::{error, info, warn};
 use ldaprs_common::config::Config;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 
@@ -75,7 +75,7 @@ async fn serve(
     path: &Path,
     cfg: Config,
     blocks: Vec<ServerBlock>,
-    mut secrets: HashMap<PathBuf, String>,
+    mut secrets: Secrets,
 ) -> ExitCode {
     // Before the socket exists: once it is visible the daemon runs as its final user (the
     // socket and the map are then created by that user, as under the systemd unit).

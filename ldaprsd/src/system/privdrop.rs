@@ -45,6 +45,7 @@ pub fn make_dir(dir: &std::path::Path) -> Result<(), String> {
 /// Makes `dir` (the socket's directory) owned by the user, so that clients that check the
 /// daemon's identity (the PAM module: peer uid must be root or the directory's owner) trust it.
 pub fn hand_over(dir: &std::path::Path, uid: u32, gid: u32) -> Result<(), String> {
+    shared_directory(dir)?;
     let c = CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
     // SAFETY: chown with a NUL-terminated path.
     if unsafe { libc::chown(c.as_ptr(), uid, gid) } != 0 {
@@ -52,6 +53,21 @@ pub fn hand_over(dir: &std::path::Path, uid: u32, gid: u32) -> Result<(), String
             "chown {}: {}",
             dir.display(),
             std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses to give away a directory others share: a socket configured as `/tmp/x.sock` must
+/// not hand `/tmp` (or `/`, `/run`) to the daemon's user.
+fn shared_directory(dir: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let shared = ["/", "/run", "/tmp", "/var/tmp", "/dev/shm", "/var/run"];
+    let world_writable = std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o002 != 0);
+    if world_writable || shared.iter().any(|s| dir == std::path::Path::new(s)) {
+        return Err(format!(
+            "{} is shared with others: the socket must be in a directory of its own (like /run/ldaprs) for [daemon] user to own it",
+            dir.display()
         ));
     }
     Ok(())
@@ -83,6 +99,17 @@ pub fn become_user(uid: u32, gid: u32) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_directories_are_never_handed_over() {
+        for d in ["/", "/tmp", "/run", "/dev/shm"] {
+            assert!(shared_directory(std::path::Path::new(d)).is_err(), "{d}");
+        }
+        let own = std::env::temp_dir().join(format!("ldaprs-own-{}", std::process::id()));
+        std::fs::create_dir_all(&own).unwrap();
+        assert!(shared_directory(&own).is_ok());
+        let _ = std::fs::remove_dir(&own);
+    }
 
     #[test]
     fn passwd_lookup() {
