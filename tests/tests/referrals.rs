@@ -133,6 +133,25 @@ fn references_elsewhere_are_skipped_and_never_contacted() {
         "{}",
         env.daemon_log()
     );
+    // A base that is itself held elsewhere, not followed, is an error (not "no such user",
+    // which would be cached and published).
+    env.stop_daemon();
+    env.write_config(&Env::config_for(
+        &a,
+        "rfc2307",
+        "",
+        &format!("[servers.users]\nbase = \"ou=remote,ou=people,{BASE}\"\n"),
+    ));
+    env.start_daemon();
+    assert_ne!(env.getent(&["passwd", "remy"]).0, 0);
+    assert!(
+        env.daemon_log().contains(&format!(
+            "ou=remote,ou=people,{BASE} is held by another server"
+        )),
+        "{}",
+        env.daemon_log()
+    );
+    assert_eq!(accepted(&b), before, "server B was contacted:\n{}", b.log());
 }
 
 #[test]

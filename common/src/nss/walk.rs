@@ -14,6 +14,9 @@ use std::sync::{Mutex, MutexGuard};
 struct State {
     payload: Option<Vec<u8>>,
     cursor: Option<PayloadCursor>,
+    /// The id floor, read once per walk (a map lookup per entry would cost an open(2) per
+    /// entry when there is no map).
+    floor: Floor,
 }
 
 /// One walk. glibc serialises these calls per process under its own lock; the Mutex only makes
@@ -34,6 +37,10 @@ impl<R: Enumerable> Walk<R> {
             state: Mutex::new(State {
                 payload: None,
                 cursor: None,
+                floor: Floor {
+                    min_uid: 1,
+                    min_gid: 1,
+                },
             }),
             _record: PhantomData,
         }
@@ -68,8 +75,9 @@ impl<R: Enumerable> Walk<R> {
             };
             w.payload = Some(payload);
             w.cursor = Some(cursor);
+            w.floor = Floor::of(src.map().as_ref());
         }
-        let floor = Floor::of(src.map().as_ref());
+        let floor = w.floor;
         let (r, next) = {
             let (Some(payload), Some(mut cursor)) = (w.payload.as_deref(), w.cursor) else {
                 return UNAVAIL;

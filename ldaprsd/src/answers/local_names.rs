@@ -24,6 +24,8 @@ impl Answers {
         let Some(p) = &self.publisher else {
             return;
         };
+        // The generation before publishing: a map clear during it makes the set count as stale.
+        let generation = p.generation();
         let policy = self.dir.local();
         let db = policy.db();
         let nf = Response::NotFound;
@@ -54,7 +56,7 @@ impl Answers {
             p.publish(Subject::GroupGid(*gid), &nf, LOCAL_TTL);
         }
         self.local_published
-            .store(p.generation().wrapping_add(1), Ordering::Relaxed);
+            .store(generation.wrapping_add(1), Ordering::Relaxed);
         *self
             .local_published_at
             .lock()

@@ -34,6 +34,23 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     }
 }
 
+/// The socket admits up to 768 clients (socket/admission.rs) plus one LDAP connection per
+/// user bind and referral: the usual soft limit of 1024 descriptors is raised to the hard
+/// limit, so that root's reserved connections are never refused with EMFILE.
+fn raise_fd_limit() {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit on our own process with a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
 /// Runs the daemon with the config at `path` until SIGTERM; the exit code says how it ended.
 pub fn run(path: &Path) -> ExitCode {
     // Our own NSS module must never ask us about ourselves (see nss_ldaprs::recursion_guard).
@@ -42,6 +59,7 @@ pub fn run(path: &Path) -> ExitCode {
     // Never leave the bind password in a core dump.
     // SAFETY: prctl with constant arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    raise_fd_limit();
 
     let mut secrets = HashMap::new();
     let (cfg, blocks) = match load(path, &mut secrets) {

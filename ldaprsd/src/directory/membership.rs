@@ -245,7 +245,13 @@ impl Directory {
         if let Some(attr) = &e.attr_member_of {
             return self.groups_by_member_of(b, attr, user, need_all).await;
         }
-        let forms = self.member_forms(b).await;
+        // Access rules and group mappings (need_all) search every configured form: a deny group
+        // created in a form the directory did not use an hour ago must still deny.
+        let forms = if need_all {
+            e.member_forms.clone()
+        } else {
+            self.member_forms(b).await
+        };
         let member_attrs = dn_attrs(&forms);
         let by_dn = !member_attrs.is_empty();
         let mut out = BlockGroups {

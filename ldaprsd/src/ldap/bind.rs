@@ -108,7 +108,14 @@ impl ServerBlock {
         if recent {
             return Ok(());
         }
-        let wait = self.failover_delay.max(Duration::from_millis(100));
+        // With other URIs to try, a short wait (the failover delay, at least 0.5 s) keeps the
+        // first login fast when this one is hung; alone, the whole operation deadline.
+        let alone = self.slots.len() <= 1 || slot.is_none();
+        let wait = if alone {
+            self.op_timeout
+        } else {
+            self.failover_delay.max(Duration::from_millis(500))
+        };
         // Only our deadline (the connection is dropped if it passes), so that a silent server
         // is always reported in the words below.
         let fut = ldap.search("", Scope::Base, "(objectClass=*)", vec!["1.1"]);

@@ -113,14 +113,15 @@ impl ServerBlock {
         }
     }
 
-    /// Which of `urls` to follow; the others are logged and skipped.
+    /// Which of `urls` to follow, as parts: the allowed URLs grouped by the DN they name
+    /// (alternatives for the same part, tried in order); the others are logged and skipped.
     pub(super) fn references_to_follow(
         &self,
         urls: &[String],
         visited: &mut HashSet<String>,
         hop: usize,
-    ) -> Result<Vec<Reference>, DirError> {
-        let mut out = Vec::new();
+    ) -> Result<Vec<Vec<Reference>>, DirError> {
+        let mut parts: Vec<(String, Vec<Reference>)> = Vec::new();
         for url in urls {
             let Some(r) = parse_url(url) else {
                 debug!(
@@ -139,20 +140,19 @@ impl ServerBlock {
                     self.cfg.name
                 )));
             }
-            let key = format!(
-                "{}/{}",
-                r.server,
-                r.base.as_deref().map(normalize_dn).unwrap_or_default()
-            );
-            if !visited.insert(key) {
+            let dn = r.base.as_deref().map(normalize_dn).unwrap_or_default();
+            if !visited.insert(format!("{}/{dn}", r.server)) {
                 return Err(DirError::Server(format!(
                     "server {}: referral loop: {url} was reached before in this search",
                     self.cfg.name
                 )));
             }
-            out.push(r);
+            match parts.iter_mut().find(|(d, _)| *d == dn) {
+                Some((_, alts)) => alts.push(r),
+                None => parts.push((dn, vec![r])),
+            }
         }
-        Ok(out)
+        Ok(parts.into_iter().map(|(_, alts)| alts).collect())
     }
 }
 

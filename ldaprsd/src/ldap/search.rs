@@ -3,7 +3,7 @@
 //! tests, and the split enumeration for servers that cap even paged results.
 
 use super::block::ServerBlock;
-use super::entry::Entry;
+use super::entry::{is_under, normalize_dn, Entry};
 use super::error::{classify_search, transport, DirError};
 use super::failover::Attempt;
 use super::result_code as rc;
@@ -43,9 +43,10 @@ struct Query<'q> {
     limit: i32,
 }
 
-/// What one server answered: the entries, and the references to the parts it does not hold
-/// (continuation references, or a referral result).
-type Answer = (Vec<Entry>, Vec<String>);
+/// What one server answered: the entries, the references to the parts it does not hold, and
+/// whether those are a referral result (the base itself is elsewhere) rather than
+/// continuation references (parts of the answer are elsewhere).
+type Answer = (Vec<Entry>, Vec<String>, bool);
 
 impl ServerBlock {
     /// One search request, answered within `timeout`.
@@ -73,10 +74,10 @@ impl ServerBlock {
         let ldap3::SearchResult(entries, result) = res;
         if result.rc == rc::REFERRAL {
             // The base itself is held elsewhere.
-            return Ok((Vec::new(), result.refs));
+            return Ok((Vec::new(), result.refs, true));
         }
         if !classify_search(uri, "search", q.filter, q.base, result.rc, &result.text)? {
-            return Ok((Vec::new(), Vec::new()));
+            return Ok((Vec::new(), Vec::new(), false));
         }
         // ldap3's search runs the EntriesOnly adapter: the continuation references are in
         // the result.
@@ -89,7 +90,7 @@ impl ServerBlock {
                 out.push(Entry::from_search(SearchEntry::construct(e)));
             }
         }
-        Ok((out, refs))
+        Ok((out, refs, false))
     }
 
     /// A paged search (RFC 2696) with one watchdog for the whole stream, pushed forward every
@@ -135,7 +136,7 @@ impl ServerBlock {
         }
         let result = stream.finish().await;
         if result.rc == rc::REFERRAL {
-            return Ok((Vec::new(), result.refs));
+            return Ok((Vec::new(), result.refs, true));
         }
         if !classify_search(
             uri,
@@ -145,76 +146,134 @@ impl ServerBlock {
             result.rc,
             &result.text,
         )? {
-            return Ok((Vec::new(), Vec::new()));
+            return Ok((Vec::new(), Vec::new(), false));
         }
         // EntriesOnly collects the continuation references into the result.
-        Ok((out, result.refs))
+        Ok((out, result.refs, false))
     }
 
     /// One search on an open connection, paged or not, then the references it returned.
+    /// References to hosts not allowed are skipped (continuation references: that part is
+    /// missing), but a base that is itself held elsewhere and not followed is an error: the
+    /// answer would be empty, not partial.
     async fn search_and_follow(
         &self,
         ldap: &mut Ldap,
         uri: &str,
         q: Query<'_>,
     ) -> Result<Vec<Entry>, DirError> {
-        let (mut entries, refs) = if q.paged {
+        let (mut entries, refs, base_elsewhere) = if q.paged {
             self.search_paged(ldap, uri, q).await?
         } else {
             self.search_once(ldap, uri, q).await?
         };
-        if !refs.is_empty() {
-            let mut visited = std::collections::HashSet::new();
-            entries.extend(self.follow(refs, q, 0, &mut visited).await?);
+        if refs.is_empty() {
+            return Ok(entries);
         }
+        let mut visited = std::collections::HashSet::new();
+        let (more, followed) = self.follow(&refs, q, 0, &mut visited).await?;
+        if base_elsewhere && followed == 0 {
+            return Err(DirError::Server(format!(
+                "{uri}: {} is held by another server ({}), which is neither one of this block's URIs nor in referral_hosts",
+                q.base,
+                refs.join(" ")
+            )));
+        }
+        // The same entry reached twice (two references to one subtree) counts once.
+        let mut seen: std::collections::HashSet<String> =
+            entries.iter().map(|e| normalize_dn(&e.dn)).collect();
+        entries.extend(
+            more.into_iter()
+                .filter(|e| seen.insert(normalize_dn(&e.dn))),
+        );
         Ok(entries)
     }
 
-    /// Follows references (see `referral.rs`): each allowed one on a new connection with the
-    /// block's service bind, the same filter and attributes, under the DN it names. A
-    /// failure there is the search's error (not a reason to ask the block's next URI).
+    /// Follows references (see `referral.rs`): for each part held elsewhere, the first allowed
+    /// alternative that answers, on a new connection with the block's service bind, the same
+    /// filter and attributes, under the DN it names; only entries under that DN are taken.
+    /// A failure of every alternative is the search's error (not a reason to ask the block's
+    /// next URI). Returns the entries and how many parts were followed.
     async fn follow(
         &self,
-        refs: Vec<String>,
+        refs: &[String],
         q: Query<'_>,
         hop: usize,
         visited: &mut std::collections::HashSet<String>,
-    ) -> Result<Vec<Entry>, DirError> {
+    ) -> Result<(Vec<Entry>, usize), DirError> {
         let mut out = Vec::new();
-        for r in self.references_to_follow(&refs, visited, hop)? {
-            let held_elsewhere =
-                |e: DirError| DirError::Server(format!("reference to {}: {e}", r.server));
-            let mut ldap = self.connect(&r.server).await.map_err(held_elsewhere)?;
-            self.service_bind(&mut ldap, &r.server)
-                .await
-                .map_err(held_elsewhere)?;
-            let base = r.base.clone().unwrap_or_else(|| q.base.to_string());
-            let sub = Query {
-                base: &base,
-                scope: r.scope.unwrap_or(q.scope),
-                ..q
-            };
-            let found = if sub.paged {
-                self.search_paged(&mut ldap, &r.server, sub).await
-            } else {
-                self.search_once(&mut ldap, &r.server, sub).await
-            };
-            let _ =
-                tokio::time::timeout(std::time::Duration::from_millis(200), ldap.unbind()).await;
-            let (entries, more) = found.map_err(held_elsewhere)?;
-            debug!(
-                "server {}: followed a reference to {} under {base}: {} entries",
-                self.cfg.name,
-                r.server,
-                entries.len()
-            );
-            self.remember_referred(&entries, &r.server);
-            out.extend(entries);
-            if !more.is_empty() {
-                out.extend(Box::pin(self.follow(more, sub, hop + 1, visited)).await?);
+        let parts = self.references_to_follow(refs, visited, hop)?;
+        for alternatives in &parts {
+            let mut last = None;
+            let mut done = false;
+            for r in alternatives {
+                match self.follow_one(r, q).await {
+                    Ok((entries, more)) => {
+                        out.extend(entries);
+                        if !more.is_empty() {
+                            let base = r.base.clone().unwrap_or_else(|| q.base.to_string());
+                            let sub = Query { base: &base, ..q };
+                            let (deeper, _) =
+                                Box::pin(self.follow(&more, sub, hop + 1, visited)).await?;
+                            out.extend(deeper);
+                        }
+                        done = true;
+                        break;
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            if let (false, Some(e)) = (done, last) {
+                return Err(e);
             }
         }
-        Ok(out)
+        Ok((out, parts.len()))
+    }
+
+    /// One reference followed: the entries under its DN, and the references it answered with.
+    async fn follow_one(
+        &self,
+        r: &super::referral::Reference,
+        q: Query<'_>,
+    ) -> Result<(Vec<Entry>, Vec<String>), DirError> {
+        let held_elsewhere =
+            |e: DirError| DirError::Server(format!("reference to {}: {e}", r.server));
+        let mut ldap = self.connect(&r.server).await.map_err(held_elsewhere)?;
+        self.service_bind(&mut ldap, &r.server)
+            .await
+            .map_err(held_elsewhere)?;
+        let base = r.base.clone().unwrap_or_else(|| q.base.to_string());
+        let sub = Query {
+            base: &base,
+            scope: r.scope.unwrap_or(q.scope),
+            ..q
+        };
+        let found = if sub.paged {
+            self.search_paged(&mut ldap, &r.server, sub).await
+        } else {
+            self.search_once(&mut ldap, &r.server, sub).await
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(200), ldap.unbind()).await;
+        let (entries, more, _) = found.map_err(held_elsewhere)?;
+        // A server trusted for one subtree answers for that subtree only.
+        let (inside, outside): (Vec<Entry>, Vec<Entry>) =
+            entries.into_iter().partition(|e| is_under(&e.dn, &base));
+        if !outside.is_empty() {
+            debug!(
+                "server {}: {} returned {} entries outside {base}; ignored",
+                self.cfg.name,
+                r.server,
+                outside.len()
+            );
+        }
+        debug!(
+            "server {}: followed a reference to {} under {base}: {} entries",
+            self.cfg.name,
+            r.server,
+            inside.len()
+        );
+        self.remember_referred(&inside, &r.server);
+        Ok((inside, more))
     }
 
     /// Searches under `base`, failing over between URIs (see [`Self::failover`]).
@@ -228,7 +287,10 @@ impl ServerBlock {
         self.search_ex(base, Scope::Subtree, f, attrs, paged).await
     }
 
-    /// Searches where the answer must be complete: continuation references are an error.
+    /// Searches for access decisions. The same as [`Self::search`]: allowed references are
+    /// followed, a base held elsewhere and not followed is an error, and continuation
+    /// references to hosts not allowed are skipped (ldaprs.toml(5) says what that means for
+    /// `deny_groups`).
     pub async fn search_strict(
         &self,
         base: &str,
@@ -303,9 +365,10 @@ impl ServerBlock {
             .failover(true, |i| -> Attempt<'_, Vec<Entry>> {
                 Box::pin(async move {
                     let res = match self.conn(i).await {
-                        Ok((mut ldap, uri)) => {
-                            self.search_once(&mut ldap, &uri, q).await.map(|(v, _)| v)
-                        }
+                        Ok((mut ldap, uri)) => self
+                            .search_once(&mut ldap, &uri, q)
+                            .await
+                            .map(|(v, _, _)| v),
                         Err(e) => Err(e),
                     };
                     (i, res)

@@ -174,6 +174,11 @@ impl<A: Accounts> Logins<A> {
             Err(DirError::Server(m)) => {
                 return Tried::Decided(Verdict::warn(AuthCode::Denied, "", m));
             }
+            // The password was sent and no answer came: never send it again elsewhere (not
+            // even to another block holding the same entry), or a wrong one counts twice.
+            Err(DirError::Interrupted(m)) => {
+                return Tried::Decided(Verdict::warn(AuthCode::Unavailable, "", m));
+            }
             Err(e) => {
                 warn!("{who}: {e}");
                 return Tried::Unavailable;

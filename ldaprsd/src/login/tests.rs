@@ -52,6 +52,8 @@ struct Fake {
     change_rc: u32,
     /// Names `known_user` knows (the daemon's cache, say).
     known_names: Vec<String>,
+    /// Binds are sent and then no answer comes.
+    interrupt: bool,
     binds: Mutex<Vec<String>>,
     searches: Mutex<usize>,
     remembered: Mutex<Vec<String>>,
@@ -153,6 +155,9 @@ impl Accounts for Fake {
     ) -> Result<BindResult, DirError> {
         self.unreachable()?;
         self.binds.lock().unwrap().push(dn.to_string());
+        if self.interrupt {
+            return Err(DirError::Interrupted(format!("{dn}: bind: no answer")));
+        }
         let u = self.users.iter().find(|u| u.entry.dn == dn);
         let ok = u.is_some_and(|u| u.password == password);
         Ok(BindResult {
@@ -502,4 +507,17 @@ fn with_a_dn_pattern_a_non_root_caller_is_refused_before_any_bind() {
     assert_eq!(l.accounts().binds.lock().unwrap().len(), 1);
     // Root (sshd, login) is not held to this.
     assert_eq!(auth(&l, "alice", "alice-pw", ROOT).0, AuthCode::Success);
+}
+
+#[test]
+fn a_password_sent_without_an_answer_is_never_sent_again_elsewhere() {
+    // Two blocks hold the same entry; the first bind is sent and no answer comes.
+    let mut second = user("alice", 10001, &[]);
+    second.block = 1;
+    let mut fake = Fake::with(vec![user("alice", 10001, &[]), second]);
+    fake.blocks = 2;
+    fake.interrupt = true;
+    let l = logins(fake, PamSection::default());
+    assert_eq!(auth(&l, "alice", "alice-pw", ROOT).0, AuthCode::Unavailable);
+    assert_eq!(l.accounts().binds.lock().unwrap().len(), 1);
 }

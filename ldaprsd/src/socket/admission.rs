@@ -68,9 +68,21 @@ impl Admission {
             .get(&peer.uid)
             .is_none_or(|t| now.saturating_duration_since(*t) >= Duration::from_secs(60));
         if due {
+            c.logged
+                .retain(|_, t| now.saturating_duration_since(*t) < Duration::from_secs(60));
             c.logged.insert(peer.uid, now);
             let held = c.per_uid.get(&peer.uid).copied().unwrap_or(0);
-            warn!("connection of pid {} uid {} refused: it holds {held} connections (cap {PER_UID} per uid, {NON_ROOT} for all non-root callers); further refusals for this uid are not logged for a minute", peer.pid, peer.uid);
+            let why = if peer.uid == 0 {
+                format!("root holds {} connections (cap {ROOT})", c.root)
+            } else if held >= PER_UID {
+                format!("it holds {held} connections (cap {PER_UID} per uid)")
+            } else {
+                format!(
+                    "all non-root callers hold {} connections (cap {NON_ROOT})",
+                    c.non_root
+                )
+            };
+            warn!("connection of pid {} uid {} refused: {why}; further refusals for this uid are not logged for a minute", peer.pid, peer.uid);
         }
     }
 }
