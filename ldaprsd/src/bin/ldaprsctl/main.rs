@@ -2,13 +2,14 @@
 
 mod checks;
 mod daemon;
+mod import;
 mod output;
 
 use daemon::{call, read_password};
 use ldaprs_common::config;
 use ldaprs_common::protocol::{AuthCode, PamContext, Request, Response};
 use output::{show, show_json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: ldaprsctl [--config PATH] [--socket PATH] COMMAND
@@ -27,7 +28,12 @@ commands:
                         the account-stage decision for NAME (access rules, account state),
                         with the message a user would see; the daemon log names the rule
 options: --json (machine-readable output)
-  cache flush           drop every cached answer (root only)";
+  cache flush           drop every cached answer (root only)
+  import nslcd FILE     translate an nslcd.conf (e.g. /etc/nslcd.conf) into an ldaprs.toml on
+                        standard output; options that cannot be translated are listed there
+                        and on standard error, with the reason (no daemon needed)
+  import sssd FILE      the same for an sssd.conf (its [domain/...] sections with
+                        id_provider = ldap)";
 
 /// The global options and the command words.
 struct Args {
@@ -76,6 +82,8 @@ fn main() -> ExitCode {
     let req = match rest.as_slice() {
         ["config", "check"] => return checks::config_check(&a.path),
         ["server", "test"] => return checks::server_test(&a.path),
+        ["import", "nslcd", f] => return import::run(import::Source::Nslcd, Path::new(f)),
+        ["import", "sssd", f] => return import::run(import::Source::Sssd, Path::new(f)),
         ["auth", "test", n] => match auth_test(&socket, n, a.json) {
             Ok(req) => req,
             Err(code) => return code,
