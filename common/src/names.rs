@@ -27,12 +27,12 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'@'))
 }
 
-/// Text fields of an entry (gecos, home, shell) may not contain NUL (they become C strings)
-/// nor `:` or newlines (they would corrupt `getent` output and `/etc/passwd`-style parsers).
+/// Text fields of an entry (gecos, home, shell) may not contain `:` (it would corrupt
+/// `getent` output and `/etc/passwd`-style parsers) nor any control character: NUL (they
+/// become C strings), newlines, and escapes a terminal would obey when `finger` or `getent`
+/// prints them (security.md INJ-05).
 pub fn valid_field(value: &str) -> bool {
-    !value
-        .bytes()
-        .any(|c| c == 0 || c == b':' || c == b'\n' || c == b'\r')
+    !value.chars().any(|c| c == ':' || c.is_control())
 }
 
 #[cfg(test)]

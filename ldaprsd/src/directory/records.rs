@@ -28,6 +28,8 @@ pub enum Reject {
     Duplicate(&'static str),
     /// A group whose gid is below `min_gid`.
     GroupBelowMinimum(u32),
+    /// The home directory is not an absolute path.
+    RelativeHome,
 }
 
 /// The longest gecos, home or shell served (PATH_MAX for paths; a gecos is a line of text).
@@ -46,7 +48,9 @@ impl Reject {
             ),
             Reject::BelowMinimum("uid", n) => format!("uid {n} is below min_uid"),
             Reject::BelowMinimum(what, n) => format!("primary {what} {n} is below min_gid"),
-            Reject::BadField(f) => format!("the {f} field contains a control character or ':'"),
+            Reject::BadField(f) => {
+                format!("the {f} field contains a control character or ':'")
+            }
             Reject::TooLong(f, n) => {
                 format!("the {f} field is {n} bytes (more than {MAX_FIELD})")
             }
@@ -59,6 +63,7 @@ impl Reject {
             }
             Reject::Duplicate(what) => format!("another entry has the same {what}"),
             Reject::GroupBelowMinimum(g) => format!("gid {g} is below min_gid"),
+            Reject::RelativeHome => "the home directory is not an absolute path".into(),
         }
     }
 
@@ -82,9 +87,17 @@ impl Reject {
     }
 }
 
+/// A uid or gid: decimal digits only (no sign: `+1001` is not 1001), and never 4294967295,
+/// which is `(uid_t) -1` to chown(2) and setresuid(2) ("leave unchanged").
 fn number(e: &Entry, attr: &str, what: &'static str) -> Result<u32, Reject> {
-    let v = e.first(attr).ok_or(Reject::Missing(what))?;
-    v.trim().parse::<u32>().map_err(|_| Reject::BadNumber(what))
+    let v = e.first(attr).ok_or(Reject::Missing(what))?.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Reject::BadNumber(what));
+    }
+    match v.parse::<u32>() {
+        Ok(n) if n != u32::MAX => Ok(n),
+        _ => Err(Reject::BadNumber(what)),
+    }
 }
 
 /// Limits applied to every answer.
@@ -131,6 +144,10 @@ fn fields(e: &Entry, eff: &Effective) -> Result<(String, String, String), Reject
         if !valid_field(v) {
             return Err(Reject::BadField(what));
         }
+    }
+    // A relative home would be resolved against whatever directory a login starts in.
+    if !dir.is_empty() && !dir.starts_with('/') {
+        return Err(Reject::RelativeHome);
     }
     Ok((gecos, dir, shell))
 }
@@ -311,5 +328,53 @@ mod tests {
                 .name,
             "alice.l"
         );
+    }
+
+    #[test]
+    fn numbers_are_plain_digits_and_fields_have_no_controls() {
+        for (uid, ok) in [
+            ("10001", true),
+            (" 10001 ", true),
+            ("+10001", false),
+            ("4294967295", false),
+            ("0x10", false),
+            ("", false),
+            ("-1", false),
+        ] {
+            let e = entry(&[
+                ("uid", &["alice"]),
+                ("uidNumber", &[uid]),
+                ("gidNumber", &["10001"]),
+                ("homeDirectory", &["/home/alice"]),
+            ]);
+            assert_eq!(
+                entry_to_passwd(&e, &eff(), &lim(), None).is_ok(),
+                ok,
+                "{uid:?}"
+            );
+        }
+        for (home, gecos, want) in [
+            ("home/alice", "Alice", Some(Reject::RelativeHome)),
+            (
+                "/home/alice",
+                "Alice\u{1b}[2J",
+                Some(Reject::BadField("gecos")),
+            ),
+            ("/home/alice", "Alice\tL", Some(Reject::BadField("gecos"))),
+            ("/home/alice", "Alice Liddell", None),
+        ] {
+            let e = entry(&[
+                ("uid", &["alice"]),
+                ("uidNumber", &["10001"]),
+                ("gidNumber", &["10001"]),
+                ("gecos", &[gecos]),
+                ("homeDirectory", &[home]),
+            ]);
+            assert_eq!(
+                entry_to_passwd(&e, &eff(), &lim(), None).err(),
+                want,
+                "{home} {gecos:?}"
+            );
+        }
     }
 }
