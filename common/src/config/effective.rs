@@ -50,6 +50,8 @@ pub struct Effective {
     /// Grafana's group search: the filter with `%s`, and the user attribute (None: the name;
     /// `dn`: the entry's DN) that replaces it.
     pub group_search: Option<(String, Option<String>)>,
+    /// The user attribute with the SSH public keys (None: keys are not read).
+    pub attr_ssh_key: Option<String>,
     /// The schema the defaults came from (it also decides which account-state attributes
     /// are read: shadow and password policy, or AD's userAccountControl).
     pub schema: Schema,
@@ -65,6 +67,7 @@ struct SchemaDefaults {
     membership: Membership,
     user_base: String,
     group_base: String,
+    ssh_key: &'static str,
 }
 
 fn schema_defaults(schema: Schema, base: &str) -> SchemaDefaults {
@@ -78,6 +81,7 @@ fn schema_defaults(schema: Schema, base: &str) -> SchemaDefaults {
             membership: Membership::Names("memberUid".into()),
             user_base: base.to_string(),
             group_base: base.to_string(),
+            ssh_key: "sshPublicKey",
         },
         Schema::Rfc2307bis => SchemaDefaults {
             user_filter: "(objectClass=posixAccount)",
@@ -88,6 +92,7 @@ fn schema_defaults(schema: Schema, base: &str) -> SchemaDefaults {
             membership: Membership::Dns("member".into()),
             user_base: base.to_string(),
             group_base: base.to_string(),
+            ssh_key: "sshPublicKey",
         },
         Schema::Ad => SchemaDefaults {
             user_filter: "(&(objectClass=user)(uidNumber=*))",
@@ -98,6 +103,9 @@ fn schema_defaults(schema: Schema, base: &str) -> SchemaDefaults {
             membership: Membership::Dns("member".into()),
             user_base: base.to_string(),
             group_base: base.to_string(),
+            // AD has no SSH key attribute: sites add openssh-lpk's (altSecurityIdentities
+            // maps certificates and Kerberos principals, never SSH keys).
+            ssh_key: "sshPublicKey",
         },
         Schema::Ipa => SchemaDefaults {
             user_filter: "(objectClass=posixAccount)",
@@ -108,6 +116,7 @@ fn schema_defaults(schema: Schema, base: &str) -> SchemaDefaults {
             membership: Membership::Dns("member".into()),
             user_base: format!("cn=users,cn=accounts,{base}"),
             group_base: format!("cn=groups,cn=accounts,{base}"),
+            ssh_key: "ipaSshPubKey",
         },
     }
 }
@@ -180,6 +189,11 @@ impl Server {
             member_forms,
             detect_forms,
             attr_member_of: ua.member_of.clone(),
+            attr_ssh_key: match u.ssh_key_attribute.as_deref() {
+                Some("") => None,
+                Some(a) => Some(a.to_string()),
+                None => Some(d.ssh_key.to_string()),
+            },
             nesting: g.nested.then_some(g.nesting_depth),
             in_chain: g.nested && g.in_chain.unwrap_or(self.schema == Schema::Ad),
             group_search: g.search_filter.as_deref().map(|f| {

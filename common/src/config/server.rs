@@ -198,6 +198,12 @@ pub struct UsersSection {
     pub filter: Option<String>,
     #[serde(default)]
     pub attributes: UserAttributes,
+    /// The user attribute holding SSH public keys, one authorized_keys line per value, for
+    /// `ldaprs-authorized-keys` (sshd's `AuthorizedKeysCommand`). Default `sshPublicKey`
+    /// (openssh-lpk's attribute; also the usual extension of AD, which has no SSH key
+    /// attribute of its own), `ipaSshPubKey` for `schema = "ipa"`; `""` reads no keys.
+    #[serde(default)]
+    pub ssh_key_attribute: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]

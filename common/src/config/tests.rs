@@ -333,3 +333,33 @@ fn ignore_lists() {
     assert_eq!(c.nss.ignore_users, vec!["backup".to_string()]);
     assert_eq!(c.nss.ignore_groups, vec!["staff".to_string()]);
 }
+
+#[test]
+fn ssh_key_attribute_defaults_per_schema_and_can_be_turned_off() {
+    for (schema, want) in [
+        ("rfc2307", "sshPublicKey"),
+        ("rfc2307bis", "sshPublicKey"),
+        ("ad", "sshPublicKey"),
+        ("ipa", "ipaSshPubKey"),
+    ] {
+        let src = MIN.replace("base", &format!("schema = \"{schema}\"\nbase"));
+        let e = parse("c", &src).unwrap().servers[0].effective();
+        assert_eq!(e.attr_ssh_key.as_deref(), Some(want), "{schema}");
+    }
+    let e = parse(
+        "c",
+        &format!("{MIN}[servers.users]\nssh_key_attribute = \"sshKey\"\n"),
+    )
+    .unwrap()
+    .servers[0]
+        .effective();
+    assert_eq!(e.attr_ssh_key.as_deref(), Some("sshKey"));
+    let e = parse(
+        "c",
+        &format!("{MIN}[servers.users]\nssh_key_attribute = \"\"\n"),
+    )
+    .unwrap()
+    .servers[0]
+        .effective();
+    assert_eq!(e.attr_ssh_key, None);
+}

@@ -121,6 +121,10 @@ fn encode_request(w: &mut Writer, req: &Request) {
             w.bytes(new.expose());
             encode_ctx(w, ctx);
         }
+        Request::SshKeys { user } => {
+            w.u8(14);
+            w.str(user);
+        }
     }
 }
 
@@ -192,6 +196,13 @@ fn encode_response(w: &mut Writer, resp: &Response) {
             w.u8(10);
             w.u8(*code as u8);
             w.str(message);
+        }
+        Response::SshKeys(lines) => {
+            w.u8(11);
+            w.count(lines.len());
+            for l in lines {
+                w.str(l);
+            }
         }
     }
 }

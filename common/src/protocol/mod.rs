@@ -38,4 +38,7 @@ pub use header::{header, parse_header};
 pub use request::{PamContext, Request};
 pub use response::{AuthCode, ErrorCode, Response, ResponseRef};
 pub use secret::Secret;
-pub use wire::{HEADER_LEN, MAGIC, MAX_REQUEST, MAX_RESPONSE, MAX_STRING, VERSION};
+pub use wire::{
+    HEADER_LEN, MAGIC, MAX_REQUEST, MAX_RESPONSE, MAX_SSH_KEYS, MAX_SSH_KEY_LINE, MAX_STRING,
+    VERSION,
+};

@@ -44,4 +44,10 @@ pub enum Request {
         new: Secret,
         ctx: PamContext,
     },
+    /// The SSH public keys `user` may log in with (sshd's `AuthorizedKeysCommand`, through
+    /// `ldaprs-authorized-keys`): asked by any uid (sshd runs the command as `nobody`),
+    /// answered only for a user the account stage of service `sshd` lets in.
+    SshKeys {
+        user: String,
+    },
 }

@@ -92,6 +92,11 @@ pub enum Response {
         code: ErrorCode,
         message: String,
     },
+    /// The authorized_keys lines of a user, validated by the daemon (options, type, base64
+    /// blob, comment): at most [`MAX_SSH_KEYS`](super::MAX_SSH_KEYS) lines of at most
+    /// [`MAX_SSH_KEY_LINE`](super::MAX_SSH_KEY_LINE) bytes, none with a control character.
+    /// Empty: the user may not log in, or has no valid key.
+    SshKeys(Vec<String>),
 }
 
 /// The answers the NSS fast path reads, borrowed from the payload.

@@ -10,3 +10,8 @@ pub const MAX_REQUEST: usize = 64 * 1024;
 pub const MAX_RESPONSE: usize = 64 * 1024 * 1024;
 /// Longest single string field (names, gecos, paths, passwords).
 pub const MAX_STRING: usize = 64 * 1024;
+/// Most SSH keys answered for one user (more are dropped by the daemon, with a log line).
+pub const MAX_SSH_KEYS: usize = 100;
+/// Longest authorized_keys line answered (options and comment included): an RSA-16384 key is
+/// about 2.8 kB of base64, `from=` lists and certificate principals take the rest.
+pub const MAX_SSH_KEY_LINE: usize = 16 * 1024;

@@ -1,9 +1,10 @@
 //! `ldaprsctl user show` / `group show`: a lookup with how it was answered — the daemon's
 //! cache, the shared map, and for each server block the base, the exact filter and what it
-//! returned.
+//! returned, and a user's SSH key fingerprints as `ssh-keygen -l` prints them.
 
 use super::key::Key;
 use super::state::Answers;
+use crate::directory::ssh_keys::parse_values;
 use crate::directory::Reject;
 use crate::ldap::{Entry, ServerBlock};
 use ldaprs_common::config::Membership;
@@ -88,6 +89,31 @@ fn entries_found(v: &[crate::ldap::Entry]) -> String {
     )
 }
 
+/// `ssh key` lines: each key on the entries, as `ssh-keygen -l` prints it (and its options),
+/// or why it is not answered.
+fn ssh_key_lines(b: &ServerBlock, entries: &[Entry]) -> Vec<(String, String)> {
+    let Some(attr) = &b.eff.attr_ssh_key else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.iter().filter(|e| !e.values(attr).is_empty()) {
+        for (line, k) in parse_values(e.values(attr)) {
+            let shown = match k {
+                Ok(k) => match &k.options {
+                    Some(o) => format!("{} [options {o}]", k.keygen_line()),
+                    None => k.keygen_line(),
+                },
+                Err(err) => {
+                    let start: String = line.chars().take(40).collect();
+                    format!("dropped ({attr}): {err}; starts {start:?}")
+                }
+            };
+            out.push(("ssh key".to_string(), shown));
+        }
+    }
+    out
+}
+
 impl Answers {
     /// The lines that explain `req` before its answer (which the caller appends), or the
     /// error answer for a request that is not a lookup.
@@ -123,7 +149,11 @@ impl Answers {
             let t = std::time::Instant::now();
             let attrs = self.explain_attrs(b, req);
             let (found, hidden) = match b.search(&base, &f, &attrs, false).await {
-                Ok(v) => (entries_found(&v), self.hidden_reasons(b, req, &v)),
+                Ok(v) => {
+                    let mut notes = self.hidden_reasons(b, req, &v);
+                    notes.extend(ssh_key_lines(b, &v));
+                    (entries_found(&v), notes)
+                }
                 Err(err) => (format!("error: {err}"), Vec::new()),
             };
             lines.push((
@@ -142,7 +172,11 @@ impl Answers {
     /// The attributes an explanation reads: enough to tell why an entry is not served.
     fn explain_attrs(&self, b: &ServerBlock, req: &Request) -> Vec<String> {
         match req {
-            Request::UserByName(_) | Request::UserByUid(_) => b.user_attrs(),
+            Request::UserByName(_) | Request::UserByUid(_) => {
+                let mut a = b.user_attrs();
+                a.extend(b.eff.attr_ssh_key.clone());
+                a
+            }
             Request::GroupByName(_) | Request::GroupByGid(_) => {
                 vec![b.eff.attr_group_name.clone(), b.eff.attr_group_gid.clone()]
             }

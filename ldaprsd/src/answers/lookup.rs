@@ -28,7 +28,9 @@ fn unavailable(e: &DirError) -> Response {
 impl Answers {
     pub(super) fn cached(&self, key: &Key) -> Option<Response> {
         let (r, due) = self.cache.get_fresh(key, self.clock.now())?;
-        if due {
+        // "Not found" is never refreshed ahead: it just expires (a short TTL), and a refresh
+        // would publish answers that were kept out of the map by a caller's quota.
+        if due && !matches!(r, Response::NotFound) {
             self.request_refresh(key);
         }
         Some(r)
@@ -126,7 +128,7 @@ impl Answers {
             };
         }
         let t0 = std::time::Instant::now();
-        let resp = self.fetch(&key).await;
+        let resp = self.fetch_as(&key, asker).await;
         if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {
             debug!(
                 "req={id} {key:?}: directory answered in {} µs",
@@ -184,6 +186,15 @@ impl Answers {
 
     /// Asks the directory (no cache).
     pub(super) async fn fetch(&self, key: &Key) -> Result<Response, DirError> {
+        self.fetch_as(key, None).await
+    }
+
+    /// As [`Self::fetch`], for a caller whose negative answers count against its quota.
+    pub(super) async fn fetch_as(
+        &self,
+        key: &Key,
+        asker: Option<u32>,
+    ) -> Result<Response, DirError> {
         let r = match key {
             Key::UserName(n) => self
                 .dir
@@ -211,7 +222,7 @@ impl Answers {
                 .all_groups()
                 .await
                 .map(|v| Some(Response::Groups(v))),
-            Key::GroupsOf(n) => Box::pin(self.groups_of(n))
+            Key::GroupsOf(n) => Box::pin(self.groups_of(n, asker))
                 .await
                 .map(|o| o.map(Response::Groups)),
         };
@@ -224,12 +235,13 @@ impl Answers {
     async fn groups_of(
         &self,
         name: &str,
+        asker: Option<u32>,
     ) -> Result<Option<Vec<ldaprs_common::protocol::Group>>, DirError> {
         if !valid_name(name) || self.dir.is_local_user(name) {
             return Ok(None);
         }
         // The user must exist (and pass the id limits) before we say anything about it.
-        match Box::pin(self.lookup(0, Key::UserName(name.to_string()))).await {
+        match Box::pin(self.lookup_as(0, Key::UserName(name.to_string()), asker)).await {
             Response::User(_) => {}
             Response::NotFound => return Ok(None),
             Response::Error { message, .. } => return Err(DirError::Unreachable(message)),
@@ -256,5 +268,6 @@ impl Answers {
     pub fn forget_user(&self, name: &str) {
         self.cache.remove(&Key::UserName(name.to_string()));
         self.cache.remove(&Key::GroupsOf(name.to_string()));
+        self.ssh_keys.remove(&name.to_string());
     }
 }

@@ -1,7 +1,7 @@
 //! What the answers room keeps: the cached answers (positive and negative TTLs), the encoded
 //! enumerations, the shared-map publisher and the background refresher's queue. Reading and
 //! filling it is in `lookup.rs`; the refresher in `refresh.rs`; encoded frames in
-//! `frames.rs`; `ldaprsctl user show` in `explain.rs`.
+//! `frames.rs`; `ldaprsctl user show` in `explain.rs`; the SSH keys in `ssh_keys.rs`.
 
 use super::key::Key;
 use super::publish::Publisher;
@@ -33,6 +33,8 @@ pub struct Answers {
     pub(super) local_published_at: Mutex<Option<Instant>>,
     /// Negative answers published per non-root uid in the current window (see `lookup.rs`).
     pub(super) negatives: Mutex<NegativeQuota>,
+    /// The SSH keys answered per user name (see `ssh_keys.rs`).
+    pub(super) ssh_keys: TtlCache<String, Response>,
 }
 
 /// Random-name lookups must not fill the shared map for everyone: each non-root uid may put
@@ -67,6 +69,7 @@ impl Answers {
             local_published: AtomicU64::new(0),
             local_published_at: Mutex::new(None),
             negatives: Mutex::new(NegativeQuota::default()),
+            ssh_keys: TtlCache::default(),
         }
     }
 
@@ -98,6 +101,7 @@ impl Answers {
             }
             self.cache.clear();
             self.frames.clear();
+            self.ssh_keys.clear();
             self.publish_local_names();
         }
     }
@@ -109,6 +113,7 @@ impl Answers {
         }
         self.cache.clear();
         self.frames.clear();
+        self.ssh_keys.clear();
         self.dir.flush();
         // The local names come back at the next background tick (`keep_local_names_fresh`
         // sees the cleared map); a stopping daemon leaves the map empty.

@@ -11,6 +11,7 @@ pub mod mappings;
 pub mod membership;
 pub mod queries;
 pub mod records;
+pub mod ssh_keys;
 pub mod state;
 pub mod users;
 

@@ -48,7 +48,8 @@ impl ServerBlock {
     }
 
     /// The attributes read for a login: the passwd fields, the account-state attributes of
-    /// the schema, `memberOf` and the attribute a group `search_filter` uses, if configured.
+    /// the schema, `memberOf` and the attribute a group `search_filter` uses, if configured,
+    /// and the SSH key attribute.
     pub fn account_attrs(&self) -> Vec<String> {
         let mut v = self.user_attrs();
         v.extend(
@@ -63,6 +64,12 @@ impl ServerBlock {
             if !a.eq_ignore_ascii_case("dn") {
                 v.push(a.clone());
             }
+        }
+        // The SSH keys, for sshd's AuthorizedKeysCommand (`directory/ssh_keys.rs`): read with
+        // the login, not with every lookup (an enumeration of 100,000 users would carry
+        // ~60 MB of keys nobody asked for).
+        if let Some(a) = &self.eff.attr_ssh_key {
+            v.push(a.clone());
         }
         v
     }

@@ -4,7 +4,7 @@
 
 use super::access::{decide, Decision, DenyRule, Facts};
 use super::account_state::{self, State};
-use super::accounts::Accounts;
+use super::accounts::{Accounts, Found};
 use super::logins::Logins;
 use super::verdict::{Step, Verdict, MSG_RULES_UNCHECKED};
 use crate::debug;
@@ -20,18 +20,52 @@ impl<A: Accounts> Logins<A> {
             "req={id} account user={user} service={} rhost={} peer_uid={}",
             ctx.service, ctx.rhost, peer.uid
         );
-        match self.account_steps(&who, user, ctx, peer).await {
-            Ok(v) | Err(v) => v.conclude(&who),
+        match self.account_steps(&who, user, ctx, peer, true).await {
+            Ok((v, _)) | Err(v) => v.conclude(&who),
         }
     }
 
+    /// The account stage of service `sshd` for sshd's `AuthorizedKeysCommand`: the same
+    /// steps, without the caller check (sshd asks as `nobody`, for any user; the answer holds
+    /// public keys only, never the verdict's words). The logged verdict, and the user's block
+    /// and entry (read with the key attribute) when the user may log in.
+    pub async fn account_for_keys(
+        &self,
+        id: u64,
+        user: &str,
+        peer: Peer,
+    ) -> (AuthCode, Option<(usize, Entry)>) {
+        let ctx = PamContext {
+            service: "sshd".into(),
+            ..PamContext::default()
+        };
+        let who = format!(
+            "req={id} ssh keys user={user} service=sshd peer_uid={}",
+            peer.uid
+        );
+        match self.account_steps(&who, user, &ctx, peer, false).await {
+            Ok((v, (bi, _, entry))) if v.code == AuthCode::Success => {
+                v.conclude(&who);
+                (AuthCode::Success, Some((bi, entry)))
+            }
+            Ok((v, _)) | Err(v) => {
+                let code = v.code;
+                v.conclude(&who);
+                (code, None)
+            }
+        }
+    }
+
+    /// The verdict, and the user it is about. `check_caller`: a non-root peer may only ask
+    /// about its own account.
     async fn account_steps(
         &self,
         who: &str,
         user: &str,
         ctx: &PamContext,
         peer: Peer,
-    ) -> Step<Verdict> {
+        check_caller: bool,
+    ) -> Step<(Verdict, Found)> {
         if !valid_name(user) {
             return Err(Verdict::silent(AuthCode::UserUnknown, ""));
         }
@@ -53,7 +87,7 @@ impl<A: Accounts> Logins<A> {
                 return Err(Verdict::warn(AuthCode::Unavailable, "", format!("directory unavailable: {e}")))
             }
         };
-        if !peer.is_root() && peer.uid != p.uid {
+        if check_caller && !peer.is_root() && peer.uid != p.uid {
             return Err(Verdict::warn(
                 AuthCode::Refused,
                 "",
@@ -65,7 +99,8 @@ impl<A: Accounts> Logins<A> {
         } else {
             "no access rules".to_string()
         };
-        Ok(self.account_state(user, bi, &entry, &allowed_by))
+        let verdict = self.account_state(user, bi, &entry, &allowed_by);
+        Ok((verdict, (bi, p, entry)))
     }
 
     /// The access rules' verdict: why the user may log in, or the denial.

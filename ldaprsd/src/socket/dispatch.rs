@@ -1,8 +1,9 @@
 //! From a request to the room that answers it: lookups to `answers/`, the three PAM stages to
 //! `login/`, status and explanations to `admin/` and `answers/explain.rs`. Who may ask what is
-//! decided here (`FlushCache` for root only; failed logins of non-root callers slowed down).
+//! decided here (`FlushCache` for root only; failed logins of non-root callers slowed down;
+//! SSH keys for any caller, their directory work metered per uid).
 
-use super::throttle::{Throttle, FAILURE_DELAY};
+use super::throttle::{RateLimit, Throttle, FAILURE_DELAY, SSH_KEYS_BURST, SSH_KEYS_PER_SEC};
 use crate::admin::status::status;
 use crate::answers::explain::short;
 use crate::answers::frames::enumeration_key;
@@ -10,13 +11,15 @@ use crate::answers::publish::Publisher;
 use crate::answers::{Answers, Key};
 use crate::clock::Clock;
 use crate::directory::local::LocalFiles;
+use crate::directory::ssh_keys::authorized_lines;
 use crate::directory::{Directory, IdLimits};
-use crate::ldap::ServerBlock;
+use crate::ldap::{Entry, ServerBlock};
 use crate::login::{DirectoryAccounts, Logins};
 use crate::peer::Peer;
 use crate::system::hostname::hostname;
-use crate::{info, warn};
+use crate::{debug, info, warn};
 use ldaprs_common::config::Config;
+use ldaprs_common::names::valid_name;
 use ldaprs_common::protocol::{AuthCode, ErrorCode, Request, Response};
 use std::sync::Arc;
 
@@ -26,6 +29,9 @@ pub struct Service {
     answers: Arc<Answers>,
     logins: Logins<DirectoryAccounts>,
     throttle: Throttle,
+    /// Directory work for SSH keys, per non-root uid.
+    key_rate: RateLimit,
+    clock: Arc<dyn Clock>,
 }
 
 fn succeeded(resp: &Response) -> bool {
@@ -65,7 +71,7 @@ impl Service {
             dir: dir.clone(),
             answers: answers.clone(),
         };
-        let logins = Logins::new(accounts, cfg.pam.clone(), hostname(), clock);
+        let logins = Logins::new(accounts, cfg.pam.clone(), hostname(), clock.clone());
         // The local names reach the shared map at the first background tick (`probe_dead`),
         // not here: start-up stays as short as it was (the socket is already visible).
         Service {
@@ -73,6 +79,8 @@ impl Service {
             answers,
             logins,
             throttle: Throttle::default(),
+            key_rate: RateLimit::new(SSH_KEYS_BURST, SSH_KEYS_PER_SEC),
+            clock,
         }
     }
 
@@ -143,7 +151,60 @@ impl Service {
             Request::Status => refused(id, peer, "status"),
             Request::Explain(inner) => Box::pin(self.explain(id, *inner, peer)).await,
             Request::FlushCache => self.flush_cache(id, peer),
+            Request::SshKeys { user } => self.ssh_keys(id, user, peer).await,
         }
+    }
+
+    /// The SSH keys of a user, for sshd's `AuthorizedKeysCommand`. Any uid may ask (sshd runs
+    /// the command as `nobody`); a cached answer costs nothing, one that needs the directory
+    /// is metered per non-root uid. Keys only for a user the account stage of service `sshd`
+    /// lets in; the caller never learns why there are none (the log says).
+    async fn ssh_keys(&self, id: u64, user: String, peer: Peer) -> Response {
+        if !valid_name(&user) {
+            return Response::NotFound;
+        }
+        if let Some(r) = self.answers.cached_ssh_keys(&user) {
+            debug!("req={id} ssh keys user={user}: from cache");
+            return r;
+        }
+        if !peer.is_root() && !self.key_rate.allow(peer.uid, self.clock.now()) {
+            warn!("req={id} ssh keys user={user} refused for uid {} (pid {}): more than {SSH_KEYS_BURST} at once or {SSH_KEYS_PER_SEC} a second", peer.uid, peer.pid);
+            return Response::Error {
+                code: ErrorCode::PermissionDenied,
+                message: "rate limited".into(),
+            };
+        }
+        let resp = match self.logins.account_for_keys(id, &user, peer).await {
+            (AuthCode::Success, Some((bi, entry))) => {
+                Response::SshKeys(self.keys_of(id, &user, bi, &entry))
+            }
+            (AuthCode::UserUnknown, _) => Response::NotFound,
+            (AuthCode::Unavailable, _) => Response::Error {
+                code: ErrorCode::Unavailable,
+                message: "directory unavailable".into(),
+            },
+            _ => Response::SshKeys(Vec::new()),
+        };
+        self.answers.remember_ssh_keys(&user, &resp);
+        resp
+    }
+
+    /// The valid authorized_keys lines on the user's entry (`directory/ssh_keys.rs`).
+    fn keys_of(&self, id: u64, user: &str, block: usize, entry: &Entry) -> Vec<String> {
+        let Some(attr) = self
+            .dir
+            .blocks()
+            .get(block)
+            .and_then(|b| b.eff.attr_ssh_key.as_ref())
+        else {
+            return Vec::new();
+        };
+        let lines = authorized_lines(user, attr, entry.values(attr));
+        info!(
+            "req={id} ssh keys user={user}: {} key(s) from {attr}",
+            lines.len()
+        );
+        lines
     }
 
     /// Authentication and password changes: a non-root caller's requests are answered one at a
