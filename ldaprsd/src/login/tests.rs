@@ -521,3 +521,45 @@ fn a_password_sent_without_an_answer_is_never_sent_again_elsewhere() {
     assert_eq!(auth(&l, "alice", "alice-pw", ROOT).0, AuthCode::Unavailable);
     assert_eq!(l.accounts().binds.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn keys_are_asked_by_any_uid_and_follow_the_account_stage_of_sshd() {
+    const NOBODY: Peer = Peer { uid: 65534, pid: 7 };
+    let pam = PamSection {
+        deny_groups: vec!["nossh".into()],
+        ..Default::default()
+    };
+    let keys = |l: &Logins<Fake>, name: &str| {
+        let (code, found) = run(l.account_for_keys(3, name, NOBODY));
+        (code, found.map(|(_, e)| e.dn))
+    };
+    // nobody asks for alice: no "own account only" refusal, and the entry comes back.
+    let l = logins(Fake::with(vec![user("alice", 10001, &[])]), pam.clone());
+    assert_eq!(
+        keys(&l, "alice"),
+        (AuthCode::Success, Some("uid=alice,ou=people,dc=x".into()))
+    );
+    // The same account check as a password login (with the caller rule kept there).
+    assert_eq!(
+        code(&run(l.account(4, "alice", &PamContext::default(), NOBODY))).0,
+        AuthCode::Refused
+    );
+    // Denied group, expired account, local and unknown users: no entry.
+    let mut fake = Fake::with(vec![user("bob", 10002, &[])]);
+    fake.groups = vec!["nossh".into()];
+    assert_eq!(
+        keys(&logins(fake, pam.clone()), "bob"),
+        (AuthCode::AccountDenied, None)
+    );
+    let fake = Fake::with(vec![user("old", 10003, &[("shadowExpire", "1")])]);
+    assert_eq!(
+        keys(&logins(fake, pam.clone()), "old"),
+        (AuthCode::Expired, None)
+    );
+    let fake = Fake::with(vec![user("root", 10004, &[])]); // local in the fake
+    assert_eq!(
+        keys(&logins(fake, pam.clone()), "root"),
+        (AuthCode::UserUnknown, None)
+    );
+    assert_eq!(keys(&l, "nosuch"), (AuthCode::UserUnknown, None));
+}
