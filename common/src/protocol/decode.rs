@@ -16,8 +16,30 @@ fn decode_ctx(r: &mut Reader<'_>) -> Result<PamContext, DecodeError> {
     })
 }
 
+/// Tags that may not stand inside an `Explain`: the two that carry passwords, and `Explain`
+/// itself (an explanation is never nested).
+const NOT_EXPLAINABLE: [u8; 3] = [8, 12, 13];
+
 /// Decodes a request payload (without the header).
+///
+/// No recursion: an `Explain` holds one request that is decoded by [`decode_plain`], which
+/// never decodes an `Explain` itself, and its tag is checked before anything of it is decoded.
+/// (A frame of 13,000 nested `Explain`s once overflowed the daemon's stack.)
 pub fn decode_request(payload: &[u8]) -> Result<Request, DecodeError> {
+    let mut r = Reader { rest: payload };
+    if r.u8()? != 12 {
+        return decode_plain(payload);
+    }
+    let inner = r.bytes()?;
+    r.finish()?;
+    match inner.first() {
+        Some(&t) if NOT_EXPLAINABLE.contains(&t) => Err(DecodeError::NotExplainable(t)),
+        _ => Ok(Request::Explain(Box::new(decode_plain(inner)?))),
+    }
+}
+
+/// Decodes any request but an `Explain` (whose tag is an error here).
+fn decode_plain(payload: &[u8]) -> Result<Request, DecodeError> {
     let mut r = Reader { rest: payload };
     let req = match r.u8()? {
         1 => Request::UserByName(r.string()?),
@@ -44,16 +66,6 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, DecodeError> {
         }
         10 => Request::Status,
         11 => Request::FlushCache,
-        12 => {
-            let inner = decode_request(r.bytes()?)?;
-            if matches!(
-                inner,
-                Request::Authenticate { .. } | Request::ChangePassword { .. } | Request::Explain(_)
-            ) {
-                return Err(DecodeError::BadTag(12));
-            }
-            Request::Explain(Box::new(inner))
-        }
         13 => {
             let user = r.string()?;
             let old = match r.u8()? {
@@ -104,7 +116,8 @@ pub fn decode_response(payload: &[u8]) -> Result<Response, DecodeError> {
     let resp = match r.u8()? {
         1 => Response::User(decode_passwd(&mut r)?),
         2 => {
-            let n = r.count(28)?;
+            // The smallest entry: four empty strings' lengths and two ids (24 bytes).
+            let n = r.count(24)?;
             let mut v = Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(decode_passwd(&mut r)?);
@@ -158,4 +171,63 @@ pub fn decode_response(payload: &[u8]) -> Result<Response, DecodeError> {
     };
     r.finish()?;
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_request, DecodeError, Request};
+
+    /// `Explain` around `inner`, as the encoder frames it (tag, u32 length, bytes).
+    fn explain(inner: &[u8]) -> Vec<u8> {
+        let mut v = vec![12];
+        v.extend_from_slice(&(inner.len() as u32).to_be_bytes());
+        v.extend_from_slice(inner);
+        v
+    }
+
+    #[test]
+    fn explain_holds_one_lookup_and_nesting_is_refused_without_recursion() {
+        let lookup = [2, 0, 0, 0x27, 0x11]; // UserByUid(10001)
+        assert_eq!(
+            decode_request(&explain(&lookup)),
+            Ok(Request::Explain(Box::new(Request::UserByUid(10001))))
+        );
+        assert_eq!(
+            decode_request(&explain(&explain(&lookup))),
+            Err(DecodeError::NotExplainable(12))
+        );
+        // 13,106 levels, as many as fit in a 64 KiB frame: refused at the second tag, on a
+        // 64 KiB thread stack, where the recursive decoder overflowed. 20,000 do not fit: the
+        // outer one's length is over MAX_STRING.
+        for (levels, want) in [
+            (13_106, DecodeError::NotExplainable(12)),
+            (20_000, DecodeError::TooLarge(100_000)),
+        ] {
+            let mut deep = lookup.to_vec();
+            for _ in 0..levels {
+                deep = explain(&deep);
+            }
+            let got = std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || decode_request(&deep))
+                .unwrap()
+                .join()
+                .unwrap();
+            assert_eq!(got, Err(want));
+        }
+        // A password request inside, an empty or truncated inner request, trailing bytes.
+        assert_eq!(
+            decode_request(&explain(&[8, 0, 0, 0, 0])),
+            Err(DecodeError::NotExplainable(8))
+        );
+        assert_eq!(
+            decode_request(&explain(&[13])),
+            Err(DecodeError::NotExplainable(13))
+        );
+        assert_eq!(decode_request(&explain(&[])), Err(DecodeError::Truncated));
+        assert_eq!(decode_request(&[12, 0, 0]), Err(DecodeError::Truncated));
+        let mut trailing = explain(&lookup);
+        trailing.push(0);
+        assert_eq!(decode_request(&trailing), Err(DecodeError::TrailingBytes));
+    }
 }

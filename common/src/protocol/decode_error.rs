@@ -11,6 +11,9 @@ pub enum DecodeError {
     TooLarge(usize),
     Truncated,
     BadTag(u8),
+    /// An `Explain` around a request that cannot be explained (a password request, or another
+    /// `Explain`: explanations are never nested).
+    NotExplainable(u8),
     BadUtf8,
     TrailingBytes,
 }
@@ -28,6 +31,9 @@ impl fmt::Display for DecodeError {
             DecodeError::TooLarge(n) => write!(f, "frame of {n} bytes exceeds the local cap"),
             DecodeError::Truncated => write!(f, "frame truncated"),
             DecodeError::BadTag(t) => write!(f, "unknown tag {t}"),
+            DecodeError::NotExplainable(t) => {
+                write!(f, "a request of tag {t} cannot be explained")
+            }
             DecodeError::BadUtf8 => write!(f, "string is not UTF-8"),
             DecodeError::TrailingBytes => write!(f, "trailing bytes after the message"),
         }
