@@ -53,7 +53,11 @@ pub fn parse_url(url: &str) -> Option<Reference> {
     }
     let (hostport, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut parts = path.split('?');
-    let dn = parts.next().map(percent_decode)?;
+    // A DN that does not decode makes the URL unusable (not a reference to the server root).
+    let dn = match parts.next() {
+        Some(p) => Some(percent_decode(p)?),
+        None => None,
+    };
     let _attrs = parts.next();
     let scope = match parts.next() {
         Some("base") => Some(Scope::Base),
