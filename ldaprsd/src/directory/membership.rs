@@ -188,7 +188,7 @@ impl Directory {
     /// Groups under the group base matching `f` (complete answers only).
     async fn groups_matching(&self, b: &ServerBlock, f: &str) -> Result<Vec<FoundGroup>, DirError> {
         let entries = b
-            .search_strict(&b.eff.group_base, f, &Self::group_attrs_min(b), true)
+            .search(&b.eff.group_base, f, &Self::group_attrs_min(b), true)
             .await?;
         Ok(entries.iter().map(|e| found(b, e)).collect())
     }

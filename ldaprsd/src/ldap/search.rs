@@ -276,22 +276,11 @@ impl ServerBlock {
         Ok((inside, more))
     }
 
-    /// Searches under `base`, failing over between URIs (see [`Self::failover`]).
+    /// Searches under `base`, failing over between URIs (see [`Self::failover`]). Allowed
+    /// references are followed, a base held elsewhere and not followed is an error, and
+    /// continuation references to hosts not allowed are skipped (ldaprs.toml(5) says what that
+    /// means for `deny_groups`).
     pub async fn search(
-        &self,
-        base: &str,
-        f: &str,
-        attrs: &[String],
-        paged: bool,
-    ) -> Result<Vec<Entry>, DirError> {
-        self.search_ex(base, Scope::Subtree, f, attrs, paged).await
-    }
-
-    /// Searches for access decisions. The same as [`Self::search`]: allowed references are
-    /// followed, a base held elsewhere and not followed is an error, and continuation
-    /// references to hosts not allowed are skipped (ldaprs.toml(5) says what that means for
-    /// `deny_groups`).
-    pub async fn search_strict(
         &self,
         base: &str,
         f: &str,

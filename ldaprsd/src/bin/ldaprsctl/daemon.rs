@@ -2,10 +2,10 @@
 
 use ldaprs_common::client::{self, CallOptions};
 use ldaprs_common::protocol::{Request, Response, Secret};
-use zeroize::Zeroizing;
 use std::io::BufRead;
 use std::process::ExitCode;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 pub fn call(socket: &str, req: &Request) -> Result<Response, ExitCode> {
     let opts = CallOptions {
