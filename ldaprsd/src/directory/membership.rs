@@ -11,9 +11,11 @@
 //! - AD's LDAP_MATCHING_RULE_IN_CHAIN: the server follows the chain in one search.
 //!
 //! Groups outside the configured group base never count (a group in a subtree someone else
-//! can write is not a group of ours: security.md AZ-04). Continuation references, size limits
-//! and timeouts make the whole answer an error: a partial membership could drop a group of
-//! `deny_groups`.
+//! can write is not a group of ours: security.md AZ-04). Size limits and timeouts make the
+//! whole answer an error: a partial membership could drop a group of `deny_groups`. References
+//! are followed to the block's URIs and `referral_hosts`; a continuation reference elsewhere is
+//! skipped (issue 10: AD's DNS partitions), so a deny group held only there is not seen —
+//! ldaprs.toml(5) says so.
 
 use super::state::Directory;
 use crate::ldap::{is_under, normalize_dn, DirError, Entry, ServerBlock};
