@@ -7,6 +7,7 @@ use super::reader::Reader;
 use super::request::{PamContext, Request};
 use super::response::{AuthCode, ErrorCode, Response};
 use super::secret::Secret;
+use super::wire::{MAX_SSH_KEYS, MAX_SSH_KEY_LINE};
 
 fn decode_ctx(r: &mut Reader<'_>) -> Result<PamContext, DecodeError> {
     Ok(PamContext {
@@ -66,6 +67,7 @@ fn decode_plain(payload: &[u8]) -> Result<Request, DecodeError> {
         }
         10 => Request::Status,
         11 => Request::FlushCache,
+        14 => Request::SshKeys { user: r.string()? },
         13 => {
             let user = r.string()?;
             let old = match r.u8()? {
@@ -108,6 +110,27 @@ fn decode_group(r: &mut Reader<'_>) -> Result<Group, DecodeError> {
         members.push(r.string()?);
     }
     Ok(Group { name, gid, members })
+}
+
+/// The lines of `SshKeys`, within the local caps (count, length) whatever the peer sends, and
+/// never with a line break or NUL: each line becomes one line of sshd's authorized_keys.
+fn decode_ssh_keys(r: &mut Reader<'_>) -> Result<Vec<String>, DecodeError> {
+    let n = r.count(4)?;
+    if n > MAX_SSH_KEYS {
+        return Err(DecodeError::TooLarge(n));
+    }
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let line = r.string()?;
+        if line.len() > MAX_SSH_KEY_LINE {
+            return Err(DecodeError::TooLarge(line.len()));
+        }
+        if line.contains(['\n', '\r', '\0']) {
+            return Err(DecodeError::LineBreak);
+        }
+        v.push(line);
+    }
+    Ok(v)
 }
 
 /// Decodes a response payload (without the header).
@@ -167,6 +190,7 @@ pub fn decode_response(payload: &[u8]) -> Result<Response, DecodeError> {
                 message: r.string()?,
             }
         }
+        11 => Response::SshKeys(decode_ssh_keys(&mut r)?),
         t => return Err(DecodeError::BadTag(t)),
     };
     r.finish()?;

@@ -16,6 +16,8 @@ pub enum DecodeError {
     NotExplainable(u8),
     BadUtf8,
     TrailingBytes,
+    /// A line of an answer that must be one line (an SSH key) holds a line break or NUL.
+    LineBreak,
 }
 
 impl fmt::Display for DecodeError {
@@ -36,6 +38,7 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::BadUtf8 => write!(f, "string is not UTF-8"),
             DecodeError::TrailingBytes => write!(f, "trailing bytes after the message"),
+            DecodeError::LineBreak => write!(f, "line break or NUL inside a one-line field"),
         }
     }
 }

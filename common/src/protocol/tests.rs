@@ -316,3 +316,36 @@ fn random_bytes_never_panic() {
         let _ = decode_response(&buf);
     }
 }
+
+#[test]
+fn ssh_keys_round_trip_within_the_caps_one_line_each() {
+    use super::wire::{MAX_SSH_KEYS, MAX_SSH_KEY_LINE};
+    roundtrip_req(Request::SshKeys {
+        user: "alice".into(),
+    });
+    roundtrip_resp(Response::SshKeys(Vec::new()));
+    roundtrip_resp(Response::SshKeys(vec![
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL3E alice@laptop".into(),
+        "no-pty,from=\"10.0.0.0/8\" ssh-rsa AAAAB3Nza".into(),
+    ]));
+    roundtrip_resp(Response::SshKeys(vec!["k".repeat(MAX_SSH_KEY_LINE); 2]));
+    let decoded = |r: &Response| decode_response(&frame_response(r)[HEADER_LEN..]);
+    // More keys or longer lines than the local caps, whatever the peer sends.
+    let many = Response::SshKeys(vec!["k".into(); MAX_SSH_KEYS + 1]);
+    assert_eq!(decoded(&many), Err(DecodeError::TooLarge(MAX_SSH_KEYS + 1)));
+    let long = Response::SshKeys(vec!["k".repeat(MAX_SSH_KEY_LINE + 1)]);
+    assert_eq!(
+        decoded(&long),
+        Err(DecodeError::TooLarge(MAX_SSH_KEY_LINE + 1))
+    );
+    // A line that would become two lines of authorized_keys (or end a C string).
+    for bad in ["ssh-ed25519 AAAA\nssh-rsa BBBB", "a\rb", "a\0b"] {
+        let r = Response::SshKeys(vec!["ssh-ed25519 AAAA".into(), bad.into()]);
+        assert_eq!(decoded(&r), Err(DecodeError::LineBreak), "{bad:?}");
+    }
+    // A hostile count in a short payload allocates nothing.
+    assert_eq!(
+        decode_response(&[11, 0xff, 0xff, 0xff, 0xff]),
+        Err(DecodeError::Truncated)
+    );
+}
