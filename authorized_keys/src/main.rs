@@ -119,7 +119,10 @@ fn main() -> ExitCode {
     }
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        syslog::log(syslog::LOG_ERR, &format!("writing the keys to sshd failed: {e}"));
+        syslog::log(
+            syslog::LOG_ERR,
+            &format!("writing the keys to sshd failed: {e}"),
+        );
     }
     ExitCode::SUCCESS
 }
