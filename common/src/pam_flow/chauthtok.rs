@@ -5,6 +5,7 @@ use super::options::{log_unknown_options, Options};
 use super::password::{acceptable_new, current_password, MAX_PASSWORD};
 use super::replies::{client_error_code, error_response_code, show};
 use super::user_name::checked_user;
+use crate::client::ClientError;
 use crate::protocol::{AuthCode, Request, Response, Secret};
 
 /// `pam_sm_chauthtok`: changes the password in the directory (the daemon sends the LDAP
@@ -143,17 +144,7 @@ fn verify_current(
             }
             pc
         }
-        Ok(Response::Error { code, message }) => {
-            error_response_code(host, "password change", code, &message)
-        }
-        Ok(other) => {
-            host.log(
-                Level::Error,
-                &format!("password change: unexpected reply {other:?}"),
-            );
-            PamCode::AuthtokErr
-        }
-        Err(e) => client_error_code(host, "password change", &e),
+        other => not_an_auth_reply(host, other),
     }
 }
 
@@ -265,6 +256,14 @@ fn send_change(
             }
             pc
         }
+        other => not_an_auth_reply(host, other),
+    }
+}
+
+/// A password-change reply that is not an `Auth` verdict: a daemon error, an answer of the
+/// wrong kind, or no answer at all.
+fn not_an_auth_reply(host: &mut dyn PamHost, reply: Result<Response, ClientError>) -> PamCode {
+    match reply {
         Ok(Response::Error { code, message }) => {
             error_response_code(host, "password change", code, &message)
         }

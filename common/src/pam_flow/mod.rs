@@ -18,6 +18,8 @@ mod options;
 mod password;
 mod replies;
 #[cfg(test)]
+mod chauthtok_tests;
+#[cfg(test)]
 mod tests;
 mod user_name;
 
