@@ -13,12 +13,12 @@
 mod account;
 mod authenticate;
 mod chauthtok;
+#[cfg(test)]
+mod chauthtok_tests;
 mod host;
 mod options;
 mod password;
 mod replies;
-#[cfg(test)]
-mod chauthtok_tests;
 #[cfg(test)]
 mod tests;
 mod user_name;
