@@ -72,7 +72,9 @@ struct SchemaDefaults {
 
 fn schema_defaults(schema: Schema, base: &str) -> SchemaDefaults {
     match schema {
-        Schema::Rfc2307 => SchemaDefaults {
+        // Auto is replaced by what the daemon detected before any search; until then (no
+        // server answered) the block answers nothing, and these are placeholders.
+        Schema::Rfc2307 | Schema::Auto => SchemaDefaults {
             user_filter: "(objectClass=posixAccount)",
             name: "uid",
             gecos: "gecos",

@@ -10,7 +10,12 @@ use std::path::Path;
 
 /// Parses and checks a config text; `path` is only used in messages.
 pub fn parse(path: &str, src: &str) -> Result<Config, ConfigError> {
-    let cfg: Config = toml::from_str(src).map_err(|e| syntax_error(path, src, &e))?;
+    let mut cfg: Config = toml::from_str(src).map_err(|e| syntax_error(path, src, &e))?;
+    for s in &mut cfg.servers {
+        if s.name.is_empty() {
+            s.name = s.default_name();
+        }
+    }
     validate(path, src, &cfg)?;
     Ok(cfg)
 }

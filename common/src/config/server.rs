@@ -7,7 +7,10 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Schema {
+    /// Decided by the daemon from the directory itself (RootDSE, subschema, one sample
+    /// search): see `ldaprsd::ldap::detect`. The default when `schema` is absent.
     #[default]
+    Auto,
     Rfc2307,
     Rfc2307bis,
     Ad,
@@ -33,11 +36,16 @@ impl OneOrMany {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Server {
+    /// Defaults to the first URI's host (`ldapi` for a local socket).
+    #[serde(default)]
     pub name: String,
     /// Tried in order; `ldap://`, `ldaps://` or `ldapi://`.
     pub uri: OneOrMany,
     #[serde(default)]
     pub schema: Schema,
+    /// Empty (the default): the RootDSE's `defaultNamingContext`, or its only naming context
+    /// (of several, the only one holding user entries).
+    #[serde(default)]
     pub base: String,
     #[serde(default)]
     pub bind_dn: Option<String>,
@@ -277,5 +285,29 @@ fn default_nesting_depth() -> u32 {
 impl Server {
     pub fn uris(&self) -> Vec<String> {
         self.uri.to_vec()
+    }
+
+    /// Whether the daemon must ask the directory for the schema or the base.
+    pub fn needs_detection(&self) -> bool {
+        self.schema == Schema::Auto || self.base.trim().is_empty()
+    }
+
+    /// The name given to a block without one: its first URI's host.
+    pub fn default_name(&self) -> String {
+        let first = self.uris().into_iter().next().unwrap_or_default();
+        if first.starts_with("ldapi://") {
+            return "ldapi".into();
+        }
+        let rest = first.split_once("://").map(|x| x.1).unwrap_or(&first);
+        let hostport = rest.split('/').next().unwrap_or_default();
+        let host = match hostport.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => hostport.rsplit_once(':').map(|x| x.0).unwrap_or(hostport),
+        };
+        if host.is_empty() {
+            "server".into()
+        } else {
+            host.to_string()
+        }
     }
 }

@@ -363,3 +363,47 @@ fn ssh_key_attribute_defaults_per_schema_and_can_be_turned_off() {
         .effective();
     assert_eq!(e.attr_ssh_key, None);
 }
+
+#[test]
+fn one_uri_is_a_whole_config() {
+    let cfg = parse(
+        "t.toml",
+        "[[servers]]\nuri = [\"ldaps://ldap.example.com\"]\n",
+    )
+    .unwrap();
+    let s = &cfg.servers[0];
+    assert_eq!(s.name, "ldap.example.com");
+    assert_eq!(s.schema, super::Schema::Auto);
+    assert_eq!(s.base, "");
+    assert!(s.needs_detection());
+    // Named after the first URI's host: IPv6, a port, a local socket.
+    let named = |uri: &str| {
+        parse("t.toml", &format!("[[servers]]\nuri = \"{uri}\"\n"))
+            .unwrap()
+            .servers[0]
+            .name
+            .clone()
+    };
+    assert_eq!(named("ldap://[::1]:3389"), "::1");
+    assert_eq!(named("ldap://10.0.0.5:3389/"), "10.0.0.5");
+    assert_eq!(named("ldapi://%2Frun%2Fslapd%2Fldapi"), "ldapi");
+    // A configured schema and base leave nothing to detect.
+    let fixed = parse(
+        "t.toml",
+        "[[servers]]\nuri = \"ldap://x\"\nschema = \"rfc2307\"\nbase = \"dc=x\"\n",
+    )
+    .unwrap();
+    assert!(!fixed.servers[0].needs_detection());
+    // Two blocks named after the same host: the error says where the name came from.
+    let e = parse(
+        "t.toml",
+        "[[servers]]\nuri = \"ldap://x:389\"\n[[servers]]\nuri = \"ldap://x:3389\"\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.message.contains("server name `x` is used twice (a block without `name` is named after its first URI's host)"),
+        "{e}"
+    );
+    let e = parse("t.toml", "[[servers]]\nuri = \"ldap://x\"\nbase = \"  \"\n").unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("servers[0].base"), "{e}");
+}

@@ -66,14 +66,15 @@ fn check_uris(path: &str, src: &str, idx: Option<usize>, s: &Server) -> Result<(
 }
 
 fn check_base(path: &str, src: &str, idx: Option<usize>, s: &Server) -> Result<(), ConfigError> {
-    if s.base.trim().is_empty() {
+    if !s.base.is_empty() && s.base.trim().is_empty() {
         return Err(semantic(
             path,
             src,
             idx,
             None,
             "base",
-            "empty search base".into(),
+            "a search base of only spaces (leave `base` out to take the server's naming context)"
+                .into(),
             Some("base = \"dc=example,dc=com\""),
         ));
     }
@@ -187,8 +188,8 @@ fn check_unique_name(
             idx,
             None,
             "name",
-            format!("server name `{}` is used twice", s.name),
-            None,
+            format!("server name `{}` is used twice (a block without `name` is named after its first URI's host)", s.name),
+            Some("give each [[servers]] block its own name = \"...\""),
         ));
     }
     Ok(())

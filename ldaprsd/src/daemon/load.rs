@@ -64,6 +64,14 @@ pub fn load(path: &Path, secrets: &mut Secrets) -> Result<(Config, Vec<ServerBlo
         for w in b.transport_warnings() {
             warn!("{w}");
         }
+        let b = if s.needs_detection() {
+            b.into_pending(
+                "schema and base are detected from the directory, and no server has answered yet"
+                    .into(),
+            )
+        } else {
+            b
+        };
         blocks.push(b);
     }
     Ok((cfg, blocks))

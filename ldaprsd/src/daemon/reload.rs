@@ -1,10 +1,11 @@
 //! SIGHUP: a new service from the config file, swapped in while requests in flight finish
 //! on the old one.
 
+use super::detect::{detect_later, detect_pending};
 use super::load::{load, Secrets};
+use super::swap::swap_in;
 use crate::answers::publish::Publisher;
-use crate::clock::SystemClock;
-use crate::socket::{Current, Service};
+use crate::socket::Current;
 use crate::system::notify;
 use crate::{error, info, warn};
 use ldaprs_common::config::Config;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 /// SIGHUP: build a new service from the config file and swap it in. Requests already being
 /// answered finish on the old one; a config that does not load leaves the running one in place.
-pub fn reload(
+pub async fn reload(
     path: &Path,
     running: &Config,
     current: &Current,
@@ -31,21 +32,9 @@ pub fn reload(
                 warn!("SIGHUP: [daemon] socket and user and [cache] map_size_mb take effect at the next restart");
             }
             crate::log::set_level(cfg.daemon.log_level);
-            let svc = Arc::new(Service::new(
-                &cfg,
-                blocks,
-                Arc::new(SystemClock),
-                map.clone(),
-            ));
-            tokio::spawn(svc.clone().run_refresher());
-            let old = {
-                let mut slot = current.write().unwrap_or_else(|p| p.into_inner());
-                std::mem::replace(&mut *slot, svc)
-            };
-            old.shutdown();
-            // Answers of the old config (filters, id limits) must not be served any more.
-            if let Some(m) = map {
-                m.clear();
+            let blocks = detect_pending(blocks).await;
+            if let Some(svc) = swap_in(&cfg, blocks, current, map, None) {
+                tokio::spawn(detect_later(cfg.clone(), svc, current.clone(), map.clone()));
             }
             info!(
                 "SIGHUP: configuration reloaded from {} ({} server block(s))",

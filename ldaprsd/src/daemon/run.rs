@@ -1,6 +1,7 @@
 //! The run loop: the runtime, the socket, the service, the privilege switch, signals (SIGTERM
 //! stops, SIGHUP reloads) and the background probes of dead URIs.
 
+use super::detect::{detect_later, detect_pending};
 use super::load::{load, Secrets};
 use super::map::publisher;
 use super::privileges::drop_privileges;
@@ -103,6 +104,9 @@ async fn serve(
             return ExitCode::FAILURE;
         }
     }
+    // Before the socket too: lookups must not meet a block that is still asking the
+    // directory what it is (bounded; see detect.rs).
+    let blocks = detect_pending(blocks).await;
     let listener = match socket::bind(&cfg.daemon.socket) {
         Ok(l) => l,
         Err(e) => {
@@ -136,11 +140,17 @@ async fn serve(
     let server = tokio::spawn(socket::serve(listener, current.clone()));
     notify::ready();
     tokio::spawn(probe_forever(current.clone()));
+    tokio::spawn(detect_later(
+        cfg.clone(),
+        socket::snapshot(&current),
+        current.clone(),
+        map.clone(),
+    ));
     loop {
         tokio::select! {
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
-            _ = hup.recv() => reload(path, &cfg, &current, &map, &mut secrets),
+            _ = hup.recv() => reload(path, &cfg, &current, &map, &mut secrets).await,
         }
     }
     stop(&cfg, &current, server);

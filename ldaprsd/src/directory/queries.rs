@@ -29,7 +29,7 @@ pub const AD_ATTRS: &[&str] = &[
 pub fn account_state_attributes(schema: Schema) -> &'static [&'static str] {
     match schema {
         Schema::Ad => AD_ATTRS,
-        Schema::Rfc2307 | Schema::Rfc2307bis | Schema::Ipa => POSIX_ATTRS,
+        Schema::Rfc2307 | Schema::Rfc2307bis | Schema::Ipa | Schema::Auto => POSIX_ATTRS,
     }
 }
 

@@ -32,6 +32,12 @@ pub struct ServerBlock {
     pub(super) clock: Arc<dyn Clock>,
     /// Entries found through a referral: normalised DN → the URI that holds them.
     pub(super) referred: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Why the block cannot answer yet: its schema or base is left to detection and no server
+    /// has answered the detection. Every operation fails as unreachable until the daemon
+    /// replaces the block with a detected one.
+    pending: Option<String>,
+    /// What detection found (None: nothing was left to detect, or not yet).
+    detected: Option<super::detection::Detection>,
 }
 
 impl ServerBlock {
@@ -44,6 +50,18 @@ impl ServerBlock {
     /// freed without being wiped.
     pub fn new(cfg: Server, bind_password: Option<String>) -> Result<ServerBlock, tls::TlsError> {
         let tls = tls::client_config(&cfg)?;
+        Ok(ServerBlock::from_parts(
+            cfg,
+            bind_password.map(Zeroizing::new),
+            tls,
+        ))
+    }
+
+    fn from_parts(
+        cfg: Server,
+        bind_password: Option<Zeroizing<String>>,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> ServerBlock {
         let slots = cfg
             .uris()
             .into_iter()
@@ -53,7 +71,7 @@ impl ServerBlock {
                 connecting: tokio::sync::Mutex::new(()),
             })
             .collect();
-        Ok(ServerBlock {
+        ServerBlock {
             eff: cfg.effective(),
             connect_timeout: seconds(cfg.connect_timeout),
             op_timeout: seconds(cfg.timeout),
@@ -61,13 +79,65 @@ impl ServerBlock {
             retry_base: seconds(cfg.retry_dead_after),
             retry_max: seconds(cfg.retry_dead_max),
             cfg,
-            bind_password: bind_password.map(Zeroizing::new),
+            bind_password,
             admin_password: None,
             tls,
             slots,
             clock: Arc::new(SystemClock),
             referred: std::sync::Mutex::new(std::collections::HashMap::new()),
-        })
+            pending: None,
+            detected: None,
+        }
+    }
+
+    /// The same block (secrets, TLS settings and clock, read at start) for `cfg`, with fresh
+    /// URI health. No file is read again: after the switch to `[daemon] user` the root-only
+    /// ones could not be.
+    fn copy_for(&self, cfg: Server) -> ServerBlock {
+        let mut b = ServerBlock::from_parts(cfg, self.bind_password.clone(), self.tls.clone());
+        b.admin_password = self.admin_password.clone();
+        b.clock = self.clock.clone();
+        b
+    }
+
+    /// This block, unable to answer until detection succeeds (`why` says what is missing).
+    pub fn into_pending(mut self, why: String) -> ServerBlock {
+        self.pending = Some(why);
+        self
+    }
+
+    /// Why the block cannot answer yet, if it cannot.
+    pub fn pending(&self) -> Option<&str> {
+        self.pending.as_deref()
+    }
+
+    /// What detection found, if the config left anything to it.
+    pub fn detection(&self) -> Option<&super::detection::Detection> {
+        self.detected.as_ref()
+    }
+
+    /// A copy that may talk to the servers, to run detection for a pending block.
+    pub fn detector(&self) -> ServerBlock {
+        self.copy_for(self.cfg.clone())
+    }
+
+    /// The block with what detection found filled in: the presets of the detected schema
+    /// under the detected base.
+    pub fn detected(&self, d: super::detection::Detection) -> ServerBlock {
+        let mut cfg = self.cfg.clone();
+        cfg.schema = d.schema;
+        cfg.base = d.base.clone();
+        let mut b = self.copy_for(cfg);
+        b.detected = Some(d);
+        b
+    }
+
+    /// A fresh copy of a block whose settings stay (a new service after detection).
+    pub fn renewed(&self) -> ServerBlock {
+        let mut b = self.copy_for(self.cfg.clone());
+        b.pending = self.pending.clone();
+        b.detected = self.detected.clone();
+        b
     }
 
     pub fn name(&self) -> &str {

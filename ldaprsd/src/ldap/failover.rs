@@ -31,6 +31,12 @@ impl ServerBlock {
         T: Send + 'a,
         F: Fn(usize) -> Attempt<'a, T>,
     {
+        if let Some(why) = self.pending() {
+            return Err(DirError::Unreachable(format!(
+                "server {}: {why}",
+                self.cfg.name
+            )));
+        }
         let order = self.order();
         let mut next = 0usize;
         let mut launched: Vec<usize> = Vec::new();

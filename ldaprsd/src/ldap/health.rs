@@ -45,7 +45,7 @@ pub fn backoff(base: Duration, max: Duration, failures: u32, unit: f64) -> Durat
 }
 
 /// A cheap pseudo-random number in [0, 1) (jitter only; nothing secret depends on it).
-pub(super) fn jitter_unit() -> f64 {
+pub fn jitter_unit() -> f64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())

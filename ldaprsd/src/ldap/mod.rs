@@ -6,6 +6,8 @@
 pub mod bind;
 pub mod block;
 mod connect;
+pub mod detect;
+pub mod detection;
 pub mod entry;
 pub mod error;
 mod failover;
@@ -22,6 +24,7 @@ pub mod wording;
 
 pub use bind::{BindOutcome, BindResult};
 pub use block::ServerBlock;
+pub use detection::Detection;
 pub use entry::{first_rdn, is_under, normalize_dn, Entry};
 pub use error::DirError;
 pub use passwd::{ChangeOutcome, PasswordChange};

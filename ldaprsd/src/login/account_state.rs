@@ -111,7 +111,7 @@ fn date(days: i64) -> String {
 pub fn evaluate(e: &Entry, schema: Schema, now: i64) -> State {
     let r = match schema {
         Schema::Ad => ad(e, now),
-        Schema::Rfc2307 | Schema::Rfc2307bis | Schema::Ipa => posix(e, now),
+        Schema::Rfc2307 | Schema::Rfc2307bis | Schema::Ipa | Schema::Auto => posix(e, now),
     };
     r.unwrap_or_else(|s| s)
 }

@@ -80,6 +80,16 @@ fn describe_server(s: &Server) {
         println!("warning: {w}");
     }
     let e = s.effective();
+    if s.needs_detection() {
+        println!(
+            "server {}: {} (schema {}, base {}: the daemon asks the directory; `ldaprsctl server test` shows what it finds)",
+            s.name,
+            s.uris().join(", "),
+            ldaprsd::ldap::detection::schema_name(s.schema),
+            if s.base.is_empty() { "from the RootDSE" } else { &s.base },
+        );
+        return;
+    }
     println!(
         "server {}: {} (schema {:?}, users under {} with {}, groups under {} with {})",
         s.name,
@@ -155,10 +165,40 @@ pub fn server_test(path: &Path) -> ExitCode {
             );
             all_ok &= r.usable;
         }
+        if s.needs_detection() {
+            all_ok &= print_detection(&rt, s, &block);
+        }
     }
     if all_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// What the daemon would detect for a block that leaves its schema or base to the directory.
+fn print_detection(rt: &tokio::runtime::Runtime, s: &Server, block: &ServerBlock) -> bool {
+    println!("server {} detection", s.name);
+    match rt.block_on(block.detect()) {
+        Ok(d) => {
+            let schema = ldaprsd::ldap::detection::schema_name(d.schema);
+            println!("  {:<22} {schema} ({})", "schema", d.schema_from);
+            println!("  {:<22} {} ({})", "base", d.base, d.base_from);
+            let e = block.detected(d).eff;
+            println!("  {:<22} {} under {}", "users", e.user_filter, e.user_base);
+            println!(
+                "  {:<22} {} under {}",
+                "groups", e.group_filter, e.group_base
+            );
+            true
+        }
+        Err(e) => {
+            println!("  {:<22} FAILED: {e}", "detection");
+            println!(
+                "  {:<22} set `schema` and `base` in the [[servers]] block",
+                "fix"
+            );
+            false
+        }
     }
 }
