@@ -170,6 +170,17 @@ fn a_silent_server_at_start_is_detected_once_it_answers() {
         env.daemon_log()
     );
     assert!(status < 0, "status {status}: UNAVAIL (-1) or TRYAGAIN (-2); NOTFOUND (0) would say alice does not exist");
+    let status = env.run(&[
+        artifact("ldaprsctl").to_str().unwrap(),
+        "--config",
+        env.config.to_str().unwrap(),
+        "status",
+    ]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        status.contains("NOT SERVING: schema and base not detected yet"),
+        "{status}"
+    );
     slapd.thaw();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -189,6 +200,18 @@ fn a_silent_server_at_start_is_detected_once_it_answers() {
     assert!(
         log.contains("server 127.0.0.1: detected schema rfc2307"),
         "{log}"
+    );
+    let status = env.run(&[
+        artifact("ldaprsctl").to_str().unwrap(),
+        "--config",
+        env.config.to_str().unwrap(),
+        "status",
+    ]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    println!("{status}");
+    assert!(
+        status.contains("detected schema rfc2307 (subschema: posixGroup is STRUCTURAL"),
+        "{status}"
     );
 }
 

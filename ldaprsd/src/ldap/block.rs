@@ -270,28 +270,33 @@ impl ServerBlock {
 
     /// One line per URI for `ldaprsctl status`.
     pub fn status(&self) -> Vec<(String, String)> {
-        self.slots
-            .iter()
-            .map(|s| {
-                let st = s.state();
-                let v = match &st.dead {
-                    None if st.conn.is_some() => "up (connected)".to_string(),
-                    None => "up (not connected yet)".to_string(),
-                    Some(d) => format!(
-                        "DOWN for {:.0}s ({}); next probe in {:.1}s",
-                        self.clock
-                            .now()
-                            .saturating_duration_since(d.since)
-                            .as_secs_f64(),
-                        d.reason,
-                        d.retry_at
-                            .saturating_duration_since(self.clock.now())
-                            .as_secs_f64()
-                    ),
-                };
-                (format!("server {} {}", self.cfg.name, s.uri), v)
-            })
-            .collect()
+        let mut out = Vec::new();
+        let key = format!("server {} settings", self.cfg.name);
+        if let Some(why) = &self.pending {
+            out.push((key, format!("NOT SERVING: {why}")));
+        } else if let Some(d) = &self.detected {
+            out.push((key, format!("detected {}", d.summary())));
+        }
+        out.extend(self.slots.iter().map(|s| {
+            let st = s.state();
+            let v = match &st.dead {
+                None if st.conn.is_some() => "up (connected)".to_string(),
+                None => "up (not connected yet)".to_string(),
+                Some(d) => format!(
+                    "DOWN for {:.0}s ({}); next probe in {:.1}s",
+                    self.clock
+                        .now()
+                        .saturating_duration_since(d.since)
+                        .as_secs_f64(),
+                    d.reason,
+                    d.retry_at
+                        .saturating_duration_since(self.clock.now())
+                        .as_secs_f64()
+                ),
+            };
+            (format!("server {} {}", self.cfg.name, s.uri), v)
+        }));
+        out
     }
 }
 
