@@ -95,6 +95,23 @@ fn one_uri_against_rfc2307() {
     assert_eq!(code, 0, "{out}");
     let (code, out) = env.pam("alice", "wrong", &["authenticate"]);
     assert_ne!(code, 0, "{out}");
+    // An entry the daemon refuses says why, and which key changes it.
+    let o = env.run(&[
+        artifact("ldaprsctl").to_str().unwrap(),
+        "--config",
+        env.config.to_str().unwrap(),
+        "user",
+        "show",
+        "lowuid",
+    ]);
+    let shown = String::from_utf8_lossy(&o.stdout).into_owned();
+    println!("ldaprsctl user show lowuid:\n{shown}");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("hidden") && l.contains("min_uid to change it")),
+        "{shown}"
+    );
 }
 
 #[test]
