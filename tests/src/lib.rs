@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod samba;
+
 pub const BASE: &str = "dc=example,dc=com";
 
 pub fn workspace() -> PathBuf {
@@ -61,7 +63,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
     let t = Instant::now();
     while t.elapsed() < limit {
         if ok() {
@@ -325,10 +327,22 @@ pub struct Env {
     holder: Child,
     daemon: Option<Child>,
     pub config: PathBuf,
+    /// The namespace also has its own network and UTS namespaces (`Env::in_net_of`).
+    own_net: bool,
 }
 
 impl Env {
     pub fn new(name: &str) -> Env {
+        Env::create(name, None)
+    }
+
+    /// Like `new`, inside the network and UTS namespaces of process `pid` (e.g. the Samba DC's
+    /// in `samba.rs`): the daemon and every command then see only that namespace's loopback.
+    pub fn in_net_of(name: &str, pid: u32) -> Env {
+        Env::create(name, Some(pid))
+    }
+
+    fn create(name: &str, net_of: Option<u32>) -> Env {
         let dir = scratch(&format!("env-{name}"));
         // glibc loads "libnss_ldaprs.so.2" by name; LD_LIBRARY_PATH points it here.
         let lib = dir.join("lib");
@@ -355,7 +369,22 @@ impl Env {
             ns = dir.join("nsswitch.conf").display(),
             ready = dir.join("ready").display()
         );
-        let holder = Command::new("unshare")
+        let mut holder = match net_of {
+            Some(pid) => {
+                let mut c = Command::new("nsenter");
+                c.args([
+                    "--target",
+                    &pid.to_string(),
+                    "--net",
+                    "--uts",
+                    "--",
+                    "unshare",
+                ]);
+                c
+            }
+            None => Command::new("unshare"),
+        };
+        let holder = holder
             .args([
                 "--mount",
                 "--propagation",
@@ -377,6 +406,7 @@ impl Env {
             dir,
             holder,
             daemon: None,
+            own_net: net_of.is_some(),
         }
     }
 
@@ -410,8 +440,11 @@ impl Env {
         let mut c = Command::new("nsenter");
         c.arg("--target")
             .arg(self.holder.id().to_string())
-            .arg("--mount")
-            .arg("--");
+            .arg("--mount");
+        if self.own_net {
+            c.args(["--net", "--uts"]);
+        }
+        c.arg("--");
         c.arg("env").arg(format!(
             "LD_LIBRARY_PATH={}",
             self.dir.join("lib").display()
@@ -815,6 +848,31 @@ impl TestCa {
             cmd.args(["-days", "2"]);
         }
         must(&mut cmd);
+        Cert { cert, key }
+    }
+
+    /// A certificate signed by this CA that names the host only in its subject's CN: X.509 v3
+    /// with key usages but no subjectAltName (the shape of Samba's self-made certificate).
+    pub fn issue_cn_only(&self, name: &str, cn: &str) -> Cert {
+        let (key, csr) = self.request(name, cn);
+        let cert = self.dir.join(format!("{name}.pem"));
+        let ext = self.dir.join(format!("{name}.ext"));
+        std::fs::write(&ext, "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n").unwrap();
+        must(
+            Command::new("openssl")
+                .args(["ca", "-batch", "-notext", "-days", "2", "-config"])
+                .arg(self.dir.join("ca.cnf"))
+                .arg("-cert")
+                .arg(&self.cert)
+                .arg("-keyfile")
+                .arg(&self.key)
+                .arg("-in")
+                .arg(&csr)
+                .arg("-out")
+                .arg(&cert)
+                .arg("-extfile")
+                .arg(&ext),
+        );
         Cert { cert, key }
     }
 
