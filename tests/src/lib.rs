@@ -21,6 +21,8 @@ pub mod samba;
 
 pub const BASE: &str = "dc=example,dc=com";
 
+pub mod dns;
+
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -79,7 +81,7 @@ fn signal(pid: u32, sig: i32) {
     unsafe { libc::kill(pid as i32, sig) };
 }
 
-fn stop_child(c: &mut Child) {
+pub fn stop_child(c: &mut Child) {
     signal(c.id(), libc::SIGCONT);
     signal(c.id(), libc::SIGTERM);
     let t = Instant::now();

@@ -298,6 +298,9 @@ impl Server {
         if first.starts_with("ldapi://") {
             return "ldapi".into();
         }
+        if let Some(domain) = first.strip_prefix("dns-srv:") {
+            return domain.trim_end_matches('.').to_string();
+        }
         let rest = first.split_once("://").map(|x| x.1).unwrap_or(&first);
         let hostport = rest.split('/').next().unwrap_or_default();
         let host = match hostport.strip_prefix('[') {

@@ -387,6 +387,7 @@ fn one_uri_is_a_whole_config() {
     assert_eq!(named("ldap://[::1]:3389"), "::1");
     assert_eq!(named("ldap://10.0.0.5:3389/"), "10.0.0.5");
     assert_eq!(named("ldapi://%2Frun%2Fslapd%2Fldapi"), "ldapi");
+    assert_eq!(named("dns-srv:example.com"), "example.com");
     // A configured schema and base leave nothing to detect.
     let fixed = parse(
         "t.toml",
@@ -406,4 +407,30 @@ fn one_uri_is_a_whole_config() {
     );
     let e = parse("t.toml", "[[servers]]\nuri = \"ldap://x\"\nbase = \"  \"\n").unwrap_err();
     assert_eq!(e.key.as_deref(), Some("servers[0].base"), "{e}");
+}
+
+#[test]
+fn dns_srv_uris_are_checked() {
+    let block = |uri: &str| {
+        format!(
+            "[[servers]]\nname = \"s\"\nuri = [\"{uri}\", \"ldaps://fallback\"]\nbase = \"dc=x\"\n"
+        )
+    };
+    let c = parse("t.toml", &block("dns-srv:example.com")).unwrap();
+    assert_eq!(c.servers[0].uris()[0], "dns-srv:example.com");
+    for bad in [
+        "dns-srv:",
+        "dns-srv:ldap://x",
+        "dns-srv:a..b",
+        "dns-srv:h:389",
+    ] {
+        let e = parse("/etc/ldaprs/ldaprs.toml", &block(bad)).unwrap_err();
+        assert_eq!(e.line, Some(3), "{bad}: {e}");
+        assert!(
+            e.to_string().contains("does not name a DNS domain"),
+            "{bad}: {e}"
+        );
+    }
+    let e = parse("t.toml", &block("srv:example.com")).unwrap_err();
+    assert!(e.to_string().contains("dns-srv:<domain>"), "{e}");
 }

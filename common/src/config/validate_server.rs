@@ -36,6 +36,10 @@ fn check_uris(path: &str, src: &str, idx: Option<usize>, s: &Server) -> Result<(
         ));
     }
     for u in &uris {
+        if let Some(domain) = u.strip_prefix("dns-srv:") {
+            check_srv_domain(path, src, idx, domain)?;
+            continue;
+        }
         let ok = ["ldap://", "ldaps://", "ldapi://"]
             .iter()
             .any(|p| u.starts_with(p));
@@ -46,8 +50,8 @@ fn check_uris(path: &str, src: &str, idx: Option<usize>, s: &Server) -> Result<(
                 idx,
                 None,
                 "uri",
-                format!("`{u}` is not an ldap://, ldaps:// or ldapi:// URI"),
-                None,
+                format!("`{u}` is not an ldap://, ldaps:// or ldapi:// URI, nor dns-srv:<domain>"),
+                Some("uri = [\"ldaps://ldap.example.com\"] or uri = [\"dns-srv:example.com\"]"),
             ));
         }
         if s.tls.mode == TlsMode::Ldaps && !u.starts_with("ldaps://") {
@@ -63,6 +67,36 @@ fn check_uris(path: &str, src: &str, idx: Option<usize>, s: &Server) -> Result<(
         }
     }
     Ok(())
+}
+
+/// `dns-srv:<domain>`: a DNS name (letters, digits, `-`, `_`, dots), no scheme or port.
+fn check_srv_domain(
+    path: &str,
+    src: &str,
+    idx: Option<usize>,
+    domain: &str,
+) -> Result<(), ConfigError> {
+    let d = domain.trim_end_matches('.');
+    let ok = !d.is_empty()
+        && d.len() <= 253
+        && d.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+    if ok {
+        return Ok(());
+    }
+    Err(semantic(
+        path,
+        src,
+        idx,
+        None,
+        "uri",
+        format!("`dns-srv:{domain}` does not name a DNS domain"),
+        Some("uri = [\"dns-srv:example.com\"] (the servers of _ldap._tcp.example.com)"),
+    ))
 }
 
 fn check_base(path: &str, src: &str, idx: Option<usize>, s: &Server) -> Result<(), ConfigError> {

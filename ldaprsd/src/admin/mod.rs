@@ -2,4 +2,5 @@
 //! and RootDSE) and `ldaprsctl status`.
 
 pub mod server_test;
+pub mod server_test_srv;
 pub mod status;

@@ -216,8 +216,12 @@ fn presented_certificate(
 
 /// Tests every URI of a block.
 pub async fn server_test(block: &ServerBlock) -> Vec<Report> {
-    let mut out = Vec::new();
-    for uri in block.cfg.uris() {
+    let mut out: Vec<Report> = super::server_test_srv::srv_reports(block)
+        .await
+        .into_iter()
+        .map(|(uri, lines, usable)| Report { uri, lines, usable })
+        .collect();
+    for uri in block.uris() {
         let mut r = Report {
             uri: uri.clone(),
             lines: Vec::new(),

@@ -102,7 +102,7 @@ impl ServerBlock {
         uri: &str,
     ) -> Result<(), DirError> {
         let recent = slot
-            .and_then(|i| self.slots.get(i))
+            .and_then(|i| self.slot(i))
             .and_then(|s| s.state().last_answer)
             .is_some_and(|t| self.clock.now().saturating_duration_since(t) < PROOF_OF_LIFE);
         if recent {
@@ -110,7 +110,7 @@ impl ServerBlock {
         }
         // With other URIs to try, a short wait (the failover delay, at least 0.5 s) keeps the
         // first login fast when this one is hung; alone, the whole operation deadline.
-        let alone = self.slots.len() <= 1 || slot.is_none();
+        let alone = self.slots().len() <= 1 || slot.is_none();
         let wait = if alone {
             self.op_timeout
         } else {
@@ -141,7 +141,7 @@ impl ServerBlock {
         dn: &str,
         password: &str,
     ) -> Result<(BoundConn, String), DirError> {
-        let uri = self.slots.get(i).map(|s| s.uri.clone()).unwrap_or_default();
+        let uri = self.slot(i).map(|s| s.uri.clone()).unwrap_or_default();
         self.bound_user_conn_to(&uri, Some(i), dn, password).await
     }
 

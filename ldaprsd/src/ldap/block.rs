@@ -27,7 +27,11 @@ pub struct ServerBlock {
     pub(super) failover_delay: Duration,
     pub(super) retry_base: Duration,
     pub(super) retry_max: Duration,
-    pub(super) slots: Vec<Slot>,
+    /// The URIs in use: the config's, with each `dns-srv:` entry replaced by its targets
+    /// (`discovery.rs` swaps the list; a request works on the list it started with).
+    pub(super) slots: std::sync::RwLock<Arc<Vec<Arc<Slot>>>>,
+    /// The state of the `dns-srv:` entries (`discovery.rs`).
+    pub(super) srv: tokio::sync::Mutex<super::srv::SrvState>,
     /// Where "now" comes from for the URIs' health (down since, next probe).
     pub(super) clock: Arc<dyn Clock>,
     /// Entries found through a referral: normalised DN → the URI that holds them.
@@ -62,13 +66,17 @@ impl ServerBlock {
         bind_password: Option<Zeroizing<String>>,
         tls: Option<Arc<rustls::ClientConfig>>,
     ) -> ServerBlock {
+        // `dns-srv:` entries get their targets before the first request (`discovery.rs`).
         let slots = cfg
             .uris()
             .into_iter()
-            .map(|uri| Slot {
-                uri,
-                state: std::sync::Mutex::new(SlotState::default()),
-                connecting: tokio::sync::Mutex::new(()),
+            .filter(|u| super::srv::srv_domain(u).is_none())
+            .map(|uri| {
+                Arc::new(Slot {
+                    uri,
+                    state: std::sync::Mutex::new(SlotState::default()),
+                    connecting: tokio::sync::Mutex::new(()),
+                })
             })
             .collect();
         ServerBlock {
@@ -82,7 +90,8 @@ impl ServerBlock {
             bind_password,
             admin_password: None,
             tls,
-            slots,
+            slots: std::sync::RwLock::new(Arc::new(slots)),
+            srv: tokio::sync::Mutex::new(Default::default()),
             clock: Arc::new(SystemClock),
             referred: std::sync::Mutex::new(std::collections::HashMap::new()),
             pending: None,
@@ -144,6 +153,21 @@ impl ServerBlock {
         &self.cfg.name
     }
 
+    /// The URIs in use now (a snapshot: discovery may swap the list meanwhile).
+    pub(super) fn slots(&self) -> Arc<Vec<Arc<Slot>>> {
+        self.slots.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// URI `i` of the list in use.
+    pub(super) fn slot(&self, i: usize) -> Option<Arc<Slot>> {
+        self.slots().get(i).cloned()
+    }
+
+    /// The URIs in use, in config order (discovered ones in place of their `dns-srv:` entry).
+    pub fn uris(&self) -> Vec<String> {
+        self.slots().iter().map(|s| s.uri.clone()).collect()
+    }
+
     /// Takes "now" from `clock` (tests) instead of the system's.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> ServerBlock {
         self.clock = clock;
@@ -198,7 +222,7 @@ impl ServerBlock {
     pub fn transport_warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
         let service = self.cfg.bind_dn.is_some();
-        for s in &self.slots {
+        for s in self.slots().iter() {
             let plain = s.uri.starts_with("ldap://") && self.cfg.tls.mode != TlsMode::Starttls;
             if plain && self.cfg.allow_cleartext_passwords {
                 let who = if service {
@@ -220,7 +244,7 @@ impl ServerBlock {
     /// URIs in the order to try them: the healthy ones in config order, then the dead ones.
     pub(super) fn order(&self) -> Vec<usize> {
         let (mut alive, mut dead): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
-        for (i, s) in self.slots.iter().enumerate() {
+        for (i, s) in self.slots().iter().enumerate() {
             if s.state().dead.is_some() {
                 dead.push(i);
             } else {
@@ -232,7 +256,7 @@ impl ServerBlock {
     }
 
     pub(super) fn mark_dead(&self, i: usize, reason: &str) {
-        let Some(slot) = self.slots.get(i) else {
+        let Some(slot) = self.slot(i) else {
             return;
         };
         let mut st = slot.state();
@@ -251,7 +275,7 @@ impl ServerBlock {
     }
 
     pub(super) fn mark_alive(&self, i: usize) {
-        let Some(slot) = self.slots.get(i) else {
+        let Some(slot) = self.slot(i) else {
             return;
         };
         let mut st = slot.state();
@@ -277,7 +301,7 @@ impl ServerBlock {
         } else if let Some(d) = &self.detected {
             out.push((key, format!("detected {}", d.summary())));
         }
-        out.extend(self.slots.iter().map(|s| {
+        out.extend(self.slots().iter().map(|s| {
             let st = s.state();
             let v = match &st.dead {
                 None if st.conn.is_some() => "up (connected)".to_string(),

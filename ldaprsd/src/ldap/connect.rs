@@ -91,14 +91,13 @@ impl ServerBlock {
     /// The open service connection to URI `i`, made (connect + service bind) if needed.
     pub(super) async fn conn(&self, i: usize) -> Result<(Ldap, String), DirError> {
         let slot = self
-            .slots
-            .get(i)
+            .slot(i)
             .ok_or_else(|| DirError::Unreachable("no such URI".into()))?;
-        if let Some(l) = Self::open_conn(slot) {
+        if let Some(l) = Self::open_conn(&slot) {
             return Ok((l, slot.uri.clone()));
         }
         let _guard = slot.connecting.lock().await;
-        if let Some(l) = Self::open_conn(slot) {
+        if let Some(l) = Self::open_conn(&slot) {
             return Ok((l, slot.uri.clone()));
         }
         // Checked before connecting too: a URI the service bind may not use is not dialled.

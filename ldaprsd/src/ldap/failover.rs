@@ -15,7 +15,7 @@ pub(super) type Attempt<'a, T> =
 impl ServerBlock {
     /// Notes that URI `i` just answered.
     fn answered(&self, i: usize) {
-        if let Some(slot) = self.slots.get(i) {
+        if let Some(slot) = self.slot(i) {
             slot.state().last_answer = Some(self.clock.now());
         }
     }
@@ -37,6 +37,7 @@ impl ServerBlock {
                 self.cfg.name
             )));
         }
+        self.refresh_srv(false).await;
         let order = self.order();
         let mut next = 0usize;
         let mut launched: Vec<usize> = Vec::new();
@@ -94,6 +95,9 @@ impl ServerBlock {
                 }
             }
         }
+        // Every target failed: the next request resolves the SRV records again.
+        self.refresh_srv(true).await;
+        errors.extend(self.srv_failures());
         Err(DirError::Unreachable(format!(
             "server {}: no URI answered: {}",
             self.cfg.name,

@@ -14,14 +14,16 @@ impl ServerBlock {
     /// read, within the usual timeouts. Runs in the background, never inside a request.
     pub async fn probe_dead(&self) {
         let now = self.clock.now();
-        let due: Vec<usize> = (0..self.slots.len())
+        let slots = self.slots();
+        let due: Vec<usize> = (0..slots.len())
             .filter(|&i| {
-                self.slots
+                slots
                     .get(i)
                     .and_then(|s| s.state().dead.clone())
                     .is_some_and(|d| d.retry_at <= now)
             })
             .collect();
+        let slots = &slots;
         let probes = due.into_iter().map(|i| async move {
             let res = async {
                 let (mut ldap, uri) = self.conn(i).await?;
@@ -38,7 +40,7 @@ impl ServerBlock {
                 }
             }
             .await;
-            let Some(slot) = self.slots.get(i) else {
+            let Some(slot) = slots.get(i) else {
                 return;
             };
             match res {

@@ -81,7 +81,6 @@ impl ServerBlock {
             return false;
         };
         let own = self
-            .cfg
             .uris()
             .iter()
             .filter_map(|u| host_port(u))

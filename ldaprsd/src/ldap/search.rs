@@ -328,7 +328,7 @@ impl ServerBlock {
                     Err(e) => Err(e),
                 };
                 if matches!(res, Err(DirError::Unreachable(_))) {
-                    if let Some(s) = self.slots.get(i) {
+                    if let Some(s) = self.slot(i) {
                         s.state().conn = None;
                     }
                 }

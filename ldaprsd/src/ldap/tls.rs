@@ -112,7 +112,10 @@ pub fn client_config(server: &Server) -> Result<Option<Arc<rustls::ClientConfig>
     let tls = &server.tls;
     let uses_tls = tls.mode == TlsMode::Starttls
         || tls.mode == TlsMode::Ldaps
-        || server.uris().iter().any(|u| u.starts_with("ldaps://"));
+        || server
+            .uris()
+            .iter()
+            .any(|u| u.starts_with("ldaps://") || u.starts_with(super::srv::PREFIX));
     if !uses_tls {
         return Ok(None);
     }
