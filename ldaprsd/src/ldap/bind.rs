@@ -1,6 +1,7 @@
 //! User binds: a new connection per bind with the password policy request control, then the
 //! identity confirmed with "Who am I?" (RFC 4532) or a read of the user's own entry.
 
+use super::ad_diagnostic::AdReason;
 use super::block::ServerBlock;
 use super::entry::{normalize_dn, Entry};
 use super::error::{transport, DirError};
@@ -29,6 +30,8 @@ pub struct BindResult {
     pub outcome: BindOutcome,
     pub entry: Option<Entry>,
     pub policy: Option<PolicyResponse>,
+    /// AD's reason for a refused bind (`data 533` in the diagnostic, `ad_diagnostic.rs`).
+    pub ad_reason: Option<AdReason>,
 }
 
 /// How recently a URI must have answered for a password to be sent there without a probe.
@@ -174,6 +177,9 @@ impl ServerBlock {
             Ok(r) => r.map_err(|e| interrupted(transport(&uri, "bind", &e)))?,
         };
         let policy = ppolicy::from_controls(&res.ctrls);
+        let ad_reason = (res.rc == rc::INVALID_CREDENTIALS)
+            .then(|| AdReason::parse(&res.text))
+            .flatten();
         let (outcome, policy) = match (res.rc, policy) {
             // A success we cannot fully read could hide "change your password first".
             (rc::SUCCESS, Err(e)) => (BindOutcome::Refused(format!("{uri}: {e}")), None),
@@ -191,6 +197,7 @@ impl ServerBlock {
                     outcome,
                     entry: None,
                     policy,
+                    ad_reason,
                 },
             ),
             uri,
@@ -224,12 +231,14 @@ impl ServerBlock {
                 outcome: BindOutcome::Success,
                 entry: None,
                 policy: bind.policy,
+                ad_reason: None,
             });
         }
         Ok(BindResult {
             outcome,
             entry,
             policy: bind.policy,
+            ad_reason: None,
         })
     }
 

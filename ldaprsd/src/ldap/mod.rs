@@ -3,6 +3,7 @@
 //! probes of dead URIs. Nothing here knows about passwd records, groups or login rules: that
 //! is `directory/` and `login/`, which use this room and are never used by it.
 
+pub mod ad_diagnostic;
 pub mod bind;
 pub mod block;
 mod connect;
@@ -24,6 +25,7 @@ pub mod tls;
 pub mod uri;
 pub mod wording;
 
+pub use ad_diagnostic::AdReason;
 pub use bind::{BindOutcome, BindResult};
 pub use block::ServerBlock;
 pub use detection::Detection;

@@ -290,6 +290,12 @@ fn wrong_password(who: &str, server: &str, t: &Target, r: &BindResult) -> Tried 
         }
         _ => {}
     }
+    if let Some(v) = r
+        .ad_reason
+        .and_then(|reason| super::ad_reasons::verdict(reason, server, dn))
+    {
+        return Tried::Decided(v);
+    }
     info!("{who}: wrong password (server {server}, dn {dn})");
     if t.known.is_some() {
         return Tried::Decided(Verdict::silent(AuthCode::Denied, ""));

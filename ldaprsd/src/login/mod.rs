@@ -9,6 +9,7 @@ pub mod access;
 pub mod account;
 pub mod account_state;
 pub mod accounts;
+pub mod ad_reasons;
 pub mod authenticate;
 pub mod backend;
 pub mod logins;

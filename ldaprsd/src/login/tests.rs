@@ -168,6 +168,7 @@ impl Accounts for Fake {
             },
             entry: u.filter(|_| ok && read_entry).map(|u| u.entry.clone()),
             policy: u.and_then(|u| u.policy.clone()),
+            ad_reason: None,
         })
     }
     fn accept_entry(&self, _: usize, entry: &Entry, _: &str) -> Result<Passwd, EntryRefusal> {
