@@ -4,7 +4,7 @@
 //! The rooms (docs/ARCHITECTURE.md), each using only those listed after it:
 //! `daemon` (start, reload) → `socket` (listener, dispatch) → `admin`, `login` → `answers` →
 //! `directory` → `ldap`; and the building blocks everyone may use: `clock`, `ttl_cache`,
-//! `peer`, `log`, `system`.
+//! `peer`, `log`, `system`, `persist`.
 #![cfg_attr(
     test,
     allow(
@@ -24,6 +24,7 @@ pub mod ldap;
 pub mod log;
 pub mod login;
 pub mod peer;
+pub mod persist;
 pub mod socket;
 pub mod system;
 pub mod ttl_cache;

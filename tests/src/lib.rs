@@ -321,8 +321,9 @@ pub fn nsscall() -> PathBuf {
     c_harness("nsscall")
 }
 
-/// A private mount namespace with its own `/run` (so `/run/ldaprs/socket` is ours) and its own
-/// `/etc/nsswitch.conf` (`passwd: files ldaprs`), a held-open process to enter it with
+/// A private mount namespace with its own `/run` (so `/run/ldaprs/socket` is ours), its own
+/// `/var/lib/ldaprs` (the persistent cache, kept across daemon restarts in the namespace) and
+/// its own `/etc/nsswitch.conf` (`passwd: files ldaprs`), a held-open process to enter it with
 /// nsenter, and optionally the daemon running inside.
 pub struct Env {
     pub dir: PathBuf,
@@ -367,7 +368,7 @@ impl Env {
         )
         .unwrap();
         let script = format!(
-            "set -e; mount -t tmpfs -o mode=0755 tmpfs /run; mkdir -p /run/ldaprs; mount --bind {ns} /etc/nsswitch.conf; touch {ready}; exec sleep 3600",
+            "set -e; mount -t tmpfs -o mode=0755 tmpfs /run; mkdir -p /run/ldaprs; mkdir -p -m 0700 /var/lib/ldaprs; mount -t tmpfs -o mode=0700 tmpfs /var/lib/ldaprs; mount --bind {ns} /etc/nsswitch.conf; touch {ready}; exec sleep 3600",
             ns = dir.join("nsswitch.conf").display(),
             ready = dir.join("ready").display()
         );
@@ -479,6 +480,11 @@ impl Env {
     /// Where the namespace's socket is seen from the host.
     pub fn socket_from_host(&self) -> PathBuf {
         PathBuf::from(format!("/proc/{}/root/run/ldaprs/socket", self.holder.id()))
+    }
+
+    /// The namespace's persistent cache directory (`/var/lib/ldaprs`) as seen from the host.
+    pub fn state_from_host(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root/var/lib/ldaprs", self.holder.id()))
     }
 
     pub fn daemon_log(&self) -> String {

@@ -15,6 +15,7 @@ mod effective;
 mod errors;
 mod hints;
 mod load;
+mod offline;
 mod secrets;
 mod sections;
 mod server;
@@ -28,6 +29,7 @@ mod validate_server;
 pub use effective::{membership_form, Effective, Membership, IN_CHAIN_RULE};
 pub use errors::ConfigError;
 pub use load::{load, parse};
+pub use offline::{OfflineSection, DEFAULT_OFFLINE_DIR};
 pub use secrets::{read_secret, read_secret_for};
 pub use sections::{
     CacheSection, Config, DaemonSection, LogLevel, NssSection, PamSection, ACCESS_FILTER_VARS,

@@ -16,6 +16,8 @@ pub struct Config {
     #[serde(default)]
     pub pam: PamSection,
     #[serde(default)]
+    pub offline: super::offline::OfflineSection,
+    #[serde(default)]
     pub servers: Vec<Server>,
 }
 

@@ -407,6 +407,29 @@ fn one_uri_is_a_whole_config() {
     );
     let e = parse("t.toml", "[[servers]]\nuri = \"ldap://x\"\nbase = \"  \"\n").unwrap_err();
     assert_eq!(e.key.as_deref(), Some("servers[0].base"), "{e}");
+
+fn offline_section_defaults_and_mistakes() {
+    let c = parse("c.toml", GOOD).unwrap();
+    assert_eq!(c.offline.dir, "/var/lib/ldaprs");
+    assert_eq!(c.offline.max_age, 7 * 86_400);
+    assert!(!c.offline.cache_credentials);
+    assert_eq!((c.offline.failed_logins, c.offline.lockout), (5, 300));
+    let src = format!("{GOOD}\n[offline]\ndir = \"relative/dir\"\n");
+    let e = parse("c.toml", &src).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("offline.dir"), "{e}");
+    assert!(
+        e.line.is_some() && e.to_string().starts_with("c.toml:"),
+        "{e}"
+    );
+    let src = format!("{GOOD}\n[offline]\nmax_age = 0\ncache_credentials = true\n");
+    let e = parse("c.toml", &src).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("offline.cache_credentials"), "{e}");
+    let src = format!("{GOOD}\n[offline]\nlockout = 999999999999\n");
+    let e = parse("c.toml", &src).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("offline.lockout"), "{e}");
+    let src = format!("{GOOD}\n[offline]\nmax_agee = 5\n");
+    let e = parse("c.toml", &src).unwrap_err();
+    assert!(e.to_string().contains("max_agee"), "{e}");
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub(super) fn validate(path: &str, src: &str, cfg: &Config) -> Result<(), Config
     check_daemon(path, src, cfg)?;
     check_access_filter(path, src, cfg)?;
     check_primary_gids(path, src, cfg)?;
+    super::offline::check_offline(path, src, &cfg.offline)?;
     for (i, s) in cfg.servers.iter().enumerate() {
         validate_server_extras(path, src, i, s)?;
     }

@@ -10,6 +10,7 @@ pub fn status(answers: &Answers) -> Response {
             format!("{} (pid {})", env!("CARGO_PKG_VERSION"), std::process::id()),
         ),
         ("cache entries".to_string(), answers.cache_len().to_string()),
+        answers.offline_status(),
     ];
     if let Some(p) = answers.publisher() {
         lines.push(("shared map".to_string(), p.path().to_string()));

@@ -42,6 +42,7 @@ impl Answers {
             Response::Error { .. } => return,
             _ => self.entry_ttl,
         };
+        self.stored.record(&key, resp, self.clock.unix_now());
         if let Some(p) = &self.publisher {
             match (&key, resp) {
                 (Key::UserName(n), _) => p.publish(Subject::UserName(n), resp, ttl),
@@ -127,6 +128,12 @@ impl Answers {
                 _ => r,
             };
         }
+        if self.is_offline() {
+            return match key {
+                Key::AllUsers | Key::AllGroups => self.without_local(self.offline_answer(id, &key)),
+                _ => self.offline_answer(id, &key),
+            };
+        }
         let t0 = std::time::Instant::now();
         let resp = self.fetch_as(&key, asker).await;
         if crate::log::enabled(ldaprs_common::config::LogLevel::Debug) {
@@ -142,6 +149,12 @@ impl Answers {
             Ok(r) => r,
             Err(e) => {
                 warn!("req={id} {key:?}: {e}");
+                // The servers just stopped answering: the persistent cache answers if it can.
+                if matches!(e, DirError::Unreachable(_) | DirError::Interrupted(_))
+                    && self.is_offline()
+                {
+                    return self.offline_answer(id, &key);
+                }
                 unavailable(&e)
             }
         };

@@ -14,6 +14,15 @@ impl Answers {
         *self.refresh_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
         while let Some(key) = rx.recv().await {
             let id = self.next_id();
+            if self.is_offline() {
+                // Never wait for a server while offline; asked again, it is due again.
+                debug!("req={id} refresh of {key:?} skipped: offline");
+                self.refreshing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&key);
+                continue;
+            }
             let resp = self.fetch(&key).await;
             match resp {
                 Ok(r) => {
@@ -33,6 +42,7 @@ impl Answers {
 
     /// Retired by a reload: stop the refresher (it holds a reference to us).
     pub fn shutdown(&self) {
+        self.stored.save();
         self.refresh_tx
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -4,7 +4,9 @@
 //! `frames.rs`; `ldaprsctl user show` in `explain.rs`; the SSH keys in `ssh_keys.rs`.
 
 use super::key::Key;
+use super::offline_mode::Offline;
 use super::publish::Publisher;
+use super::stored::Stored;
 use crate::clock::Clock;
 use crate::directory::Directory;
 use crate::info;
@@ -35,6 +37,9 @@ pub struct Answers {
     pub(super) negatives: Mutex<NegativeQuota>,
     /// The SSH keys answered per user name (see `ssh_keys.rs`).
     pub(super) ssh_keys: TtlCache<String, Response>,
+    /// The persistent copy of the answers (`stored.rs`), and offline mode (`offline.rs`).
+    pub(super) stored: Arc<Stored>,
+    pub(super) offline: Mutex<Offline>,
 }
 
 /// Random-name lookups must not fill the shared map for everyone: each non-root uid may put
@@ -55,7 +60,7 @@ impl Answers {
         clock: Arc<dyn Clock>,
         publisher: Option<Arc<Publisher>>,
     ) -> Answers {
-        Answers {
+        let a = Answers {
             dir,
             cache: TtlCache::default(),
             frames: TtlCache::default(),
@@ -70,7 +75,12 @@ impl Answers {
             local_published_at: Mutex::new(None),
             negatives: Mutex::new(NegativeQuota::default()),
             ssh_keys: TtlCache::default(),
-        }
+            stored: Arc::new(Stored::open(&cfg.offline)),
+            offline: Mutex::new(Offline::default()),
+        };
+        // Before the socket accepts requests (the listener is served after this).
+        a.restore();
+        a
     }
 
     /// A new request id (one per request, in every log line about it).

@@ -171,7 +171,7 @@ async fn probe_forever(current: Current) {
 /// whose entries still expire on their own).
 fn stop(cfg: &Config, current: &Current, server: tokio::task::JoinHandle<()>) {
     notify::stopping();
-    socket::snapshot(current).flush();
+    socket::snapshot(current).stop();
     server.abort();
     let _ = std::fs::remove_file(&cfg.daemon.socket);
     info!("ldaprsd stopped");

@@ -35,6 +35,10 @@ impl Slot {
     }
 }
 
+/// While every URI of every block is down (offline), probes back off to at most this:
+/// the daemon is back online within 30 s of a server answering again.
+pub const OFFLINE_PROBE_MAX: Duration = Duration::from_secs(30);
+
 /// Backoff before probing a dead URI again: `base · 2^(failures-1)`, capped at `max`, times a
 /// jitter factor in [0.9, 1.1] from `unit` (a number in [0, 1)), so that many hosts that lost
 /// the same server do not probe it in lockstep.

@@ -14,6 +14,7 @@ pub mod entry;
 pub mod error;
 mod failover;
 pub mod health;
+mod liveness;
 pub mod passwd;
 pub mod ppolicy;
 mod probe;

@@ -14,6 +14,12 @@ impl ServerBlock {
     /// read, within the usual timeouts. Runs in the background, never inside a request.
     pub async fn probe_dead(&self) {
         let now = self.clock.now();
+        // All down: this block alone cannot tell whether others answer, so its probes are
+        // capped at the offline maximum (30 s) whenever the whole block is dark.
+        let max = match self.all_down() {
+            true => self.retry_max.min(super::health::OFFLINE_PROBE_MAX),
+            false => self.retry_max,
+        };
         let slots = self.slots();
         let due: Vec<usize> = (0..slots.len())
             .filter(|&i| {
@@ -51,7 +57,7 @@ impl ServerBlock {
                     if let Some(d) = st.dead.as_mut() {
                         d.failures = d.failures.saturating_add(1);
                         let wait =
-                            backoff(self.retry_base, self.retry_max, d.failures, jitter_unit());
+                            backoff(self.retry_base.min(max), max, d.failures, jitter_unit());
                         d.retry_at = self.clock.now() + wait;
                         d.reason = e.to_string();
                         debug!(

@@ -102,6 +102,12 @@ impl Service {
         self.dir.limits()
     }
 
+    /// At a stop: the persistent cache written, then memory and the map emptied.
+    pub fn stop(&self) {
+        self.answers.stored().save();
+        self.flush();
+    }
+
     /// Forgets everything cached: answers, the shared map, DNs, what binds taught.
     pub fn flush(&self) {
         self.answers.flush();
@@ -115,6 +121,9 @@ impl Service {
         self.answers.check_local_files();
         self.answers.keep_local_names_fresh();
         self.dir.probe_dead().await;
+        // Notices (and logs) the change between online and offline.
+        self.answers.is_offline();
+        self.answers.save_stored_soon();
     }
 
     /// The encoded answer frame (enumerations are encoded once and reused).
@@ -288,6 +297,7 @@ impl Service {
             };
         }
         self.flush();
+        self.answers.stored().flush();
         info!("req={id} cache flushed by uid 0 (pid {})", peer.pid);
         Response::Ok
     }

@@ -1,0 +1,232 @@
+//! Offline mode: while no URI of any server block answers, lookups are answered from the
+//! persistent cache (`stored.rs`), past their TTL, up to `[offline] max_age`, and never wait
+//! for a server. At start the stored answers go into the memory cache (due for refresh) and
+//! the shared map, so that the NSS fast path answers at once after a reboot. One log line at
+//! each change between online and offline; `ldaprsctl status` shows which.
+
+use super::key::Key;
+use super::publish::Subject;
+use super::state::Answers;
+use super::stored::Stored;
+use crate::{debug, info, warn};
+use ldaprs_common::protocol::{ErrorCode, Response};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Restored answers stay in the shared map this long (then the module asks the daemon, which
+/// answers from memory and fetches them again), whatever `[cache] entry_ttl` says: a
+/// restored entry may be days old.
+pub const RESTORED_MAP_TTL: Duration = Duration::from_secs(60);
+/// The persistent file is rewritten at most this often (and at a stop or reload).
+const SAVE_EVERY: Duration = Duration::from_secs(5);
+
+/// `2026-12-01 13:05:09 UTC` from Unix seconds (civil-from-days, H. Hinnant's algorithm).
+pub fn utc(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+impl Answers {
+    pub fn stored(&self) -> &Arc<Stored> {
+        &self.stored
+    }
+
+    /// Whether every URI of every block is down now; logs the change when it is one.
+    pub fn is_offline(&self) -> bool {
+        let blocks = self.dir.blocks();
+        let down = !blocks.is_empty() && blocks.iter().all(|b| b.all_down());
+        let mut st = self.offline.lock().unwrap_or_else(|p| p.into_inner());
+        match (down, st.since) {
+            (true, None) => {
+                st.since = Some((self.clock.now(), self.clock.unix_now()));
+                let served = match self.stored.enabled() {
+                    true => "lookups are answered from the persistent cache",
+                    false => "the persistent cache is off, so only cached answers are given",
+                };
+                warn!("offline: no URI of any server block answers; {served} until a server answers again (probed at least every 30 s)");
+            }
+            (false, Some((since, _))) => {
+                st.since = None;
+                let secs = self.clock.now().saturating_duration_since(since).as_secs();
+                info!("online: a server answers again after {secs} s offline");
+            }
+            _ => {}
+        }
+        down
+    }
+
+    /// `ldaprsctl status`: `online`, or `offline since <time> (last contact <time>, next
+    /// probe in <s>)`.
+    pub fn offline_status(&self) -> (String, String) {
+        let offline = self.is_offline();
+        let since = self.offline.lock().unwrap_or_else(|p| p.into_inner()).since;
+        let (now, unix) = (self.clock.now(), self.clock.unix_now());
+        let value = match (offline, since) {
+            (true, Some((_, t))) => {
+                let blocks = self.dir.blocks();
+                let last = blocks.iter().filter_map(|b| b.last_answer()).max();
+                let last = match last {
+                    Some(i) => {
+                        let ago = now.saturating_duration_since(i).as_secs();
+                        utc(unix.saturating_sub(i64::try_from(ago).unwrap_or(0)))
+                    }
+                    None => "never since the start".into(),
+                };
+                let next = blocks.iter().filter_map(|b| b.next_probe()).min();
+                let next = next.map_or(0.0, |n| n.saturating_duration_since(now).as_secs_f64());
+                format!(
+                    "offline since {} (last contact {last}, next probe in {next:.0} s)",
+                    utc(t)
+                )
+            }
+            _ => "online".into(),
+        };
+        ("directory".into(), value)
+    }
+
+    /// Whether the current id limits still allow a restored answer (the config may have
+    /// changed since it was stored).
+    fn allowed_now(&self, r: &Response) -> bool {
+        let lim = self.dir.limits();
+        let local = self.dir.local().db();
+        let user_ok = |p: &ldaprs_common::protocol::Passwd| {
+            p.uid >= lim.min_uid && lim.primary_gid_ok(p.gid, local.has_gid(p.gid)).is_ok()
+        };
+        match r {
+            Response::User(p) => user_ok(p),
+            Response::Group(g) => g.gid >= lim.min_gid,
+            _ => true,
+        }
+    }
+
+    /// The answer from the persistent cache while offline, or "unavailable" (never "not
+    /// found": the directory was not asked).
+    pub(super) fn offline_answer(&self, id: u64, key: &Key) -> Response {
+        let found = self
+            .stored
+            .answer(key, self.clock.unix_now())
+            .filter(|(r, _)| self.allowed_now(r));
+        match found {
+            Some((r, age)) => {
+                debug!("req={id} {key:?}: offline: from the persistent cache ({age} s old)");
+                match r {
+                    Response::Users(v) => Response::Users(
+                        v.into_iter()
+                            .filter(|p| self.allowed_now(&Response::User(p.clone())))
+                            .collect(),
+                    ),
+                    Response::Groups(v) if matches!(key, Key::AllGroups) => Response::Groups(
+                        v.into_iter()
+                            .filter(|g| g.gid >= self.dir.limits().min_gid)
+                            .collect(),
+                    ),
+                    other => other,
+                }
+            }
+            None => {
+                debug!("req={id} {key:?}: offline, and not in the persistent cache (or older than [offline] max_age): unavailable");
+                Response::Error {
+                    code: ErrorCode::Unavailable,
+                    message: "offline: no directory server answers, and the persistent cache has no answer".into(),
+                }
+            }
+        }
+    }
+
+    /// At start: the stored answers into the memory cache (refresh due at once) and into the
+    /// shared map (for [`RESTORED_MAP_TTL`]).
+    pub fn restore(&self) {
+        let snap = self.stored.snapshot();
+        let (now, unix) = (self.clock.now(), self.clock.unix_now());
+        let mut n = 0usize;
+        for (name, (p, _)) in &snap.users {
+            if let Some((r, _)) = self.stored.answer(&Key::UserName(name.clone()), unix) {
+                if self.allowed_now(&r) {
+                    self.cache
+                        .put_due(Key::UserUid(p.uid), r.clone(), self.entry_ttl, now);
+                    self.restore_one(Key::UserName(name.clone()), Subject::UserName(name), r, now);
+                    n += 1;
+                }
+            }
+        }
+        for name in snap.groups.keys() {
+            if let Some((r @ Response::Group(_), _)) =
+                self.stored.answer(&Key::GroupName(name.clone()), unix)
+            {
+                if self.allowed_now(&r) {
+                    if let Response::Group(g) = &r {
+                        self.cache
+                            .put_due(Key::GroupGid(g.gid), r.clone(), self.entry_ttl, now);
+                    }
+                    self.restore_one(
+                        Key::GroupName(name.clone()),
+                        Subject::GroupName(name),
+                        r,
+                        now,
+                    );
+                    n += 1;
+                }
+            }
+        }
+        for name in snap.groups_of.keys() {
+            if let Some((r, _)) = self.stored.answer(&Key::GroupsOf(name.clone()), unix) {
+                self.restore_one(Key::GroupsOf(name.clone()), Subject::GroupsOf(name), r, now);
+                n += 1;
+            }
+        }
+        if n > 0 {
+            info!("persistent cache: {n} answers restored into memory and the shared map");
+        }
+    }
+
+    fn restore_one(&self, key: Key, subject: Subject<'_>, r: Response, now: Instant) {
+        if let Some(p) = &self.publisher {
+            p.publish(subject, &r, RESTORED_MAP_TTL);
+        }
+        self.cache.put_due(key, r, self.entry_ttl, now);
+    }
+
+    /// Background tick: writes the persistent file when something changed, at most every
+    /// [`SAVE_EVERY`], off the request thread.
+    pub fn save_stored_soon(&self) {
+        let now = self.clock.now();
+        {
+            let mut st = self.offline.lock().unwrap_or_else(|p| p.into_inner());
+            if st
+                .last_save
+                .is_some_and(|t| now.saturating_duration_since(t) < SAVE_EVERY)
+            {
+                return;
+            }
+            st.last_save = Some(now);
+        }
+        if let Some(body) = self.stored.take_changes() {
+            let stored = self.stored.clone();
+            tokio::task::spawn_blocking(move || stored.write(&body));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_formats_known_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(super::utc(1_796_131_509), "2026-12-01 13:25:09 UTC");
+    }
+}

@@ -1,0 +1,493 @@
+//! The persistent copy of what was looked up (`[offline] dir`/`answers.db`): users, groups
+//! and each user's group list, with the time the directory last gave each one. Written in the
+//! background when something changed (`save`), read once at start (`open`), consulted while
+//! no server answers (`offline.rs`). A user or group the directory says no longer exists is
+//! dropped from it; a file that is not trusted is set aside and the daemon starts empty.
+
+use super::key::Key;
+use crate::persist::codec::{Decoder, Encoder, Truncated};
+use crate::persist::{PersistDir, ReadError};
+use crate::{info, warn};
+use ldaprs_common::config::OfflineSection;
+use ldaprs_common::protocol::{Group, Passwd, Response};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+pub const FILE: &str = "answers.db";
+const KIND: &[u8; 4] = b"ANSW";
+/// Version 1: users, groups, group lists, each with the Unix time it was last answered.
+pub const VERSION: u32 = 1;
+
+/// A value and the Unix time the directory gave it.
+pub type Stamped<T> = (T, i64);
+
+/// What is kept, by name; each value with the Unix time the directory answered it.
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub struct Records {
+    pub users: HashMap<String, (Passwd, i64)>,
+    pub groups: HashMap<String, (Group, i64)>,
+    /// A user's supplementary gids (initgroups), by user name.
+    pub groups_of: HashMap<String, (Vec<u32>, i64)>,
+}
+
+/// The persistent answers: the records in memory, and the directory they are saved in.
+pub struct Stored {
+    dir: Option<PersistDir>,
+    /// Seconds a record may be answered offline.
+    max_age: i64,
+    records: Mutex<Records>,
+    dirty: AtomicBool,
+    /// One writer at a time (the background save, a stop, a reload).
+    writing: Mutex<()>,
+}
+
+impl Records {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = Encoder::default();
+        e.u32(self.users.len() as u32);
+        for (p, t) in self.users.values() {
+            e.str(&p.name);
+            e.u32(p.uid);
+            e.u32(p.gid);
+            e.str(&p.gecos);
+            e.str(&p.dir);
+            e.str(&p.shell);
+            e.i64(*t);
+        }
+        e.u32(self.groups.len() as u32);
+        for (g, t) in self.groups.values() {
+            e.str(&g.name);
+            e.u32(g.gid);
+            e.strs(&g.members);
+            e.i64(*t);
+        }
+        e.u32(self.groups_of.len() as u32);
+        for (name, (gids, t)) in &self.groups_of {
+            e.str(name);
+            e.u32(gids.len() as u32);
+            for g in gids {
+                e.u32(*g);
+            }
+            e.i64(*t);
+        }
+        e.buf
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Records, Truncated> {
+        let mut d = Decoder::new(body);
+        let mut r = Records::default();
+        for _ in 0..d.count(36)? {
+            let p = Passwd {
+                name: d.str()?,
+                uid: d.u32()?,
+                gid: d.u32()?,
+                gecos: d.str()?,
+                dir: d.str()?,
+                shell: d.str()?,
+            };
+            let t = d.i64()?;
+            r.users.insert(p.name.clone(), (p, t));
+        }
+        for _ in 0..d.count(20)? {
+            let g = Group {
+                name: d.str()?,
+                gid: d.u32()?,
+                members: d.strs()?,
+            };
+            let t = d.i64()?;
+            r.groups.insert(g.name.clone(), (g, t));
+        }
+        for _ in 0..d.count(16)? {
+            let name = d.str()?;
+            let gids = (0..d.count(4)?)
+                .map(|_| d.u32())
+                .collect::<Result<Vec<u32>, _>>()?;
+            let t = d.i64()?;
+            r.groups_of.insert(name, (gids, t));
+        }
+        if !d.is_empty() {
+            return Err(Truncated);
+        }
+        Ok(r)
+    }
+}
+
+impl Stored {
+    /// No persistent cache (`[offline] max_age = 0`, or the directory is unusable).
+    pub fn disabled() -> Stored {
+        Stored {
+            dir: None,
+            max_age: 0,
+            records: Mutex::new(Records::default()),
+            dirty: AtomicBool::new(false),
+            writing: Mutex::new(()),
+        }
+    }
+
+    /// Opens `[offline] dir` and reads `answers.db`: a file that is not trusted is set aside
+    /// with one warning, and the daemon starts with nothing stored.
+    pub fn open(cfg: &OfflineSection) -> Stored {
+        if cfg.max_age == 0 {
+            info!("persistent cache off ([offline] max_age = 0)");
+            return Stored::disabled();
+        }
+        let dir = match PersistDir::open(&cfg.dir) {
+            Ok((d, note)) => {
+                if let Some(n) = note {
+                    warn!("persistent cache: {n}");
+                }
+                d
+            }
+            Err(e) => {
+                warn!("persistent cache off: {e}");
+                return Stored::disabled();
+            }
+        };
+        let records = load(&dir);
+        Stored {
+            dir: Some(dir),
+            max_age: i64::try_from(cfg.max_age).unwrap_or(i64::MAX),
+            records: Mutex::new(records),
+            dirty: AtomicBool::new(false),
+            writing: Mutex::new(()),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.dir.is_some()
+    }
+
+    pub fn dir(&self) -> Option<&PersistDir> {
+        self.dir.as_ref()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Records> {
+        self.records.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A copy of everything stored (start-up: into the memory cache and the shared map).
+    pub fn snapshot(&self) -> Records {
+        self.lock().clone()
+    }
+
+    /// Keeps what the directory just answered (`now`: Unix seconds); a "not found" drops
+    /// what was kept about that name or id.
+    pub fn record(&self, key: &Key, resp: &Response, now: i64) {
+        if !self.enabled() {
+            return;
+        }
+        let mut r = self.lock();
+        match (key, resp) {
+            (Key::UserName(_) | Key::UserUid(_), Response::User(p)) => {
+                r.users.insert(p.name.clone(), (p.clone(), now));
+            }
+            (Key::GroupName(_) | Key::GroupGid(_), Response::Group(g)) => {
+                r.groups.insert(g.name.clone(), (g.clone(), now));
+            }
+            (Key::GroupsOf(n), Response::Groups(gs)) => {
+                for g in gs {
+                    r.groups.insert(g.name.clone(), (g.clone(), now));
+                }
+                let gids = gs.iter().map(|g| g.gid).collect();
+                r.groups_of.insert(n.clone(), (gids, now));
+            }
+            (Key::UserName(n) | Key::GroupsOf(n), Response::NotFound) => {
+                r.users.remove(n);
+                r.groups_of.remove(n);
+            }
+            (Key::UserUid(u), Response::NotFound) => r.users.retain(|_, (p, _)| p.uid != *u),
+            (Key::GroupName(n), Response::NotFound) => {
+                r.groups.remove(n);
+            }
+            (Key::GroupGid(g), Response::NotFound) => r.groups.retain(|_, (x, _)| x.gid != *g),
+            _ => return,
+        }
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// The stored answer to `key` if it is at most `[offline] max_age` old at `now`, with its
+    /// age in seconds. Enumerations answer with everything stored.
+    pub fn answer(&self, key: &Key, now: i64) -> Option<(Response, i64)> {
+        let r = self.lock();
+        let fresh = |t: i64| (now.saturating_sub(t) <= self.max_age).then(|| now.saturating_sub(t));
+        match key {
+            Key::UserName(n) => r
+                .users
+                .get(n)
+                .and_then(|(p, t)| Some((Response::User(p.clone()), fresh(*t)?))),
+            Key::UserUid(u) => r
+                .users
+                .values()
+                .find(|(p, _)| p.uid == *u)
+                .and_then(|(p, t)| Some((Response::User(p.clone()), fresh(*t)?))),
+            Key::GroupName(n) => r
+                .groups
+                .get(n)
+                .and_then(|(g, t)| Some((Response::Group(g.clone()), fresh(*t)?))),
+            Key::GroupGid(g) => r
+                .groups
+                .values()
+                .find(|(x, _)| x.gid == *g)
+                .and_then(|(x, t)| Some((Response::Group(x.clone()), fresh(*t)?))),
+            Key::GroupsOf(n) => {
+                let (gids, t) = r.groups_of.get(n)?;
+                let age = fresh(*t)?;
+                let gs = gids
+                    .iter()
+                    .filter_map(|g| r.groups.values().find(|(x, _)| x.gid == *g))
+                    .map(|(x, _)| x.clone())
+                    .collect();
+                Some((Response::Groups(gs), age))
+            }
+            Key::AllUsers => Some((
+                Response::Users(
+                    r.users
+                        .values()
+                        .filter(|(_, t)| fresh(*t).is_some())
+                        .map(|(p, _)| p.clone())
+                        .collect(),
+                ),
+                0,
+            )),
+            Key::AllGroups => Some((
+                Response::Groups(
+                    r.groups
+                        .values()
+                        .filter(|(_, t)| fresh(*t).is_some())
+                        .map(|(g, _)| g.clone())
+                        .collect(),
+                ),
+                0,
+            )),
+        }
+    }
+
+    /// The body to write when something changed since the last save (and marks it saved).
+    pub fn take_changes(&self) -> Option<Vec<u8>> {
+        if !self.enabled() || !self.dirty.swap(false, Ordering::Relaxed) {
+            return None;
+        }
+        Some(self.lock().encode())
+    }
+
+    /// Writes `body` (from [`Self::take_changes`]); a failure is logged and retried at the
+    /// next change.
+    pub fn write(&self, body: &[u8]) {
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = &self.dir {
+            if let Err(e) = d.write(FILE, KIND, VERSION, body) {
+                warn!("persistent cache: {e}");
+                self.dirty.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Saves now if something changed (at a stop or a reload).
+    pub fn save(&self) {
+        if let Some(body) = self.take_changes() {
+            self.write(&body);
+        }
+    }
+
+    /// Forgets one user: its entry and group list (memory and disk at the next save).
+    pub fn forget_user(&self, name: &str) -> bool {
+        let mut r = self.lock();
+        let had = r.users.remove(name).is_some() | r.groups_of.remove(name).is_some();
+        self.dirty.store(true, Ordering::Relaxed);
+        had
+    }
+
+    /// Forgets everything, in memory and on disk.
+    pub fn flush(&self) {
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        *self.lock() = Records::default();
+        self.dirty.store(false, Ordering::Relaxed);
+        if let Some(d) = &self.dir {
+            if let Err(e) = d.remove(FILE) {
+                warn!("persistent cache: {e}");
+            }
+        }
+    }
+
+    /// How many users, groups and group lists are kept.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let r = self.lock();
+        (r.users.len(), r.groups.len(), r.groups_of.len())
+    }
+
+    /// The stored entry of a user and its Unix time, and its group list's.
+    pub fn user_facts(&self, name: &str) -> (Option<Stamped<Passwd>>, Option<Stamped<Vec<u32>>>) {
+        let r = self.lock();
+        (r.users.get(name).cloned(), r.groups_of.get(name).cloned())
+    }
+}
+
+/// Reads the records file, setting aside one that cannot be trusted.
+fn load(dir: &PersistDir) -> Records {
+    let path = dir.file(FILE).display().to_string();
+    let body = match dir.read(FILE, KIND, VERSION) {
+        Ok(None) => {
+            info!("persistent cache {path}: none yet");
+            return Records::default();
+        }
+        Ok(Some(b)) => b,
+        Err(e) => {
+            let moved = match e {
+                ReadError::Io(_) => "left in place".to_string(),
+                _ => format!("set aside as {}", dir.set_aside(FILE)),
+            };
+            warn!("persistent cache {path} {e}: not used, {moved}; starting with an empty cache");
+            return Records::default();
+        }
+    };
+    match Records::decode(&body) {
+        Ok(r) => {
+            info!(
+                "persistent cache {path}: {} users, {} groups, {} group lists loaded ({} bytes)",
+                r.users.len(),
+                r.groups.len(),
+                r.groups_of.len(),
+                body.len()
+            );
+            r
+        }
+        Err(Truncated) => {
+            let moved = dir.set_aside(FILE);
+            warn!("persistent cache {path} corrupt: its records do not decode (checksum right: written by another build?): not used, set aside as {moved}; starting with an empty cache");
+            Records::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ldaprs_common::config::OfflineSection;
+
+    fn alice() -> Passwd {
+        Passwd {
+            name: "alice".into(),
+            uid: 10001,
+            gid: 10001,
+            gecos: "Alice".into(),
+            dir: "/home/alice".into(),
+            shell: "/bin/bash".into(),
+        }
+    }
+
+    fn devs() -> Group {
+        Group {
+            name: "devs".into(),
+            gid: 20001,
+            members: vec!["alice".into(), "bob".into()],
+        }
+    }
+
+    fn cfg(tag: &str) -> OfflineSection {
+        let d = std::env::temp_dir().join(format!("ldaprs-stored-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        OfflineSection {
+            dir: d.display().to_string(),
+            max_age: 100,
+            ..OfflineSection::default()
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_reject_every_truncation() {
+        let s = Stored::open(&cfg("codec"));
+        s.record(
+            &Key::UserName("alice".into()),
+            &Response::User(alice()),
+            1000,
+        );
+        s.record(
+            &Key::GroupsOf("alice".into()),
+            &Response::Groups(vec![devs()]),
+            1001,
+        );
+        let r = s.snapshot();
+        let body = r.encode();
+        assert_eq!(Records::decode(&body), Ok(r));
+        for n in 0..body.len() {
+            assert_eq!(Records::decode(&body[..n]), Err(Truncated), "prefix {n}");
+        }
+        let mut longer = body.clone();
+        longer.push(0);
+        assert_eq!(Records::decode(&longer), Err(Truncated));
+    }
+
+    #[test]
+    fn answers_until_max_age_and_forgets_what_the_directory_lost() {
+        let s = Stored::open(&cfg("age"));
+        s.record(&Key::UserUid(10001), &Response::User(alice()), 1000);
+        s.record(
+            &Key::GroupsOf("alice".into()),
+            &Response::Groups(vec![devs()]),
+            1000,
+        );
+        let by_name = Key::UserName("alice".into());
+        assert_eq!(
+            s.answer(&by_name, 1100),
+            Some((Response::User(alice()), 100))
+        );
+        assert_eq!(s.answer(&by_name, 1101), None);
+        assert_eq!(s.answer(&Key::UserUid(10001), 1050).map(|x| x.1), Some(50));
+        assert_eq!(
+            s.answer(&Key::GroupGid(20001), 1050).map(|x| x.0),
+            Some(Response::Group(devs()))
+        );
+        assert_eq!(
+            s.answer(&Key::GroupsOf("alice".into()), 1050).map(|x| x.0),
+            Some(Response::Groups(vec![devs()]))
+        );
+        assert_eq!(s.answer(&Key::UserName("bob".into()), 1050), None);
+        // The directory says alice is gone: so is her stored entry and group list.
+        s.record(&by_name, &Response::NotFound, 1060);
+        assert_eq!(s.answer(&by_name, 1061), None);
+        assert_eq!(s.answer(&Key::GroupsOf("alice".into()), 1061), None);
+        s.record(&Key::GroupGid(20001), &Response::NotFound, 1060);
+        assert_eq!(s.answer(&Key::GroupName("devs".into()), 1061), None);
+        // Errors are never stored.
+        s.record(
+            &by_name,
+            &Response::Error {
+                code: ldaprs_common::protocol::ErrorCode::Unavailable,
+                message: "x".into(),
+            },
+            1,
+        );
+        assert_eq!(s.counts(), (0, 0, 0));
+    }
+
+    #[test]
+    fn saved_loaded_and_a_corrupt_file_set_aside() {
+        let c = cfg("file");
+        let s = Stored::open(&c);
+        s.record(
+            &Key::UserName("alice".into()),
+            &Response::User(alice()),
+            1000,
+        );
+        s.save();
+        assert!(s.take_changes().is_none(), "saved: nothing left to write");
+        let again = Stored::open(&c);
+        assert_eq!(again.snapshot(), s.snapshot());
+        // Damaged on disk: the next start has nothing, and the file is kept as answers.db.bad.
+        let f = std::path::Path::new(&c.dir).join(FILE);
+        let mut bytes = std::fs::read(&f).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40;
+        std::fs::write(&f, &bytes).unwrap();
+        let fresh = Stored::open(&c);
+        assert_eq!(fresh.counts(), (0, 0, 0));
+        assert!(!f.exists());
+        assert!(std::path::Path::new(&c.dir).join("answers.db.bad").exists());
+        // Flushed: gone from memory and disk.
+        s.save();
+        s.flush();
+        assert!(!f.exists());
+        assert_eq!(s.counts(), (0, 0, 0));
+    }
+}

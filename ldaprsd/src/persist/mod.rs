@@ -1,0 +1,14 @@
+//! The persistent cache's files under `[offline] dir` (`/var/lib/ldaprs`): a directory the
+//! daemon's user owns (0700), files of that user (0600) written whole (write, fsync, rename),
+//! each a versioned, checksummed container (`file.rs`) around a body in a small bounded binary
+//! encoding (`codec.rs`). A building block: `answers/` keeps its records in one such file,
+//! `login/` the cached credentials in another.
+
+pub mod codec;
+pub mod file;
+
+pub use codec::{Decoder, Encoder};
+pub use file::{PersistDir, ReadError};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,213 @@
+//! Offline mode and the persistent cache (issue 11): a reboot with every server black-holed
+//! (SIGSTOPped slapd), the lookups answered from `/var/lib/ldaprs` through glibc, back online
+//! after SIGCONT, and damaged or foreign cache files set aside at start.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use ldaprs_tests::{artifact, Env, Slapd};
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+/// Short timeouts so that the first request after the freeze gives up quickly.
+const SERVER: &str = "timeout = 1\nconnect_timeout = 1\n";
+
+fn setup(name: &str, top: &str) -> (Slapd, Env) {
+    let slapd = Slapd::start(name, "rfc2307.ldif", "rfc2307");
+    let mut env = Env::new(name);
+    env.write_config(&Env::config_for(&slapd, "rfc2307", top, SERVER));
+    env.start_daemon();
+    (slapd, env)
+}
+
+fn status(env: &Env) -> String {
+    let o = env.run(&[
+        artifact("ldaprsctl").to_str().unwrap(),
+        "--config",
+        env.config.to_str().unwrap(),
+        "status",
+    ]);
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `ldaprsctl status` says `directory  online`.
+fn is_online(env: &Env) -> bool {
+    status(env)
+        .lines()
+        .any(|l| l.starts_with("directory ") && l.split_whitespace().nth(1) == Some("online"))
+}
+
+fn id(env: &Env, user: &str) -> (String, Duration) {
+    let t = Instant::now();
+    let o = env.run(&["id", user]);
+    let d = t.elapsed();
+    (String::from_utf8_lossy(&o.stdout).trim().to_string(), d)
+}
+
+/// A reboot: the daemon stopped, `/run` wiped, the daemon started again.
+fn reboot(env: &mut Env) {
+    env.stop_daemon();
+    let o = env.run(&[
+        "sh",
+        "-c",
+        "rm -rf /run/ldaprs/* && ls -A /run/ldaprs | wc -l",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "0");
+    env.start_daemon();
+}
+
+const ALICE_ID: &str =
+    "uid=10001(alice) gid=10001(employees) groups=10001(employees),20001(developers),20002(admins)";
+
+#[test]
+fn reboot_with_every_server_black_holed_answers_from_the_persistent_cache() {
+    let (slapd, mut env) = setup("offline-reboot", "");
+    let (online, _) = id(&env, "alice");
+    assert_eq!(online, ALICE_ID);
+    assert_eq!(env.getent(&["group", "developers"]).0, 0);
+    assert!(is_online(&env), "{}", status(&env));
+    // The stop writes the persistent cache: 0700 directory, 0600 file.
+    env.stop_daemon();
+    let file = env.state_from_host().join("answers.db");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let dmode = std::fs::metadata(env.state_from_host())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(dmode & 0o777, 0o700, "{dmode:o}");
+
+    slapd.freeze();
+    let _ = env.run(&["sh", "-c", "rm -rf /run/ldaprs/*"]);
+    env.start_daemon();
+    let (offline, took) = id(&env, "alice");
+    eprintln!("id alice, first request after the reboot, slapd frozen: {took:?}");
+    assert_eq!(offline, ALICE_ID);
+    assert!(took < Duration::from_millis(50), "{took:?}");
+    assert_eq!(
+        env.getent(&["group", "developers"]),
+        (0, "developers:x:20001:alice,bob,erin\n".to_string())
+    );
+    assert_eq!(env.getent(&["group", "admins"]).1, "admins:x:20002:alice\n");
+    // Never looked up here: unavailable (getent says 2), after at most the timeouts once.
+    let t = Instant::now();
+    assert_eq!(env.getent(&["passwd", "carol"]).0, 2);
+    eprintln!(
+        "getent passwd carol (not cached), first failure: {:?}",
+        t.elapsed()
+    );
+    assert_eq!(env.getent(&["passwd", "evilroot"]).0, 2);
+    // Now known to be offline: the next unknown name does not wait for a server.
+    let t = Instant::now();
+    assert_eq!(env.getent(&["passwd", "dave"]).0, 2);
+    let waited = t.elapsed();
+    eprintln!("getent passwd dave (not cached) while offline: {waited:?}");
+    assert!(waited < Duration::from_millis(200), "{waited:?}");
+    let st = status(&env);
+    assert!(st.contains("offline since "), "{st}");
+    assert!(st.contains("next probe in"), "{st}");
+    // Past the restored map records (the daemon answers from memory, then the stored copy).
+    let (again, took) = id(&env, "alice");
+    assert_eq!(again, ALICE_ID);
+    assert!(took < Duration::from_millis(50), "{took:?}");
+    let log = env.daemon_log();
+    assert_eq!(
+        log.matches("offline: no URI of any server block answers")
+            .count(),
+        1,
+        "{log}"
+    );
+
+    // SIGCONT: online again within 30 s (plus one probe's timeout), logged once.
+    slapd.thaw();
+    let t = Instant::now();
+    while !is_online(&env) {
+        assert!(t.elapsed() < Duration::from_secs(33), "{}", status(&env));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("back online {:?} after SIGCONT", t.elapsed());
+    assert!(env
+        .daemon_log()
+        .contains("online: a server answers again after"));
+    assert_eq!(env.getent(&["passwd", "carol"]).0, 0);
+    reboot(&mut env);
+    assert_eq!(id(&env, "alice").0, ALICE_ID);
+}
+
+#[test]
+fn damaged_or_foreign_cache_files_are_set_aside_and_the_daemon_answers_online() {
+    let (_slapd, mut env) = setup("offline-damaged", "");
+    assert_eq!(id(&env, "alice").0, ALICE_ID);
+    env.stop_daemon();
+    let file = env.state_from_host().join("answers.db");
+    let good = std::fs::read(&file).unwrap();
+    let mut flipped = good.clone();
+    *flipped.last_mut().unwrap() ^= 0x20;
+    type Damage<'a> = Box<dyn Fn() + 'a>;
+    let cases: Vec<(&str, Damage)> = vec![
+        (
+            "corrupt",
+            Box::new(|| std::fs::write(&file, &flipped).unwrap()),
+        ),
+        (
+            "truncated",
+            Box::new(|| std::fs::write(&file, &good[..good.len() / 2]).unwrap()),
+        ),
+        (
+            "not trusted",
+            Box::new(|| {
+                std::fs::write(&file, &good).unwrap();
+                std::os::unix::fs::chown(&file, Some(65534), None).unwrap();
+            }),
+        ),
+        (
+            "not trusted",
+            Box::new(|| {
+                std::fs::write(&file, &good).unwrap();
+                std::os::unix::fs::chown(&file, Some(0), None).unwrap();
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }),
+        ),
+    ];
+    for (word, damage) in cases {
+        damage();
+        let before = env.daemon_log().len();
+        env.start_daemon();
+        assert_eq!(id(&env, "alice").0, ALICE_ID, "{word}");
+        let log = env.daemon_log()[before..].to_string();
+        let said = log
+            .lines()
+            .filter(|l| l.contains("answers.db") && l.contains("set aside"))
+            .count();
+        assert_eq!(said, 1, "{word}: {log}");
+        assert!(log.contains(word), "{word}: {log}");
+        assert!(env.state_from_host().join("answers.db.bad").exists());
+        env.stop_daemon();
+    }
+}
+
+/// Without the shared map and past the memory TTL, the daemon itself answers from the
+/// persistent cache: the request that finds the servers gone falls back to it after the
+/// timeout, later ones at once.
+#[test]
+fn past_their_ttl_lookups_come_from_the_persistent_cache_while_offline() {
+    let (slapd, env) = setup(
+        "offline-socket",
+        "[cache]\nmap_size_mb = 0\nentry_ttl = 1\n",
+    );
+    assert_eq!(id(&env, "alice").0, ALICE_ID);
+    std::thread::sleep(Duration::from_millis(1100));
+    slapd.freeze();
+    let (first, took) = id(&env, "alice");
+    eprintln!("id alice, servers just frozen, memory TTL past: {took:?}");
+    assert_eq!(first, ALICE_ID);
+    let (again, took) = id(&env, "alice");
+    eprintln!("id alice, offline, from the persistent cache through the socket: {took:?}");
+    assert_eq!(again, ALICE_ID);
+    assert!(took < Duration::from_millis(50), "{took:?}");
+    assert_eq!(env.getent(&["passwd", "bob"]).0, 2);
+    slapd.thaw();
+}
