@@ -407,7 +407,9 @@ fn one_uri_is_a_whole_config() {
     );
     let e = parse("t.toml", "[[servers]]\nuri = \"ldap://x\"\nbase = \"  \"\n").unwrap_err();
     assert_eq!(e.key.as_deref(), Some("servers[0].base"), "{e}");
+}
 
+#[test]
 fn offline_section_defaults_and_mistakes() {
     let c = parse("c.toml", GOOD).unwrap();
     assert_eq!(c.offline.dir, "/var/lib/ldaprs");
