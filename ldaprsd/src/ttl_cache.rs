@@ -60,23 +60,6 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
         }
     }
 
-    /// As [`Self::put`], with the refresh due at once: an answer restored from the persistent
-    /// cache is served, and fetched again when asked for.
-    pub fn put_due(&self, key: K, value: V, ttl: Duration, now: Instant) {
-        if ttl.is_zero() {
-            return;
-        }
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(
-            key,
-            Slot {
-                value,
-                refresh_at: now,
-                expires: now + ttl,
-            },
-        );
-    }
-
     pub fn remove(&self, key: &K) {
         self.map
             .lock()

@@ -1,7 +1,7 @@
 //! Offline mode: while no URI of any server block answers, lookups are answered from the
 //! persistent cache (`stored.rs`), past their TTL, up to `[offline] max_age`, and never wait
-//! for a server. At start the stored answers go into the memory cache (due for refresh) and
-//! the shared map, so that the NSS fast path answers at once after a reboot. One log line at
+//! for a server. At start the stored answers go into the shared map (and are fetched again in
+//! the background), so that the NSS fast path answers at once after a reboot. One log line at
 //! each change between online and offline; `ldaprsctl status` shows which.
 
 use super::key::Key;
@@ -11,7 +11,7 @@ use super::stored::Stored;
 use crate::{debug, info, warn};
 use ldaprs_common::protocol::{ErrorCode, Response};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Restored answers stay in the shared map this long (then the module asks the daemon, which
 /// answers from memory and fetches them again), whatever `[cache] entry_ttl` says: a
@@ -147,57 +147,47 @@ impl Answers {
         }
     }
 
-    /// At start: the stored answers into the memory cache (refresh due at once) and into the
-    /// shared map (for [`RESTORED_MAP_TTL`]).
+    /// At start: the stored answers into the shared map (for [`RESTORED_MAP_TTL`]), so that
+    /// the NSS fast path answers at once after a reboot, and their keys queued to be fetched
+    /// again as soon as the refresher runs (online, the map holds fresh answers within
+    /// moments; offline, the refresher skips them). Not into the memory cache: a request that
+    /// reaches the daemon asks the directory, and falls back to the stored copy offline.
     pub fn restore(&self) {
         let snap = self.stored.snapshot();
-        let (now, unix) = (self.clock.now(), self.clock.unix_now());
-        let mut n = 0usize;
-        for (name, (p, _)) in &snap.users {
-            if let Some((r, _)) = self.stored.answer(&Key::UserName(name.clone()), unix) {
-                if self.allowed_now(&r) {
-                    self.cache
-                        .put_due(Key::UserUid(p.uid), r.clone(), self.entry_ttl, now);
-                    self.restore_one(Key::UserName(name.clone()), Subject::UserName(name), r, now);
-                    n += 1;
-                }
+        let unix = self.clock.unix_now();
+        let mut keys = Vec::new();
+        let users = snap.users.keys().map(|n| (Key::UserName(n.clone()), n));
+        let groups = snap.groups.keys().map(|n| (Key::GroupName(n.clone()), n));
+        let lists = snap.groups_of.keys().map(|n| (Key::GroupsOf(n.clone()), n));
+        for (key, name) in users.chain(groups).chain(lists) {
+            let Some((r, _)) = self.stored.answer(&key, unix) else {
+                continue;
+            };
+            if !self.allowed_now(&r) {
+                continue;
             }
-        }
-        for name in snap.groups.keys() {
-            if let Some((r @ Response::Group(_), _)) =
-                self.stored.answer(&Key::GroupName(name.clone()), unix)
-            {
-                if self.allowed_now(&r) {
-                    if let Response::Group(g) = &r {
-                        self.cache
-                            .put_due(Key::GroupGid(g.gid), r.clone(), self.entry_ttl, now);
-                    }
-                    self.restore_one(
-                        Key::GroupName(name.clone()),
-                        Subject::GroupName(name),
-                        r,
-                        now,
-                    );
-                    n += 1;
-                }
+            if let Some(p) = &self.publisher {
+                let subject = match &key {
+                    Key::UserName(_) => Subject::UserName(name),
+                    Key::GroupName(_) => Subject::GroupName(name),
+                    _ => Subject::GroupsOf(name),
+                };
+                p.publish(subject, &r, RESTORED_MAP_TTL);
             }
+            keys.push(key);
         }
-        for name in snap.groups_of.keys() {
-            if let Some((r, _)) = self.stored.answer(&Key::GroupsOf(name.clone()), unix) {
-                self.restore_one(Key::GroupsOf(name.clone()), Subject::GroupsOf(name), r, now);
-                n += 1;
-            }
+        if !keys.is_empty() {
+            info!(
+                "persistent cache: {} answers restored into the shared map; fetching them again in the background",
+                keys.len()
+            );
         }
-        if n > 0 {
-            info!("persistent cache: {n} answers restored into memory and the shared map");
-        }
+        *self.restored.lock().unwrap_or_else(|p| p.into_inner()) = keys;
     }
 
-    fn restore_one(&self, key: Key, subject: Subject<'_>, r: Response, now: Instant) {
-        if let Some(p) = &self.publisher {
-            p.publish(subject, &r, RESTORED_MAP_TTL);
-        }
-        self.cache.put_due(key, r, self.entry_ttl, now);
+    /// The restored keys, once (for the refresher).
+    pub(super) fn take_restored(&self) -> Vec<Key> {
+        std::mem::take(&mut *self.restored.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Background tick: writes the persistent file when something changed, at most every

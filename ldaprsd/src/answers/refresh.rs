@@ -12,6 +12,9 @@ impl Answers {
     pub async fn run_refresher(self: Arc<Self>) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Key>();
         *self.refresh_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        for key in self.take_restored() {
+            self.request_refresh(&key);
+        }
         while let Some(key) = rx.recv().await {
             let id = self.next_id();
             if self.is_offline() {

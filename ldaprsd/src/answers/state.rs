@@ -40,6 +40,8 @@ pub struct Answers {
     /// The persistent copy of the answers (`stored.rs`), and offline mode (`offline.rs`).
     pub(super) stored: Arc<Stored>,
     pub(super) offline: Mutex<Offline>,
+    /// Keys restored into the map at start, to be fetched again (see `offline.rs`).
+    pub(super) restored: Mutex<Vec<Key>>,
 }
 
 /// Random-name lookups must not fill the shared map for everyone: each non-root uid may put
@@ -77,6 +79,7 @@ impl Answers {
             ssh_keys: TtlCache::default(),
             stored: Arc::new(Stored::open(&cfg.offline)),
             offline: Mutex::new(Offline::default()),
+            restored: Mutex::new(Vec::new()),
         };
         // Before the socket accepts requests (the listener is served after this).
         a.restore();
