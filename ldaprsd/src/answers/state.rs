@@ -55,6 +55,13 @@ pub struct NegativeQuota {
 
 pub const NEGATIVE_QUOTA: usize = 1000;
 
+/// What the stored answers depend on (`[nss]` and the server blocks), hashed.
+fn settings(cfg: &Config) -> Vec<u8> {
+    use sha2::Digest;
+    let text = format!("{:?}|{:?}", cfg.nss, cfg.servers);
+    sha2::Sha256::digest(text.as_bytes()).to_vec()
+}
+
 impl Answers {
     pub fn new(
         cfg: &Config,
@@ -77,7 +84,7 @@ impl Answers {
             local_published_at: Mutex::new(None),
             negatives: Mutex::new(NegativeQuota::default()),
             ssh_keys: TtlCache::default(),
-            stored: Arc::new(Stored::open(&cfg.offline)),
+            stored: Arc::new(Stored::open(&cfg.offline, &settings(cfg))),
             offline: Mutex::new(Offline::default()),
             restored: Mutex::new(Vec::new()),
         };

@@ -25,6 +25,9 @@ pub type Stamped<T> = (T, i64);
 /// What is kept, by name; each value with the Unix time the directory answered it.
 #[derive(Default, Debug, Clone, PartialEq, Eq)]
 pub struct Records {
+    /// The SHA-256 of the settings the answers were made under (`[nss]` and the server
+    /// blocks): answers made under other settings are not used.
+    pub settings: Vec<u8>,
     pub users: HashMap<String, (Passwd, i64)>,
     pub groups: HashMap<String, (Group, i64)>,
     /// A user's supplementary gids (initgroups), by user name.
@@ -45,6 +48,7 @@ pub struct Stored {
 impl Records {
     pub fn encode(&self) -> Vec<u8> {
         let mut e = Encoder::default();
+        e.bytes(&self.settings);
         e.u32(self.users.len() as u32);
         for (p, t) in self.users.values() {
             e.str(&p.name);
@@ -76,7 +80,10 @@ impl Records {
 
     pub fn decode(body: &[u8]) -> Result<Records, Truncated> {
         let mut d = Decoder::new(body);
-        let mut r = Records::default();
+        let mut r = Records {
+            settings: d.bytes()?.to_vec(),
+            ..Records::default()
+        };
         for _ in 0..d.count(36)? {
             let p = Passwd {
                 name: d.str()?,
@@ -127,7 +134,7 @@ impl Stored {
 
     /// Opens `[offline] dir` and reads `answers.db`: a file that is not trusted is set aside
     /// with one warning, and the daemon starts with nothing stored.
-    pub fn open(cfg: &OfflineSection) -> Stored {
+    pub fn open(cfg: &OfflineSection, settings: &[u8]) -> Stored {
         if cfg.max_age == 0 {
             info!("persistent cache off ([offline] max_age = 0)");
             return Stored::disabled();
@@ -144,7 +151,16 @@ impl Stored {
                 return Stored::disabled();
             }
         };
-        let records = load(&dir);
+        let mut records = load(&dir);
+        if records.settings != settings {
+            if !records.users.is_empty() || !records.groups.is_empty() {
+                info!("persistent cache: written under other [nss] or [[servers]] settings; not used, started afresh");
+            }
+            records = Records {
+                settings: settings.to_vec(),
+                ..Records::default()
+            };
+        }
         Stored {
             dir: Some(dir),
             max_age: i64::try_from(cfg.max_age).unwrap_or(i64::MAX),
@@ -185,10 +201,8 @@ impl Stored {
             (Key::GroupName(_) | Key::GroupGid(_), Response::Group(g)) => {
                 r.groups.insert(g.name.clone(), (g.clone(), now));
             }
+            // The groups of an initgroups answer carry no members: only their gids are kept.
             (Key::GroupsOf(n), Response::Groups(gs)) => {
-                for g in gs {
-                    r.groups.insert(g.name.clone(), (g.clone(), now));
-                }
                 let gids = gs.iter().map(|g| g.gid).collect();
                 r.groups_of.insert(n.clone(), (gids, now));
             }
@@ -233,10 +247,19 @@ impl Stored {
             Key::GroupsOf(n) => {
                 let (gids, t) = r.groups_of.get(n)?;
                 let age = fresh(*t)?;
+                // Only the gids of this answer are used (initgroups, the map's record).
                 let gs = gids
                     .iter()
-                    .filter_map(|g| r.groups.values().find(|(x, _)| x.gid == *g))
-                    .map(|(x, _)| x.clone())
+                    .map(|g| Group {
+                        name: r
+                            .groups
+                            .values()
+                            .find(|(x, _)| x.gid == *g)
+                            .map(|(x, _)| x.name.clone())
+                            .unwrap_or_default(),
+                        gid: *g,
+                        members: Vec::new(),
+                    })
                     .collect();
                 Some((Response::Groups(gs), age))
             }
@@ -301,7 +324,12 @@ impl Stored {
     /// Forgets everything, in memory and on disk.
     pub fn flush(&self) {
         let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
-        *self.lock() = Records::default();
+        let mut r = self.lock();
+        *r = Records {
+            settings: std::mem::take(&mut r.settings),
+            ..Records::default()
+        };
+        drop(r);
         self.dirty.store(false, Ordering::Relaxed);
         if let Some(d) = &self.dir {
             if let Err(e) = d.remove(FILE) {
@@ -396,7 +424,7 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_reject_every_truncation() {
-        let s = Stored::open(&cfg("codec"));
+        let s = Stored::open(&cfg("codec"), b"s");
         s.record(
             &Key::UserName("alice".into()),
             &Response::User(alice()),
@@ -420,13 +448,16 @@ mod tests {
 
     #[test]
     fn answers_until_max_age_and_forgets_what_the_directory_lost() {
-        let s = Stored::open(&cfg("age"));
+        let s = Stored::open(&cfg("age"), b"s");
         s.record(&Key::UserUid(10001), &Response::User(alice()), 1000);
         s.record(
             &Key::GroupsOf("alice".into()),
             &Response::Groups(vec![devs()]),
             1000,
         );
+        // Only its gids are kept from an initgroups answer; the group itself from its lookup.
+        assert_eq!(s.answer(&Key::GroupGid(20001), 1050), None);
+        s.record(&Key::GroupGid(20001), &Response::Group(devs()), 1000);
         let by_name = Key::UserName("alice".into());
         assert_eq!(
             s.answer(&by_name, 1100),
@@ -440,7 +471,10 @@ mod tests {
         );
         assert_eq!(
             s.answer(&Key::GroupsOf("alice".into()), 1050).map(|x| x.0),
-            Some(Response::Groups(vec![devs()]))
+            Some(Response::Groups(vec![Group {
+                members: vec![],
+                ..devs()
+            }]))
         );
         assert_eq!(s.answer(&Key::UserName("bob".into()), 1050), None);
         // The directory says alice is gone: so is her stored entry and group list.
@@ -464,7 +498,7 @@ mod tests {
     #[test]
     fn saved_loaded_and_a_corrupt_file_set_aside() {
         let c = cfg("file");
-        let s = Stored::open(&c);
+        let s = Stored::open(&c, b"s");
         s.record(
             &Key::UserName("alice".into()),
             &Response::User(alice()),
@@ -472,7 +506,7 @@ mod tests {
         );
         s.save();
         assert!(s.take_changes().is_none(), "saved: nothing left to write");
-        let again = Stored::open(&c);
+        let again = Stored::open(&c, b"s");
         assert_eq!(again.snapshot(), s.snapshot());
         // Damaged on disk: the next start has nothing, and the file is kept as answers.db.bad.
         let f = std::path::Path::new(&c.dir).join(FILE);
@@ -480,7 +514,7 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0x40;
         std::fs::write(&f, &bytes).unwrap();
-        let fresh = Stored::open(&c);
+        let fresh = Stored::open(&c, b"s");
         assert_eq!(fresh.counts(), (0, 0, 0));
         assert!(!f.exists());
         assert!(std::path::Path::new(&c.dir).join("answers.db.bad").exists());
