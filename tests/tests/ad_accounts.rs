@@ -71,7 +71,7 @@ fn ad_account_states_are_told_not_wrong_passwords() {
         (
             "chg",
             "You are required to change your password immediately (administrator enforced)",
-            "(AD data 773",
+            "AD data 773: password must be changed (pwdLastSet = 0)",
         ),
         ("hours", "You may not log in at this time", "(AD data 530"),
         (
@@ -116,4 +116,113 @@ fn an_ad_lockout_is_told() {
     );
     let show = dc().samba_tool(&["user", "show", "lock", "--attributes=lockoutTime"]);
     assert!(!show.contains("lockoutTime: 0"), "{show}");
+}
+
+fn chauthtok(env: &Env, user: &str, input: &[&str], uid: Option<u32>) -> (i32, String) {
+    let (code, out) = env.pamtester(user, input, &["chauthtok"], &[], uid);
+    let out: String = out
+        .lines()
+        .filter(|l| !l.contains("PWRAP_ERROR"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    println!("---- {user} chauthtok: exit {code}\n{out}");
+    (code, out)
+}
+
+fn last_passwd_line(env: &Env, user: &str) -> String {
+    env.daemon_log()
+        .lines()
+        .rfind(|l| l.contains(&format!("passwd user={user}")) && !l.contains("debug:"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn ad_password_change_by_the_user_and_reset_by_root() {
+    let dc = dc();
+    let mut env = dc.env("ad-passwd");
+    let admin = ldaprs_tests::secret_file(
+        &env.dir.join(".."),
+        ldaprs_tests::samba::ADMIN_PASSWORD,
+        0o600,
+    );
+    let admin_copy = env.dir.join("admin_password");
+    std::fs::rename(&admin, &admin_copy).unwrap();
+    let server = format!(
+        "admin_dn = \"{}\"\nadmin_password_file = \"{}\"\n",
+        ldaprs_tests::samba::ADMIN_DN,
+        admin_copy.display()
+    );
+    env.write_config(&dc.config(&env, "", &server));
+    env.start_daemon();
+    let me = Some(10014);
+    // The domain's policy, in the user's words: too short, then the same password again.
+    let (code, out) = chauthtok(&env, "pwch", &[USER_PASSWORD, "Sh0rt", "Sh0rt"], me);
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("does not meet the domain's password policy: it is too short"),
+        "{out}"
+    );
+    let line = last_passwd_line(&env, "pwch");
+    assert!(line.contains("resultCode 19 0000052D"), "{line}");
+    // A wrong current password is caught at once (the module checks it before asking for
+    // the new one).
+    let (code, out) = chauthtok(
+        &env,
+        "pwch",
+        &["Wr0ng-Pass.word", "N3w-Pass.word1", "N3w-Pass.word1"],
+        me,
+    );
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("Authentication failure") && !out.contains("New password"),
+        "{out}"
+    );
+    // The change: unicodePwd delete/add over LDAPS, bound as the user.
+    let new = "N3w-Pass.word1";
+    let (code, out) = chauthtok(&env, "pwch", &[USER_PASSWORD, new, new], me);
+    assert_eq!(code, 0, "{out}\n{}", env.daemon_log());
+    assert!(last_passwd_line(&env, "pwch")
+        .contains("password changed (server dc, dn CN=Pwch Test,CN=Users,DC=bars,DC=ad)"));
+    assert_ne!(
+        login(&env, "pwch", USER_PASSWORD).0,
+        0,
+        "the old password still works"
+    );
+    assert_eq!(login(&env, "pwch", new).0, 0);
+    // Back to the first one: in the domain's password history.
+    let (code, out) = chauthtok(&env, "pwch", &[new, USER_PASSWORD, USER_PASSWORD], me);
+    assert_ne!(code, 0);
+    assert!(out.contains("The new password was used before"), "{out}");
+
+    // Root's reset through admin_dn (unicodePwd replaced), no current password.
+    let reset = "R3set-Pass.word";
+    let (code, out) = chauthtok(&env, "pwreset", &[reset, reset], None);
+    assert_eq!(code, 0, "{out}\n{}", env.daemon_log());
+    assert!(last_passwd_line(&env, "pwreset").contains("(reset by root)"));
+    assert_eq!(login(&env, "pwreset", reset).0, 0);
+    assert_ne!(login(&env, "pwreset", USER_PASSWORD).0, 0);
+}
+
+/// pwdLastSet = 0: AD refuses the bind with data 773 although the password is right; the
+/// login asks for the change (PAM_NEW_AUTHTOK_REQD) and the change goes through.
+#[test]
+fn an_ad_must_change_password_is_changed_through_pam() {
+    let env = started("ad-mustchange");
+    let (code, out) = login(&env, "chg2", USER_PASSWORD);
+    assert_ne!(code, 0);
+    assert!(
+        out.contains(
+            "You are required to change your password immediately (administrator enforced)."
+        ),
+        "{out}"
+    );
+    assert!(out.contains("new one required"), "{out}");
+    let new = "Chang3d-Pass.word";
+    let (code, out) = chauthtok(&env, "chg2", &[USER_PASSWORD, new, new], Some(10018));
+    assert_eq!(code, 0, "{out}\n{}", env.daemon_log());
+    assert!(env
+        .daemon_log()
+        .contains("must change the password (AD data 773): changing it on the service connection"));
+    assert_eq!(login(&env, "chg2", new).0, 0, "{}", env.daemon_log());
 }

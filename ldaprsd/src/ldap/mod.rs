@@ -4,6 +4,7 @@
 //! is `directory/` and `login/`, which use this room and are never used by it.
 
 pub mod ad_diagnostic;
+mod ad_passwd;
 pub mod bind;
 pub mod block;
 mod connect;

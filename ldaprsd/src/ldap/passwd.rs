@@ -1,4 +1,5 @@
-//! Password changes with the Password Modify extended operation (RFC 3062).
+//! Password changes with the Password Modify extended operation (RFC 3062); on AD through
+//! `unicodePwd` (`ad_passwd.rs`).
 
 use super::bind::{r_of, BindOutcome, BindResult};
 use super::block::ServerBlock;
@@ -49,6 +50,10 @@ impl ServerBlock {
     }
 
     async fn change_on(&self, i: usize, c: &PasswordChange<'_>) -> Result<ChangeOutcome, DirError> {
+        // AD has no RFC 3062: `unicodePwd` instead (`ad_passwd.rs`).
+        if self.eff.schema == ldaprs_common::config::Schema::Ad {
+            return self.change_on_ad(i, c).await;
+        }
         let (mut conn, uri) = self.bound_user_conn(i, c.bind_dn, c.bind_pw).await?;
         let bind = r_of(&conn);
         if bind.outcome != BindOutcome::Success {

@@ -66,6 +66,9 @@ fn precheck(local: bool, password: &Secret) -> Step<&str> {
 
 /// What the password policy says about a successful bind: whether a new password is due.
 fn must_change(r: &BindResult) -> Step<Option<(String, &'static str)>> {
+    if let Some(m) = r.ad_reason.and_then(super::ad_reasons::must_change) {
+        return Ok(Some(m));
+    }
     let policy_error = r.policy.as_ref().and_then(|p| p.error);
     match (
         policy_error,
@@ -187,6 +190,17 @@ impl<A: Accounts> Logins<A> {
         let server = self.accounts.block_name(i);
         match &r.outcome {
             BindOutcome::Success => {
+                Tried::Decided(self.bound(i, user, t, &r, peer).unwrap_or_else(|v| v))
+            }
+            // AD confirmed the password and asks for a change first (data 773, 532): the
+            // account stage asks for it. Only for a user the search found (a pattern DN is
+            // not known to be the user's until its entry is read).
+            BindOutcome::InvalidCredentials
+                if t.known.is_some()
+                    && r.ad_reason
+                        .and_then(super::ad_reasons::must_change)
+                        .is_some() =>
+            {
                 Tried::Decided(self.bound(i, user, t, &r, peer).unwrap_or_else(|v| v))
             }
             BindOutcome::InvalidCredentials => wrong_password(who, &server, &t, &r),

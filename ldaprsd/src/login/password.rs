@@ -59,7 +59,13 @@ fn check_passwords<'p>(
 }
 
 /// What a refused bind before the change means for the user.
-fn bind_failed(r: &BindResult, reset: bool, bind_dn: &str) -> Verdict {
+fn bind_failed(r: &BindResult, reset: bool, server: &str, bind_dn: &str) -> Verdict {
+    if let Some(v) = r
+        .ad_reason
+        .and_then(|reason| super::ad_reasons::verdict(reason, server, bind_dn))
+    {
+        return v;
+    }
     let pe = r.policy.as_ref().and_then(|x| x.error);
     match (&r.outcome, pe) {
         (BindOutcome::InvalidCredentials, Some(PolicyError::AccountLocked)) => Verdict::info(
@@ -89,6 +95,13 @@ fn bind_failed(r: &BindResult, reset: bool, bind_dn: &str) -> Verdict {
 /// What the server's refusal of the change means for the user: the policy's words where it
 /// gave a reason, else the result code's.
 fn refused_change(server: &str, code: u32, text: &str, policy: Option<&PolicyResponse>) -> Verdict {
+    if let Some((for_user, message)) = super::ad_reasons::change_refusal(text) {
+        return Verdict::info(
+            for_user,
+            &message,
+            format!("refused by server {server}: resultCode {code} {text}"),
+        );
+    }
     let pe = policy.and_then(|x| x.error);
     let message = match (pe, code) {
         (Some(e), _) => e.message(),
@@ -229,7 +242,7 @@ impl<A: Accounts> Logins<A> {
                 Verdict::warn(AuthCode::Unavailable, "", e.to_string())
             }
             Err(e) => Verdict::warn(AuthCode::Refused, MSG_CONTACT_ADMIN, e.to_string()),
-            Ok(ChangeOutcome::BindFailed(r)) => bind_failed(&r, reset, bind_dn),
+            Ok(ChangeOutcome::BindFailed(r)) => bind_failed(&r, reset, &server, bind_dn),
             Ok(ChangeOutcome::Answered {
                 rc: rc::SUCCESS,
                 shadow_note,
