@@ -20,6 +20,7 @@ pub mod answers;
 pub mod clock;
 pub mod daemon;
 pub mod directory;
+pub mod krb;
 pub mod ldap;
 pub mod log;
 pub mod login;

@@ -22,6 +22,7 @@ pub mod samba;
 pub const BASE: &str = "dc=example,dc=com";
 
 pub mod dns;
+pub mod krb;
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -108,6 +109,8 @@ pub struct SlapdOpts {
     pub port: Option<u16>,
     /// Also listen on ldaps:// (the TLS files come through `global`).
     pub ldaps: bool,
+    /// Environment for slapd (e.g. `KRB5_KTNAME`, `KRB5_CONFIG` for SASL GSSAPI).
+    pub env: Vec<(String, String)>,
 }
 
 /// A throwaway slapd loaded from an LDIF file.
@@ -117,6 +120,7 @@ pub struct Slapd {
     pub uri: String,
     pub ldaps_port: u16,
     pub ldaps_uri: String,
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -155,6 +159,7 @@ impl Slapd {
             } else {
                 String::new()
             },
+            env: opts.env.clone(),
             child: None,
         };
         s.launch();
@@ -179,6 +184,7 @@ impl Slapd {
                 listen.push_str(&format!(" ldaps://127.0.0.1:{}/", self.ldaps_port));
             }
             let mut child = Command::new("slapd")
+                .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .arg("-f")
                 .arg(self.dir.join("slapd.conf"))
                 .arg("-h")
@@ -332,6 +338,8 @@ pub struct Env {
     pub config: PathBuf,
     /// The namespace also has its own network and UTS namespaces (`Env::in_net_of`).
     own_net: bool,
+    /// `NAME=value` for every command run in the namespace (the daemon too).
+    env: Vec<String>,
 }
 
 impl Env {
@@ -410,6 +418,7 @@ impl Env {
             holder,
             daemon: None,
             own_net: net_of.is_some(),
+            env: Vec::new(),
         }
     }
 
@@ -434,6 +443,12 @@ impl Env {
         format!("{extra_top}\n[daemon]\nlog_level = \"debug\"\n\n[[servers]]\nname = \"test\"\nuri = [{list}]\nschema = \"{schema}\"\nbase = \"{BASE}\"\n{extra_server}\n")
     }
 
+    /// Sets `name=value` in the environment of every later command (and daemon) in here.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|e| !e.starts_with(&format!("{name}=")));
+        self.env.push(format!("{name}={value}"));
+    }
+
     pub fn write_config(&self, text: &str) {
         std::fs::write(&self.config, text).unwrap();
     }
@@ -452,6 +467,7 @@ impl Env {
             "LD_LIBRARY_PATH={}",
             self.dir.join("lib").display()
         ));
+        c.args(&self.env);
         c.args(argv);
         c
     }

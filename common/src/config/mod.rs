@@ -16,6 +16,7 @@ mod errors;
 mod hints;
 mod load;
 mod offline;
+mod sasl;
 mod secrets;
 mod sections;
 mod server;
@@ -24,12 +25,14 @@ mod source_lines;
 mod tests;
 mod validate;
 mod validate_extras;
+mod validate_sasl;
 mod validate_server;
 
 pub use effective::{membership_form, Effective, Membership, IN_CHAIN_RULE};
 pub use errors::ConfigError;
 pub use load::{load, parse};
 pub use offline::{OfflineSection, DEFAULT_OFFLINE_DIR};
+pub use sasl::{SaslMech, SaslSection};
 pub use secrets::{read_secret, read_secret_for};
 pub use sections::{
     CacheSection, Config, DaemonSection, LogLevel, NssSection, PamSection, ACCESS_FILTER_VARS,

@@ -83,6 +83,9 @@ pub struct Server {
     pub referral_hosts: Vec<String>,
     #[serde(default)]
     pub tls: TlsSection,
+    /// `[servers.sasl]`: the service bind over SASL (GSSAPI, EXTERNAL) instead of `bind_dn`.
+    #[serde(default)]
+    pub sasl: Option<super::sasl::SaslSection>,
     #[serde(default)]
     pub users: UsersSection,
     #[serde(default)]

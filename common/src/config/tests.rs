@@ -459,3 +459,49 @@ fn dns_srv_uris_are_checked() {
     let e = parse("t.toml", &block("srv:example.com")).unwrap_err();
     assert!(e.to_string().contains("dns-srv:<domain>"), "{e}");
 }
+
+#[test]
+fn sasl_section_is_checked() {
+    let block = |uri: &str, extra: &str| {
+        format!("[[servers]]\nuri = \"{uri}\"\nschema = \"rfc2307\"\nbase = \"dc=x\"\n{extra}")
+    };
+    let c = parse(
+        "t.toml",
+        &block(
+            "ldap://h",
+            "[servers.sasl]\nmech = \"GSSAPI\"\nserver_principal = \"ldap/v.example.com@EX\"\n",
+        ),
+    )
+    .unwrap();
+    let sasl = c.servers[0].sasl.as_ref().unwrap();
+    assert_eq!(sasl.mech, super::SaslMech::Gssapi);
+    assert_eq!(sasl.keytab, std::path::PathBuf::from("/etc/krb5.keytab"));
+    let bad = [
+        ("[servers.sasl]\nmech = \"PLAIN\"\n", "mech"),
+        (
+            "[servers.sasl]\nmech = \"GSSAPI\"\nserver_principal = \"host/x\"\n",
+            "server_principal",
+        ),
+        (
+            "bind_dn = \"cn=r\"\nbind_password_file = \"/p\"\n[servers.sasl]\nmech = \"GSSAPI\"\n",
+            "bind_dn",
+        ),
+        ("[servers.sasl]\nmech = \"EXTERNAL\"\n", "mech"),
+    ];
+    for (extra, key) in bad {
+        let e = parse("t.toml", &block("ldap://h", extra)).unwrap_err();
+        assert!(
+            e.key.as_deref().unwrap_or("").ends_with(key),
+            "{extra}: {e}"
+        );
+    }
+    // EXTERNAL over ldapi:// needs nothing more.
+    let c = parse(
+        "t.toml",
+        &block(
+            "ldapi://%2Frun%2Fslapd",
+            "[servers.sasl]\nmech = \"EXTERNAL\"\n",
+        ),
+    );
+    assert!(c.is_ok(), "{c:?}");
+}

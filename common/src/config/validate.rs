@@ -16,6 +16,7 @@ pub(super) fn validate(path: &str, src: &str, cfg: &Config) -> Result<(), Config
     super::offline::check_offline(path, src, &cfg.offline)?;
     for (i, s) in cfg.servers.iter().enumerate() {
         validate_server_extras(path, src, i, s)?;
+        super::validate_sasl::check_sasl(path, src, i, s)?;
     }
     for (i, s) in cfg.servers.iter().enumerate() {
         validate_server(path, src, &cfg.servers, i, s)?;

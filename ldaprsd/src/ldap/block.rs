@@ -30,6 +30,9 @@ pub struct ServerBlock {
     /// The URIs in use: the config's, with each `dns-srv:` entry replaced by its targets
     /// (`discovery.rs` swaps the list; a request works on the list it started with).
     pub(super) slots: std::sync::RwLock<Arc<Vec<Arc<Slot>>>>,
+    /// The daemon's Kerberos credential (`[servers.sasl] mech = "GSSAPI"`), shared by the
+    /// copies of this block made by detection and reloads of the same block.
+    pub(super) krb: Option<Arc<crate::krb::ServiceCreds>>,
     /// The state of the `dns-srv:` entries (`discovery.rs`).
     pub(super) srv: tokio::sync::Mutex<super::srv::SrvState>,
     /// Where "now" comes from for the URIs' health (down since, next probe).
@@ -79,6 +82,7 @@ impl ServerBlock {
                 })
             })
             .collect();
+        let krb = crate::krb::service::for_server(&cfg);
         ServerBlock {
             eff: cfg.effective(),
             connect_timeout: seconds(cfg.connect_timeout),
@@ -92,6 +96,7 @@ impl ServerBlock {
             tls,
             slots: std::sync::RwLock::new(Arc::new(slots)),
             srv: tokio::sync::Mutex::new(Default::default()),
+            krb,
             clock: Arc::new(SystemClock),
             referred: std::sync::Mutex::new(std::collections::HashMap::new()),
             pending: None,
@@ -106,6 +111,7 @@ impl ServerBlock {
         let mut b = ServerBlock::from_parts(cfg, self.bind_password.clone(), self.tls.clone());
         b.admin_password = self.admin_password.clone();
         b.clock = self.clock.clone();
+        b.krb = self.krb.clone();
         b
     }
 

@@ -10,6 +10,9 @@ use crate::debug;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
 use ldaprs_common::config::TlsMode;
 
+/// How long before its Kerberos context ends a service connection is replaced.
+const CONTEXT_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl ServerBlock {
     /// A new, unbound connection to `uri`; TCP and TLS/StartTLS within `connect_timeout`.
     pub(super) async fn connect(&self, uri: &str) -> Result<Ldap, DirError> {
@@ -57,10 +60,20 @@ impl ServerBlock {
     ///
     /// The password is lent to ldap3 as `&str`; ldap3 copies it into its BER buffers (and
     /// rustls into TLS records) that are freed unwiped: outside our control.
-    pub(super) async fn service_bind(&self, ldap: &mut Ldap, uri: &str) -> Result<(), DirError> {
+    ///
+    /// With `[servers.sasl]` the bind is SASL (`sasl.rs`); the result is then when the
+    /// connection's Kerberos context ends, if it does.
+    pub(super) async fn service_bind(
+        &self,
+        ldap: &mut Ldap,
+        uri: &str,
+    ) -> Result<Option<std::time::Instant>, DirError> {
+        if self.cfg.sasl.is_some() {
+            return Ok(self.sasl_bind(ldap, uri).await?.until);
+        }
         self.service_bind_transport(uri)?;
         let Some((dn, pw)) = self.service_account() else {
-            return Ok(());
+            return Ok(None);
         };
         let res = ldap
             .with_timeout(self.op_timeout)
@@ -75,13 +88,17 @@ impl ServerBlock {
                 res.rc, res.text
             )));
         }
-        Ok(())
+        Ok(None)
     }
 
     fn open_conn(slot: &Slot) -> Option<Ldap> {
         let mut st = slot.state();
+        // A Kerberos context about to end: a new connection (a fresh ticket) instead.
+        let ending = st.conn_until.is_some_and(|t| {
+            t.saturating_duration_since(std::time::Instant::now()) < CONTEXT_MARGIN
+        });
         let l = st.conn.as_mut()?;
-        if l.is_closed() {
+        if l.is_closed() || ending {
             st.conn = None;
             return None;
         }
@@ -103,9 +120,12 @@ impl ServerBlock {
         // Checked before connecting too: a URI the service bind may not use is not dialled.
         self.service_bind_transport(&slot.uri)?;
         let mut ldap = self.connect(&slot.uri).await?;
-        self.service_bind(&mut ldap, &slot.uri).await?;
+        let until = self.service_bind(&mut ldap, &slot.uri).await?;
         debug!("server {}: connected to {}", self.cfg.name, slot.uri);
-        slot.state().conn = Some(ldap.clone());
+        let mut st = slot.state();
+        st.conn = Some(ldap.clone());
+        st.conn_until = until;
+        drop(st);
         Ok((ldap, slot.uri.clone()))
     }
 }

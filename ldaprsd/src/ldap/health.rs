@@ -11,6 +11,9 @@ pub(super) struct SlotState {
     /// When an operation on this URI last got an answer (proof of life before a password is
     /// sent there without a probe; see `bind.rs`).
     pub(super) last_answer: Option<Instant>,
+    /// When the service connection's Kerberos context ends (GSSAPI binds): the connection is
+    /// replaced shortly before, not used until it breaks.
+    pub(super) conn_until: Option<Instant>,
 }
 
 /// A URI that failed: requests prefer the others until a background probe finds it healthy.

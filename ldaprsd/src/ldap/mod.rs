@@ -21,6 +21,7 @@ pub mod ppolicy;
 mod probe;
 pub mod referral;
 pub mod result_code;
+pub mod sasl;
 pub mod search;
 pub mod srv;
 pub mod tls;

@@ -80,22 +80,7 @@ impl ServerBlock {
     pub async fn diagnose(&self, uri: &str) -> Result<(String, Vec<(String, String)>), DirError> {
         self.service_bind_transport(uri)?;
         let mut ldap = self.connect(uri).await?;
-        let bind = match self.service_account() {
-            Some((dn, pw)) => {
-                let fut = ldap.with_timeout(self.op_timeout).simple_bind(dn, pw);
-                match tokio::time::timeout(self.op_timeout, fut).await {
-                    Err(_) => {
-                        return Err(DirError::Unreachable(format!(
-                            "{uri}: service bind: no answer"
-                        )))
-                    }
-                    Ok(Err(e)) => return Err(transport(uri, "service bind", &e)),
-                    Ok(Ok(r)) if r.rc == rc::SUCCESS => format!("{dn}: ok (resultCode 0)"),
-                    Ok(Ok(r)) => format!("{dn}: REFUSED (resultCode {} {})", r.rc, r.text),
-                }
-            }
-            None => "anonymous (no bind_dn)".to_string(),
-        };
+        let bind = self.diagnose_bind(&mut ldap, uri).await?;
         let attrs = vec![
             "namingContexts",
             "supportedControl",
@@ -153,5 +138,34 @@ impl ServerBlock {
         }
         let _ = tokio::time::timeout(Duration::from_millis(200), ldap.unbind()).await;
         Ok((bind, out))
+    }
+
+    /// The service bind of `ldaprsctl server test`, in words (SASL with the identity the
+    /// directory gave us, the bind DN's result, or anonymous).
+    async fn diagnose_bind(&self, ldap: &mut ldap3::Ldap, uri: &str) -> Result<String, DirError> {
+        let sasl = match self.cfg.sasl {
+            Some(_) => Some(self.sasl_bind(ldap, uri).await?),
+            None => None,
+        };
+        let bind = match self.service_account() {
+            _ if sasl.is_some() => sasl
+                .map(|b| format!("SASL {}: ok; who am I: {}", b.how, b.identity))
+                .unwrap_or_default(),
+            Some((dn, pw)) => {
+                let fut = ldap.with_timeout(self.op_timeout).simple_bind(dn, pw);
+                match tokio::time::timeout(self.op_timeout, fut).await {
+                    Err(_) => {
+                        return Err(DirError::Unreachable(format!(
+                            "{uri}: service bind: no answer"
+                        )))
+                    }
+                    Ok(Err(e)) => return Err(transport(uri, "service bind", &e)),
+                    Ok(Ok(r)) if r.rc == rc::SUCCESS => format!("{dn}: ok (resultCode 0)"),
+                    Ok(Ok(r)) => format!("{dn}: REFUSED (resultCode {} {})", r.rc, r.text),
+                }
+            }
+            None => "anonymous (no bind_dn)".to_string(),
+        };
+        Ok(bind)
     }
 }

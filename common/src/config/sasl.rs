@@ -1,0 +1,41 @@
+//! `[servers.sasl]`: the service bind over SASL instead of `bind_dn` and a password (checked
+//! in `validate_sasl.rs`).
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum SaslMech {
+    /// Kerberos: the daemon's own ticket from `keytab` (RFC 4752).
+    #[serde(rename = "GSSAPI")]
+    Gssapi,
+    /// The identity the connection already carries: the daemon's uid over `ldapi://`, the
+    /// TLS client certificate (`[servers.tls] client_cert`) otherwise (RFC 4422 appendix A).
+    #[serde(rename = "EXTERNAL")]
+    External,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SaslSection {
+    pub mech: SaslMech,
+    /// GSSAPI: the keytab with the daemon's key (under systemd, the credential named like
+    /// the file is used when the unit passes one).
+    #[serde(default = "default_keytab")]
+    pub keytab: PathBuf,
+    /// GSSAPI: the client principal; default the keytab's `host/<fqdn>` entry (of `realm`,
+    /// when set).
+    #[serde(default)]
+    pub principal: Option<String>,
+    /// GSSAPI: the realm of the default principal (and of `server_principal` without one).
+    #[serde(default)]
+    pub realm: Option<String>,
+    /// GSSAPI: the directory's principal, `ldap/<host>[@REALM]`, when it differs from the
+    /// URI's host (a virtual name shared by several servers).
+    #[serde(default)]
+    pub server_principal: Option<String>,
+}
+
+fn default_keytab() -> PathBuf {
+    PathBuf::from("/etc/krb5.keytab")
+}
