@@ -111,6 +111,8 @@ pub struct SlapdOpts {
     pub ldaps: bool,
     /// Environment for slapd (e.g. `KRB5_KTNAME`, `KRB5_CONFIG` for SASL GSSAPI).
     pub env: Vec<(String, String)>,
+    /// Also listen on ldapi:// (a socket `ldapi` in the slapd's directory).
+    pub ldapi: bool,
 }
 
 /// A throwaway slapd loaded from an LDIF file.
@@ -120,6 +122,8 @@ pub struct Slapd {
     pub uri: String,
     pub ldaps_port: u16,
     pub ldaps_uri: String,
+    /// `ldapi://…` when `SlapdOpts::ldapi`, else empty.
+    pub ldapi_uri: String,
     env: Vec<(String, String)>,
     child: Option<Child>,
 }
@@ -149,6 +153,12 @@ impl Slapd {
         let st = cmd.status().unwrap();
         assert!(st.success(), "tests/slapd/prepare failed");
         let ldaps_port = if opts.ldaps { free_port() } else { 0 };
+        let ldapi_uri = if opts.ldapi {
+            let sock = dir.join("ldapi").display().to_string();
+            format!("ldapi://{}", sock.replace('/', "%2F"))
+        } else {
+            String::new()
+        };
         let mut s = Slapd {
             dir,
             port: opts.port.unwrap_or(0),
@@ -159,6 +169,7 @@ impl Slapd {
             } else {
                 String::new()
             },
+            ldapi_uri,
             env: opts.env.clone(),
             child: None,
         };
@@ -182,6 +193,9 @@ impl Slapd {
             let mut listen = format!("{uri}/");
             if self.ldaps_port != 0 {
                 listen.push_str(&format!(" ldaps://127.0.0.1:{}/", self.ldaps_port));
+            }
+            if !self.ldapi_uri.is_empty() {
+                listen.push_str(&format!(" {}/", self.ldapi_uri));
             }
             let mut child = Command::new("slapd")
                 .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
