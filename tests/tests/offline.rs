@@ -211,3 +211,143 @@ fn past_their_ttl_lookups_come_from_the_persistent_cache_while_offline() {
     assert_eq!(env.getent(&["passwd", "bob"]).0, 2);
     slapd.thaw();
 }
+
+const CACHED: &str = "Logged in with cached credentials: the directory cannot be reached.";
+
+fn login(env: &Env, user: &str, pw: &str) -> (i32, String, Duration) {
+    let t = Instant::now();
+    let (code, out) = env.pam(user, pw, &["authenticate", "acct_mgmt"]);
+    (code, out, t.elapsed())
+}
+
+fn binds_for(slapd: &Slapd, user: &str) -> usize {
+    slapd
+        .log()
+        .matches(&format!(
+            "BIND dn=\"uid={user},ou=people,dc=example,dc=com\" method=128"
+        ))
+        .count()
+}
+
+/// Cached credentials (issue 11): a reboot with the server black-holed, the right and wrong
+/// passwords, a user never seen here, a user refused by the access rules online, the
+/// lockout, back online after SIGCONT, and a password changed online.
+#[test]
+fn cached_logins_offline_lockout_and_back_online() {
+    let top = "[offline]\ncache_credentials = true\n\n[pam]\nallow_groups = [\"developers\"]\n";
+    let (mut slapd, mut env) = setup("offline-login", top);
+    let (code, out, online) = login(&env, "alice", "alice-pw");
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains(CACHED), "{out}");
+    eprintln!("online login: {online:?}");
+    assert_eq!(login(&env, "erin", "erin-pw").0, 0);
+    // erin leaves developers; her next online login is refused by the rule.
+    slapd.modify("dn: cn=developers,ou=groups,dc=example,dc=com\nchangetype: modify\ndelete: memberUid\nmemberUid: erin\n");
+    let (code, out, _) = login(&env, "erin", "erin-pw");
+    assert_ne!(code, 0, "{out}");
+    std::thread::sleep(Duration::from_millis(300));
+    env.stop_daemon();
+    let creds = env.state_from_host().join("credentials.db");
+    let meta = std::fs::metadata(&creds).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let raw = std::fs::read(&creds).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&raw).contains("alice-pw"),
+        "a password in the file"
+    );
+    assert!(String::from_utf8_lossy(&raw).contains("$argon2id$"));
+
+    slapd.freeze();
+    let _ = env.run(&["sh", "-c", "rm -rf /run/ldaprs/*"]);
+    env.start_daemon();
+    let (code, out, first) = login(&env, "alice", "alice-pw");
+    eprintln!("first offline login after the reboot: {first:?}");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(CACHED), "{out}");
+    let (code, out, offline) = login(&env, "alice", "alice-pw");
+    eprintln!("offline login: {offline:?}");
+    assert_eq!(code, 0, "{out}");
+    assert!(offline < Duration::from_secs(1), "{offline:?}");
+    let (code, out, _) = login(&env, "alice", "wrong");
+    assert_ne!(code, 0, "{out}");
+    assert!(!out.contains(CACHED), "{out}");
+    let (code, out, _) = login(&env, "bob", "bob-pw");
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("The directory cannot be reached and no cached login is available for bob."),
+        "{out}"
+    );
+    assert_ne!(login(&env, "evilroot", "evil-pw").0, 0);
+    let (code, out, _) = login(&env, "erin", "erin-pw");
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("Access denied: not a member of any allowed group."),
+        "{out}"
+    );
+    assert!(!out.contains(CACHED), "{out}");
+    // Four more wrong passwords (five in a row): offline login locks, the right one too.
+    for _ in 0..4 {
+        assert_ne!(login(&env, "alice", "wrong").0, 0);
+    }
+    let (code, out, _) = login(&env, "alice", "alice-pw");
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("offline login is locked for 5 more minute(s)"),
+        "{out}"
+    );
+    let log = env.daemon_log();
+    assert!(
+        log.contains("offline: no cached login: the user never logged in online on this host"),
+        "{log}"
+    );
+
+    // SIGCONT: back online within 30 s; the next login goes to the server.
+    slapd.thaw();
+    let t = Instant::now();
+    while !is_online(&env) {
+        assert!(t.elapsed() < Duration::from_secs(33), "{}", status(&env));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("back online {:?} after SIGCONT", t.elapsed());
+    let before = binds_for(&slapd, "alice");
+    let (code, out, _) = login(&env, "alice", "alice-pw");
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains(CACHED), "{out}");
+    assert_eq!(binds_for(&slapd, "alice"), before + 1);
+    // The password changes online: the old one is refused there, and its hash is gone.
+    slapd.modify("dn: uid=alice,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: userPassword\nuserPassword: New-Passw0rd\n");
+    assert_ne!(login(&env, "alice", "alice-pw").0, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    slapd.freeze();
+    let (code, out, _) = login(&env, "alice", "alice-pw");
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("no cached login is available for alice"),
+        "{out}"
+    );
+    slapd.thaw();
+    slapd.stop();
+}
+
+/// The cached password is not used past `[offline] credentials_max_age`.
+#[test]
+fn cached_credentials_expire() {
+    let top = "[offline]\ncache_credentials = true\ncredentials_max_age = 2\n";
+    let (slapd, env) = setup("offline-expiry", top);
+    assert_eq!(login(&env, "alice", "alice-pw").0, 0);
+    slapd.freeze();
+    let (code, out, _) = login(&env, "alice", "alice-pw");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(CACHED), "{out}");
+    std::thread::sleep(Duration::from_millis(2100));
+    let (code, out, _) = login(&env, "alice", "alice-pw");
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("no cached login is available for alice"),
+        "{out}"
+    );
+    assert!(env
+        .daemon_log()
+        .contains("older than [offline] credentials_max_age = 2 s"));
+    slapd.thaw();
+}

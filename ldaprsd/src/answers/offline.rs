@@ -8,6 +8,7 @@ use super::key::Key;
 use super::publish::Subject;
 use super::state::Answers;
 use super::stored::Stored;
+use crate::clock::utc;
 use crate::{debug, info, warn};
 use ldaprs_common::protocol::{ErrorCode, Response};
 use std::sync::Arc;
@@ -19,26 +20,6 @@ use std::time::Duration;
 pub const RESTORED_MAP_TTL: Duration = Duration::from_secs(60);
 /// The persistent file is rewritten at most this often (and at a stop or reload).
 const SAVE_EVERY: Duration = Duration::from_secs(5);
-
-/// `2026-12-01 13:05:09 UTC` from Unix seconds (civil-from-days, H. Hinnant's algorithm).
-pub fn utc(t: i64) -> String {
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
 
 impl Answers {
     pub fn stored(&self) -> &Arc<Stored> {
@@ -208,15 +189,5 @@ impl Answers {
             let stored = self.stored.clone();
             tokio::task::spawn_blocking(move || stored.write(&body));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_formats_known_dates() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(super::utc(1_796_131_509), "2026-12-01 13:25:09 UTC");
     }
 }

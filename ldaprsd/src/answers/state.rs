@@ -55,13 +55,6 @@ pub struct NegativeQuota {
 
 pub const NEGATIVE_QUOTA: usize = 1000;
 
-/// What the stored answers depend on (`[nss]` and the server blocks), hashed.
-fn settings(cfg: &Config) -> Vec<u8> {
-    use sha2::Digest;
-    let text = format!("{:?}|{:?}", cfg.nss, cfg.servers);
-    sha2::Sha256::digest(text.as_bytes()).to_vec()
-}
-
 impl Answers {
     pub fn new(
         cfg: &Config,
@@ -84,7 +77,10 @@ impl Answers {
             local_published_at: Mutex::new(None),
             negatives: Mutex::new(NegativeQuota::default()),
             ssh_keys: TtlCache::default(),
-            stored: Arc::new(Stored::open(&cfg.offline, &settings(cfg))),
+            stored: Arc::new(Stored::open(
+                &cfg.offline,
+                &crate::persist::settings_fingerprint(cfg),
+            )),
             offline: Mutex::new(Offline::default()),
             restored: Mutex::new(Vec::new()),
         };

@@ -6,11 +6,11 @@ use super::access::{decide, Decision, DenyRule, Facts};
 use super::account_state::{self, State};
 use super::accounts::{Accounts, Found};
 use super::logins::Logins;
+use super::offline::fill_filter;
 use super::verdict::{Step, Verdict, MSG_RULES_UNCHECKED};
 use crate::debug;
 use crate::ldap::{DirError, Entry};
 use crate::peer::Peer;
-use ldaprs_common::filter;
 use ldaprs_common::names::valid_name;
 use ldaprs_common::protocol::{AuthCode, PamContext, Passwd, Response};
 
@@ -20,7 +20,18 @@ impl<A: Accounts> Logins<A> {
             "req={id} account user={user} service={} rhost={} peer_uid={}",
             ctx.service, ctx.rhost, peer.uid
         );
+        if self.accounts.offline() {
+            return self.offline_account(user, ctx, peer).conclude(&who);
+        }
         match self.account_steps(&who, user, ctx, peer, true).await {
+            // The servers went dark during this check.
+            Ok((v, _)) | Err(v)
+                if matches!(v.code, AuthCode::Unavailable | AuthCode::AccountDenied)
+                    && self.accounts.offline() =>
+            {
+                v.conclude(&who);
+                self.offline_account(user, ctx, peer).conclude(&who)
+            }
             Ok((v, _)) | Err(v) => v.conclude(&who),
         }
     }
@@ -87,6 +98,7 @@ impl<A: Accounts> Logins<A> {
                 return Err(Verdict::warn(AuthCode::Unavailable, "", format!("directory unavailable: {e}")))
             }
         };
+        self.learn_entry(user, bi, &p, &entry);
         if check_caller && !peer.is_root() && peer.uid != p.uid {
             return Err(Verdict::warn(
                 AuthCode::Refused,
@@ -162,28 +174,22 @@ impl<A: Accounts> Logins<A> {
             mappings_can_allow: can_allow,
             ..Default::default()
         };
-        if !self.pam.allow_groups.is_empty() || !self.pam.deny_groups.is_empty() || any_mapping {
+        let groups =
+            !self.pam.allow_groups.is_empty() || !self.pam.deny_groups.is_empty() || any_mapping;
+        if groups {
             let g = self.accounts.access_groups(user, bi, entry, p.gid).await?;
             facts.groups = g.groups;
             facts.mapping = g.mapping;
         }
         let Some(t) = &self.pam.access_filter else {
+            self.learn_facts(user, &facts, groups, None);
             return Ok((facts, None));
         };
-        let uid = p.uid.to_string();
-        let vars = [
-            ("username", user),
-            ("hostname", self.hostname.as_str()),
-            ("service", ctx.service.as_str()),
-            ("rhost", ctx.rhost.as_str()),
-            ("tty", ctx.tty.as_str()),
-            ("uid", uid.as_str()),
-            ("dn", entry.dn.as_str()),
-        ];
-        let f = filter::fill_template(t, &vars).map_err(DirError::Server)?;
+        let f = fill_filter(t, user, &self.hostname, ctx, p, entry).map_err(DirError::Server)?;
         // Base scope on the user's own DN: a filter matching some other entry never lets this
         // user in (security.md AZ-07).
         facts.filter_matches = Some(self.accounts.entry_matches(bi, &entry.dn, &f).await?);
+        self.learn_facts(user, &facts, groups, Some(&f));
         Ok((facts, Some(f)))
     }
 

@@ -93,4 +93,8 @@ pub trait Accounts: Send + Sync {
     ) -> impl Future<Output = Result<ChangeOutcome, DirError>> + Send;
     /// Forgets what is cached about the user (after a password change).
     fn forget_user(&self, name: &str);
+    /// Whether every URI of every block is down (offline mode: cached logins are used).
+    fn offline(&self) -> bool {
+        false
+    }
 }

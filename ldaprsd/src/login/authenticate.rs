@@ -113,7 +113,21 @@ impl<A: Accounts> Logins<A> {
         }
         let verdict = match precheck(self.accounts.is_local_user(user), password) {
             Err(v) => v,
-            Ok(pw) => self.bind_in_blocks(&who, user, pw, peer).await,
+            // Offline (no URI of any block answers): never wait for a server.
+            Ok(pw) if self.accounts.offline() => self.offline_authenticate(user, pw, peer).await,
+            Ok(pw) => match self.bind_in_blocks(&who, user, pw, peer).await {
+                // The servers went dark during this attempt.
+                v if v.code == AuthCode::Unavailable && self.accounts.offline() => {
+                    v.conclude(&who);
+                    self.offline_authenticate(user, pw, peer).await
+                }
+                v => {
+                    if v.code == AuthCode::Success {
+                        self.learn_password(user, pw);
+                    }
+                    v
+                }
+            },
         };
         verdict.conclude(&who)
     }
@@ -130,6 +144,7 @@ impl<A: Accounts> Logins<A> {
             }
         }
         if denied {
+            self.forget_password(user);
             Verdict::silent(AuthCode::Denied, "")
         } else if unavailable {
             Verdict::warn(AuthCode::Unavailable, "", "no directory could be asked")
@@ -203,7 +218,14 @@ impl<A: Accounts> Logins<A> {
             {
                 Tried::Decided(self.bound(i, user, t, &r, peer).unwrap_or_else(|v| v))
             }
-            BindOutcome::InvalidCredentials => wrong_password(who, &server, &t, &r),
+            BindOutcome::InvalidCredentials => {
+                let tried = wrong_password(who, &server, &t, &r);
+                // The directory refused this password (or the account): the cached login goes.
+                if matches!(&tried, Tried::Decided(v) if v.code != AuthCode::Success) {
+                    self.forget_password(user);
+                }
+                tried
+            }
             BindOutcome::Refused(m) => {
                 Tried::Decided(Verdict::info(AuthCode::Denied, "", format!("refused: {m}")))
             }

@@ -193,4 +193,8 @@ impl Accounts for DirectoryAccounts {
         self.answers.forget_user(name);
         self.dir.forget_bound(name);
     }
+
+    fn offline(&self) -> bool {
+        self.answers.is_offline()
+    }
 }

@@ -4,11 +4,12 @@
 //! three PAM stages, each an `impl Logins` of its own.
 
 use super::accounts::{Accounts, Found};
+use super::cached::Credentials;
 use crate::clock::Clock;
 use crate::debug;
 use crate::ldap::DirError;
 use crate::ttl_cache::TtlCache;
-use ldaprs_common::config::PamSection;
+use ldaprs_common::config::{OfflineSection, PamSection};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub struct Logins<A: Accounts> {
     pub(super) hostname: String,
     pub(super) memo: TtlCache<String, MustChange>,
     pub(super) clock: Arc<dyn Clock>,
+    /// The cached logins for offline mode (`cached.rs`; disabled unless given).
+    pub(super) cached: Arc<Credentials>,
 }
 
 impl<A: Accounts> Logins<A> {
@@ -42,7 +45,18 @@ impl<A: Accounts> Logins<A> {
             hostname,
             memo: TtlCache::default(),
             clock,
+            cached: Arc::new(Credentials::disabled(&OfflineSection::default())),
         }
+    }
+
+    /// Uses `cached` for offline logins (`[offline] cache_credentials`).
+    pub fn with_credentials(mut self, cached: Arc<Credentials>) -> Self {
+        self.cached = cached;
+        self
+    }
+
+    pub fn credentials(&self) -> &Arc<Credentials> {
+        &self.cached
     }
 
     pub fn accounts(&self) -> &A {

@@ -3,7 +3,8 @@
 //! (RFC 3062). Each stage is a few small steps that end in a [`verdict::Verdict`]: the code for
 //! the PAM module, the words for the user, and one log line naming the rule. The directory is
 //! reached through the [`accounts::Accounts`] trait, so every decision is unit-tested with a
-//! fake (`tests.rs`).
+//! fake (`tests.rs`). While no server answers, logins are decided from the cached credentials
+//! and facts (`cached.rs`, `offline.rs`; `offline_tests.rs`).
 
 pub mod access;
 pub mod account;
@@ -12,10 +13,14 @@ pub mod accounts;
 pub mod ad_reasons;
 pub mod authenticate;
 pub mod backend;
+pub mod cached;
 pub mod logins;
+pub mod offline;
 pub mod password;
 pub mod verdict;
 
+#[cfg(test)]
+mod offline_tests;
 #[cfg(test)]
 mod tests;
 

@@ -223,7 +223,12 @@ impl<A: Accounts> Logins<A> {
                 .map(|_| (entry.dn.as_str(), today)),
         };
         let outcome = self.accounts.change_password(bi, &c).await;
-        Ok(self.changed(user, bi, &entry, bind_dn, target.is_some(), outcome))
+        let v = self.changed(user, bi, &entry, bind_dn, target.is_some(), outcome);
+        if v.code == AuthCode::Success {
+            // The cached login follows the new password (offline mode).
+            self.learn_password(user, pw.new);
+        }
+        Ok(v)
     }
 
     /// The verdict on the change as the server answered it.

@@ -10,5 +10,13 @@ pub mod file;
 pub use codec::{Decoder, Encoder};
 pub use file::{PersistDir, ReadError};
 
+/// The SHA-256 of the settings persistent answers and login facts depend on (`[nss]`, `[pam]`
+/// and the server blocks): what was stored under other settings is not used.
+pub fn settings_fingerprint(cfg: &ldaprs_common::config::Config) -> Vec<u8> {
+    use sha2::Digest;
+    let text = format!("{:?}|{:?}|{:?}", cfg.nss, cfg.pam, cfg.servers);
+    sha2::Sha256::digest(text.as_bytes()).to_vec()
+}
+
 #[cfg(test)]
 mod tests;

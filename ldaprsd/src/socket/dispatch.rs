@@ -14,8 +14,10 @@ use crate::directory::local::LocalFiles;
 use crate::directory::ssh_keys::authorized_lines;
 use crate::directory::{Directory, IdLimits};
 use crate::ldap::{Entry, ServerBlock};
+use crate::login::cached::Credentials;
 use crate::login::{DirectoryAccounts, Logins};
 use crate::peer::Peer;
+use crate::persist::settings_fingerprint;
 use crate::system::hostname::hostname;
 use crate::{debug, info, warn};
 use ldaprs_common::config::Config;
@@ -71,7 +73,9 @@ impl Service {
             dir: dir.clone(),
             answers: answers.clone(),
         };
-        let logins = Logins::new(accounts, cfg.pam.clone(), hostname(), clock.clone());
+        let credentials = Credentials::open(&cfg.offline, &settings_fingerprint(cfg));
+        let logins = Logins::new(accounts, cfg.pam.clone(), hostname(), clock.clone())
+            .with_credentials(Arc::new(credentials));
         // The local names reach the shared map at the first background tick (`probe_dead`),
         // not here: start-up stays as short as it was (the socket is already visible).
         Service {
@@ -298,6 +302,7 @@ impl Service {
         }
         self.flush();
         self.answers.stored().flush();
+        self.logins.credentials().flush();
         info!("req={id} cache flushed by uid 0 (pid {})", peer.pid);
         Response::Ok
     }

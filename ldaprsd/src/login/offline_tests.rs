@@ -1,0 +1,279 @@
+//! Offline logins against a fake directory that never answers, with a clock the tests move:
+//! the cached-credentials message, wrong passwords and the lockout, expiry, the rules from
+//! the cached facts, the caller check, and the file surviving a restart.
+
+use super::accounts::{AccessGroups, Accounts, EntryRefusal, Found};
+use super::cached::{hash_password, CachedFacts, Credentials};
+use super::logins::Logins;
+use super::offline::{msg_no_cached_login, MSG_CACHED_LOGIN};
+use crate::clock::Clock;
+use crate::ldap::{BindResult, ChangeOutcome, DirError, Entry, PasswordChange};
+use crate::peer::Peer;
+use ldaprs_common::config::{OfflineSection, PamSection, Schema};
+use ldaprs_common::protocol::{AuthCode, PamContext, Passwd, Response, Secret};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+struct MovingClock(AtomicI64, Instant);
+
+impl Clock for MovingClock {
+    fn now(&self) -> Instant {
+        self.1
+    }
+    fn unix_now(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Every server is down.
+struct Dark;
+
+fn down() -> DirError {
+    DirError::Unreachable("ldap://x: connect: refused".into())
+}
+
+impl Accounts for Dark {
+    fn blocks(&self) -> usize {
+        1
+    }
+    fn block_name(&self, _: usize) -> String {
+        "test".into()
+    }
+    fn schema(&self, _: usize) -> Schema {
+        Schema::Rfc2307
+    }
+    fn dn_pattern(&self, _: usize) -> Option<String> {
+        None
+    }
+    fn admin(&self, _: usize) -> Option<(String, String)> {
+        None
+    }
+    fn mappings(&self) -> (bool, bool) {
+        (false, false)
+    }
+    fn is_local_user(&self, _: &str) -> bool {
+        false
+    }
+    async fn find_user(&self, _: usize, _: &str) -> Result<Vec<(Passwd, String)>, DirError> {
+        Err(down())
+    }
+    async fn known_user(&self, _: &str) -> Option<Passwd> {
+        None
+    }
+    async fn bind(&self, _: usize, _: &str, _: &str, _: bool) -> Result<BindResult, DirError> {
+        panic!("offline: no password may be sent")
+    }
+    fn accept_entry(&self, _: usize, _: &Entry, _: &str) -> Result<Passwd, EntryRefusal> {
+        Err(EntryRefusal::Local)
+    }
+    fn remember_login(&self, _: &str, _: usize, _: &str, _: &Passwd, _: Option<Entry>) {}
+    async fn fresh_user(&self, _: &str) -> Result<Option<Found>, DirError> {
+        Err(down())
+    }
+    fn bound_user(&self, _: &str) -> Option<Found> {
+        None
+    }
+    async fn access_groups(
+        &self,
+        _: &str,
+        _: usize,
+        _: &Entry,
+        _: u32,
+    ) -> Result<AccessGroups, DirError> {
+        Err(down())
+    }
+    async fn entry_matches(&self, _: usize, _: &str, _: &str) -> Result<bool, DirError> {
+        Err(down())
+    }
+    async fn change_password(
+        &self,
+        _: usize,
+        _: &PasswordChange<'_>,
+    ) -> Result<ChangeOutcome, DirError> {
+        Err(down())
+    }
+    fn forget_user(&self, _: &str) {}
+    fn offline(&self) -> bool {
+        true
+    }
+}
+
+const T0: i64 = 1_796_083_200;
+
+fn offline_cfg(tag: &str) -> OfflineSection {
+    let d = std::env::temp_dir().join(format!("ldaprs-cred-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    OfflineSection {
+        dir: d.display().to_string(),
+        cache_credentials: true,
+        credentials_max_age: 86_400,
+        failed_logins: 3,
+        lockout: 300,
+        ..OfflineSection::default()
+    }
+}
+
+fn alice_facts(groups: &[&str]) -> CachedFacts {
+    CachedFacts {
+        block: 0,
+        passwd: Passwd {
+            name: "alice".into(),
+            uid: 10001,
+            gid: 10001,
+            gecos: String::new(),
+            dir: "/home/alice".into(),
+            shell: "/bin/sh".into(),
+        },
+        entry: Entry {
+            dn: "uid=alice,dc=x".into(),
+            attrs: vec![("uid".into(), vec!["alice".into()])],
+        },
+        groups: Some(groups.iter().map(|g| g.to_string()).collect()),
+        mapping: None,
+        filter: None,
+        at: T0,
+    }
+}
+
+fn logins(cfg: &OfflineSection, pam: PamSection) -> (Logins<Dark>, Arc<MovingClock>) {
+    let clock = Arc::new(MovingClock(AtomicI64::new(T0), Instant::now()));
+    let creds = Arc::new(Credentials::open(cfg, b"settings"));
+    let l = Logins::new(Dark, pam, "host".into(), clock.clone()).with_credentials(creds);
+    (l, clock)
+}
+
+fn seed(l: &Logins<Dark>, groups: &[&str]) {
+    let h = hash_password(b"alice-pw").unwrap();
+    assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+    assert!(!h.contains("alice-pw"));
+    l.credentials().update("alice", |u| {
+        u.hash = Some((h, T0));
+        u.facts = Some(alice_facts(groups));
+    });
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn auth(l: &Logins<Dark>, user: &str, pw: &str, peer: Peer) -> (AuthCode, String) {
+    let s = Secret::from_slice(pw.as_bytes());
+    match rt().block_on(l.authenticate(1, user, &s, &PamContext::default(), peer)) {
+        Response::Auth { code, message } => (code, message),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn account(l: &Logins<Dark>, user: &str) -> (AuthCode, String) {
+    match rt().block_on(l.account(1, user, &PamContext::default(), ROOT)) {
+        Response::Auth { code, message } => (code, message),
+        other => panic!("{other:?}"),
+    }
+}
+
+const ROOT: Peer = Peer { uid: 0, pid: 1 };
+
+#[test]
+fn cached_login_right_wrong_lockout_and_expiry() {
+    let cfg = offline_cfg("lock");
+    let (l, clock) = logins(&cfg, PamSection::default());
+    assert_eq!(
+        auth(&l, "alice", "alice-pw", ROOT),
+        (AuthCode::Unavailable, msg_no_cached_login("alice"))
+    );
+    seed(&l, &[]);
+    assert_eq!(
+        auth(&l, "alice", "alice-pw", ROOT),
+        (AuthCode::Success, MSG_CACHED_LOGIN.to_string())
+    );
+    assert_eq!(account(&l, "alice").0, AuthCode::Success);
+    assert_eq!(
+        auth(&l, "bob", "bob-pw", ROOT),
+        (AuthCode::Unavailable, msg_no_cached_login("bob"))
+    );
+    // Wrong twice, right: the count starts again.
+    for _ in 0..2 {
+        assert_eq!(
+            auth(&l, "alice", "nope", ROOT),
+            (AuthCode::Denied, String::new())
+        );
+    }
+    assert_eq!(auth(&l, "alice", "alice-pw", ROOT).0, AuthCode::Success);
+    // Three wrong in a row lock offline login, even for the right password, for 300 s.
+    for _ in 0..3 {
+        assert_eq!(auth(&l, "alice", "nope", ROOT).0, AuthCode::Denied);
+    }
+    let (code, msg) = auth(&l, "alice", "alice-pw", ROOT);
+    assert_eq!(code, AuthCode::Denied);
+    assert!(
+        msg.contains("offline login is locked for 5 more minute(s)"),
+        "{msg}"
+    );
+    clock.0.store(T0 + 301, Ordering::Relaxed);
+    assert_eq!(auth(&l, "alice", "alice-pw", ROOT).0, AuthCode::Success);
+    // The lockout and the hash outlive a restart (the file), and expire with the clock.
+    let (l2, clock2) = logins(&cfg, PamSection::default());
+    clock2.0.store(T0 + 86_400, Ordering::Relaxed);
+    assert_eq!(auth(&l2, "alice", "alice-pw", ROOT).0, AuthCode::Success);
+    clock2.0.store(T0 + 86_401, Ordering::Relaxed);
+    assert_eq!(
+        auth(&l2, "alice", "alice-pw", ROOT),
+        (AuthCode::Unavailable, msg_no_cached_login("alice"))
+    );
+}
+
+#[test]
+fn cached_login_obeys_the_rules_and_the_caller_check() {
+    let cfg = offline_cfg("rules");
+    let pam = PamSection {
+        allow_groups: vec!["staff".into()],
+        deny_groups: vec!["banned".into()],
+        ..PamSection::default()
+    };
+    let (l, _) = logins(&cfg, pam);
+    seed(&l, &["staff"]);
+    assert_eq!(auth(&l, "alice", "alice-pw", ROOT).0, AuthCode::Success);
+    assert_eq!(account(&l, "alice").0, AuthCode::Success);
+    // Another uid may not try alice's password; alice herself may.
+    let other = Peer { uid: 10002, pid: 2 };
+    assert_eq!(auth(&l, "alice", "alice-pw", other).0, AuthCode::Refused);
+    let own = Peer { uid: 10001, pid: 2 };
+    assert_eq!(auth(&l, "alice", "alice-pw", own).0, AuthCode::Success);
+    // Removed from staff at the last online account stage: refused offline.
+    seed(&l, &[]);
+    let (code, msg) = auth(&l, "alice", "alice-pw", ROOT);
+    assert_eq!(
+        (code, msg.as_str()),
+        (
+            AuthCode::AccountDenied,
+            "Access denied: not a member of any allowed group."
+        )
+    );
+    assert_eq!(account(&l, "alice").0, AuthCode::AccountDenied);
+    seed(&l, &["staff", "banned"]);
+    assert_eq!(
+        account(&l, "alice").1,
+        "Access denied: member of denied group banned."
+    );
+    // Groups not evaluated last time: the rules cannot be checked, so no.
+    l.credentials()
+        .update("alice", |u| u.facts.as_mut().unwrap().groups = None);
+    assert_eq!(account(&l, "alice").0, AuthCode::AccountDenied);
+}
+
+#[test]
+fn cache_credentials_off_removes_the_file() {
+    let mut cfg = offline_cfg("off");
+    let (l, _) = logins(&cfg, PamSection::default());
+    seed(&l, &[]);
+    let file = std::path::Path::new(&cfg.dir).join(super::cached::FILE);
+    assert!(file.exists());
+    cfg.cache_credentials = false;
+    let (l, _) = logins(&cfg, PamSection::default());
+    assert!(!file.exists());
+    assert_eq!(auth(&l, "alice", "alice-pw", ROOT).0, AuthCode::Unavailable);
+}
