@@ -20,13 +20,17 @@ impl<A: Accounts> Logins<A> {
             "req={id} account user={user} service={} rhost={} peer_uid={}",
             ctx.service, ctx.rhost, peer.uid
         );
-        if self.accounts.offline() {
+        // Offline with cached logins: never wait for a server (without them, the steps below
+        // end as they always did: unavailable, or denied when rules cannot be checked).
+        let cached = self.cached.enabled();
+        if cached && self.accounts.offline() {
             return self.offline_account(user, ctx, peer).conclude(&who);
         }
         match self.account_steps(&who, user, ctx, peer, true).await {
             // The servers went dark during this check.
             Ok((v, _)) | Err(v)
-                if matches!(v.code, AuthCode::Unavailable | AuthCode::AccountDenied)
+                if cached
+                    && matches!(v.code, AuthCode::Unavailable | AuthCode::AccountDenied)
                     && self.accounts.offline() =>
             {
                 v.conclude(&who);
