@@ -246,13 +246,28 @@ impl SambaDc {
         )
     }
 
-    /// The RID of an account (the last part of its objectSid).
-    pub fn rid(&self, name: &str) -> u32 {
-        let o = self.samba_tool(&["user", "show", name, "--attributes=objectSid"]);
+    /// The objectSid of a user or group (`kind`: "user" or "group"), as samba-tool shows it.
+    pub fn object_sid(&self, kind: &str, name: &str) -> String {
+        let o = self.samba_tool(&[kind, "show", name, "--attributes=objectSid"]);
         o.lines()
             .find_map(|l| l.strip_prefix("objectSid: "))
-            .and_then(|s| s.trim().rsplit('-').next())
-            .and_then(|r| r.parse().ok())
-            .unwrap_or_else(|| panic!("no objectSid for {name}: {o}"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| panic!("no objectSid for {kind} {name}: {o}"))
+    }
+
+    /// SSSD's ids for these SIDs of this domain, from SSSD's own library (`tests/c/sss_idmap.c`
+    /// with libsss_idmap.so.0) and SSSD's default range: (slice line, one id per SID).
+    pub fn sssd_ids(&self, sids: &[&str]) -> (String, Vec<u32>) {
+        let bin = crate::c_harness("sss_idmap");
+        let mut c = Command::new(bin);
+        c.args(["200000", "2000200000", "200000", &self.domain_sid])
+            .args(sids);
+        let out = must(&mut c);
+        let mut lines = out.lines();
+        let slice = lines.next().unwrap_or_default().to_string();
+        let ids = lines
+            .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect();
+        (slice, ids)
     }
 }

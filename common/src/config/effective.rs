@@ -52,6 +52,8 @@ pub struct Effective {
     pub group_search: Option<(String, Option<String>)>,
     /// The user attribute with the SSH public keys (None: keys are not read).
     pub attr_ssh_key: Option<String>,
+    /// `[servers.idmap] mode = "sid"`: uid and gid from objectSid (None: from the attributes).
+    pub idmap: Option<super::idmap::IdmapSection>,
     /// The schema the defaults came from (it also decides which account-state attributes
     /// are read: shadow and password policy, or AD's userAccountControl).
     pub schema: Schema,
@@ -163,7 +165,20 @@ fn member_forms(
 
 impl Server {
     pub fn effective(&self) -> Effective {
-        let d = schema_defaults(self.schema, &self.base);
+        let mut d = schema_defaults(self.schema, &self.base);
+        // With id mapping, users and groups need no RFC 2307 attributes: every user entry
+        // (computer accounts are users too in AD, and are left out) and every group, ids
+        // from objectSid and the primary group from primaryGroupID.
+        let idmap = self.idmap.enabled();
+        if idmap {
+            d.user_filter = "(&(objectClass=user)(!(objectClass=computer)))";
+            d.group_filter = "(objectClass=group)";
+        }
+        let (uid_attr, gid_attr, group_gid_attr) = if idmap {
+            ("objectSid", "primaryGroupID", "objectSid")
+        } else {
+            ("uidNumber", "gidNumber", "gidNumber")
+        };
         let u = &self.users;
         let ua = &u.attributes;
         let g = &self.groups;
@@ -178,15 +193,18 @@ impl Server {
             user_base: u.base.clone().unwrap_or(d.user_base),
             user_filter: crate::filter::normalize(u.filter.as_deref().unwrap_or(d.user_filter)),
             attr_name: ua.name.clone().unwrap_or_else(|| d.name.into()),
-            attr_uid: ua.uid_number.clone().unwrap_or_else(|| "uidNumber".into()),
-            attr_gid: ua.gid_number.clone().unwrap_or_else(|| "gidNumber".into()),
+            attr_uid: ua.uid_number.clone().unwrap_or_else(|| uid_attr.into()),
+            attr_gid: ua.gid_number.clone().unwrap_or_else(|| gid_attr.into()),
             attr_gecos: ua.gecos.clone().unwrap_or_else(|| d.gecos.into()),
             attr_home: ua.home.clone().unwrap_or_else(|| d.home.into()),
             attr_shell: ua.shell.clone().unwrap_or_else(|| "loginShell".into()),
             group_base: g.base.clone().unwrap_or(d.group_base),
             group_filter: crate::filter::normalize(g.filter.as_deref().unwrap_or(d.group_filter)),
             attr_group_name: ga.name.clone().unwrap_or_else(|| "cn".into()),
-            attr_group_gid: ga.gid_number.clone().unwrap_or_else(|| "gidNumber".into()),
+            attr_group_gid: ga
+                .gid_number
+                .clone()
+                .unwrap_or_else(|| group_gid_attr.into()),
             membership,
             member_forms,
             detect_forms,
@@ -204,6 +222,7 @@ impl Server {
                     g.search_filter_user_attribute.clone(),
                 )
             }),
+            idmap: self.idmap.enabled().then(|| self.idmap.clone()),
             schema: self.schema,
         }
     }

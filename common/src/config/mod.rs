@@ -14,6 +14,7 @@
 mod effective;
 mod errors;
 mod hints;
+mod idmap;
 mod load;
 mod offline;
 mod sasl;
@@ -30,6 +31,7 @@ mod validate_server;
 
 pub use effective::{membership_form, Effective, Membership, IN_CHAIN_RULE};
 pub use errors::ConfigError;
+pub use idmap::{IdmapMode, IdmapSection};
 pub use load::{load, parse};
 pub use offline::{OfflineSection, DEFAULT_OFFLINE_DIR};
 pub use sasl::{SaslMech, SaslSection};

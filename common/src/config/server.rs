@@ -86,6 +86,9 @@ pub struct Server {
     /// `[servers.sasl]`: the service bind over SASL (GSSAPI, EXTERNAL) instead of `bind_dn`.
     #[serde(default)]
     pub sasl: Option<super::sasl::SaslSection>,
+    /// `[servers.idmap]`: uid and gid from objectSid (`idmap.rs`).
+    #[serde(default)]
+    pub idmap: super::idmap::IdmapSection,
     #[serde(default)]
     pub users: UsersSection,
     #[serde(default)]

@@ -18,6 +18,11 @@ pub(super) fn validate_server_extras(
     check_referral_hosts(path, src, idx, s)?;
     check_filters(path, src, idx, s)?;
     check_admin_pair(path, src, idx, s)?;
+    let non_ad = match s.schema {
+        super::server::Schema::Ad | super::server::Schema::Auto => None,
+        other => Some(format!("{other:?}")),
+    };
+    super::idmap::check_idmap(path, src, idx, &s.idmap, non_ad.as_deref())?;
     check_group_mappings(path, src, idx, s)
 }
 

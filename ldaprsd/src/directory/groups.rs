@@ -97,12 +97,15 @@ impl Directory {
         if !valid_name(name) {
             return Err(Reject::BadName(name.clone()));
         }
-        let gid = e
-            .first(&b.eff.attr_group_gid)
-            .ok_or(Reject::Missing("gidNumber"))?
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| Reject::BadNumber("gidNumber"))?;
+        let gid = match super::idmap::group_gid(e, &b.eff) {
+            Some(mapped) => mapped.map_err(|x| Reject::IdMap(x.0))?,
+            None => e
+                .first(&b.eff.attr_group_gid)
+                .ok_or(Reject::Missing("gidNumber"))?
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| Reject::BadNumber("gidNumber"))?,
+        };
         if gid < self.limits.min_gid {
             return Err(Reject::GroupBelowMinimum(gid));
         }
@@ -187,9 +190,14 @@ impl Directory {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
-            let entries = self
-                .find_groups(b, &eq(&b.eff.attr_group_gid, &gid.to_string()), false)
-                .await?;
+            let f = match &b.eff.idmap {
+                Some(_) => match b.sid_filter(&b.eff.attr_group_gid, gid).await? {
+                    Some(f) => f,
+                    None => return Ok(None),
+                },
+                None => eq(&b.eff.attr_group_gid, &gid.to_string()),
+            };
+            let entries = self.find_groups(b, &f, false).await?;
             for e in &entries {
                 if let Some(g) = self.convert_group(b, e, None).await {
                     return Ok(Some(g));

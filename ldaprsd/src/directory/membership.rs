@@ -91,9 +91,12 @@ fn found(b: &ServerBlock, e: &Entry) -> FoundGroup {
     FoundGroup {
         dn: e.dn.clone(),
         name: e.first(&b.eff.attr_group_name).map(str::to_string),
-        gid: e
-            .first(&b.eff.attr_group_gid)
-            .and_then(|g| g.trim().parse::<u32>().ok()),
+        gid: match super::idmap::group_gid(e, &b.eff) {
+            Some(mapped) => mapped.ok(),
+            None => e
+                .first(&b.eff.attr_group_gid)
+                .and_then(|g| g.trim().parse::<u32>().ok()),
+        },
     }
 }
 

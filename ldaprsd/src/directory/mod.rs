@@ -4,6 +4,7 @@
 
 pub mod forms;
 pub mod groups;
+pub mod idmap;
 pub mod initgroups;
 pub mod local;
 pub mod local_policy;

@@ -30,6 +30,8 @@ pub enum Reject {
     GroupBelowMinimum(u32),
     /// The home directory is not an absolute path.
     RelativeHome,
+    /// `[servers.idmap]` gives the entry no id (`idmap.rs`).
+    IdMap(String),
 }
 
 /// The longest gecos, home or shell served (PATH_MAX for paths; a gecos is a line of text).
@@ -64,6 +66,7 @@ impl Reject {
             Reject::Duplicate(what) => format!("another entry has the same {what}"),
             Reject::GroupBelowMinimum(g) => format!("gid {g} is below min_gid"),
             Reject::RelativeHome => "the home directory is not an absolute path".into(),
+            Reject::IdMap(why) => format!("no id from objectSid: {why}"),
         }
     }
 
@@ -77,6 +80,7 @@ impl Reject {
             Reject::GroupBelowMinimum(_) => Some("[nss] min_gid"),
             Reject::Missing(_) | Reject::BadNumber(_) => Some("[servers.users.attributes]"),
             Reject::Local("name") => Some("[nss] ignore_users"),
+            Reject::IdMap(_) => Some("[servers.idmap]"),
             _ => None,
         }
     }
@@ -173,13 +177,23 @@ pub fn entry_to_passwd(
     if !valid_name(name) {
         return Err(Reject::BadName(name.clone()));
     }
-    let uid = number(e, &eff.attr_uid, "uidNumber")?;
-    let gid = number(e, &eff.attr_gid, "gidNumber")?;
+    let (uid, gid) = match &eff.idmap {
+        Some(m) => super::idmap::user_ids(e, eff, m).map_err(|x| Reject::IdMap(x.0))?,
+        None => (
+            number(e, &eff.attr_uid, "uidNumber")?,
+            number(e, &eff.attr_gid, "gidNumber")?,
+        ),
+    };
     if uid < lim.min_uid {
         return Err(Reject::BelowMinimum("uid", uid));
     }
     lim.primary_gid_ok(gid, false)?;
-    let (gecos, dir, shell) = fields(e, eff)?;
+    let (gecos, mut dir, mut shell) = fields(e, eff)?;
+    // Mapped users get the configured home and shell, the same on every host.
+    if let Some(m) = &eff.idmap {
+        dir = m.home.replace("%u", name);
+        shell = m.shell.clone();
+    }
     Ok(Passwd {
         name: name.clone(),
         uid,

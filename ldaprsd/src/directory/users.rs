@@ -93,9 +93,14 @@ impl Directory {
             return Ok(None);
         }
         self.first_hit(|_, b| async move {
-            let entries = b
-                .find_users(&eq(&b.eff.attr_uid, &uid.to_string()), false)
-                .await?;
+            let f = match &b.eff.idmap {
+                Some(_) => match b.sid_filter(&b.eff.attr_uid, uid).await? {
+                    Some(f) => f,
+                    None => return Ok(None),
+                },
+                None => eq(&b.eff.attr_uid, &uid.to_string()),
+            };
+            let entries = b.find_users(&f, false).await?;
             let mut users: Vec<(Passwd, String)> = self
                 .convert_users(b, &entries, None)
                 .into_iter()

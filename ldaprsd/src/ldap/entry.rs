@@ -11,11 +11,17 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Binary values are dropped, except SIDs (AD's objectSid, tokenGroups), which are kept
+    /// in their string form (`sid.rs`).
     pub fn from_search(e: SearchEntry) -> Entry {
-        Entry {
-            dn: e.dn,
-            attrs: e.attrs.into_iter().collect(),
+        let mut attrs: Vec<(String, Vec<String>)> = e.attrs.into_iter().collect();
+        for (name, values) in e.bin_attrs {
+            if super::sid::is_sid_attribute(&name) {
+                let v = values.iter().filter_map(|b| super::sid::sid_to_string(b));
+                attrs.push((name, v.collect()));
+            }
         }
+        Entry { dn: e.dn, attrs }
     }
 
     /// An attribute's values; names compare case-insensitively (an entry has a handful of

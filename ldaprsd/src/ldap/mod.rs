@@ -23,6 +23,7 @@ pub mod referral;
 pub mod result_code;
 pub mod sasl;
 pub mod search;
+pub mod sid;
 pub mod srv;
 pub mod tls;
 pub mod uri;
