@@ -29,6 +29,9 @@ impl Answers {
         let resp = work.await;
         if let (Some(k), Response::Users(_) | Response::Groups(_)) = (&key, &resp) {
             if let Some(f) = self.frames.get(k, self.clock.now()) {
+                // Every record of the enumeration is freed here: give the memory back.
+                drop(resp);
+                super::lookup::release_memory();
                 return f;
             }
         }

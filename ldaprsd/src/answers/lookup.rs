@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// An enumeration parses every entry of the directory (tens of megabytes for 100,000 users)
 /// and frees it again; glibc keeps freed memory for reuse unless asked to give it back.
-fn release_memory() {
+pub(super) fn release_memory() {
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
     unsafe { libc::malloc_trim(0) };
 }

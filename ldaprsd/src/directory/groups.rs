@@ -214,21 +214,25 @@ impl Directory {
         let mut err = None;
         for b in &self.blocks {
             let attrs = Self::group_attrs(b);
+            let convert = |e: Entry| self.group_as_it_arrives(b, e);
             match b
                 .search_all(
                     &b.eff.group_base,
                     &b.eff.group_filter,
                     &b.eff.attr_group_name,
                     &attrs,
+                    &convert,
                 )
                 .await
             {
-                Ok(entries) => {
-                    for e in &entries {
-                        if let Some(g) = self.convert_group(b, e, None).await {
-                            if seen.insert(g.name.clone()) {
-                                out.push(g);
-                            }
+                Ok(parts) => {
+                    for p in parts {
+                        let g = match p {
+                            Part::Done(g) => Some(g),
+                            Part::Later(e) => self.convert_group(b, &e, None).await,
+                        };
+                        if let Some(g) = g.filter(|g| seen.insert(g.name.clone())) {
+                            out.push(g);
                         }
                     }
                 }
@@ -240,4 +244,46 @@ impl Directory {
             _ => Ok(out),
         }
     }
+
+    /// An enumerated group entry, turned into its group at once when its members are names
+    /// only (the entry's strings are moved, not copied); one with member DNs waits for the
+    /// searches that resolve them.
+    fn group_as_it_arrives(&self, b: &ServerBlock, mut e: Entry) -> Option<Part> {
+        let has_dns = b
+            .eff
+            .member_forms
+            .iter()
+            .any(|f| matches!(f, Membership::Dns(a) if !e.values(a).is_empty()));
+        if has_dns {
+            return Some(Part::Later(e));
+        }
+        let (name, gid) = match self.group_header(b, &e, None) {
+            Ok((n, g)) => (n.clone(), g),
+            Err(r) => {
+                self.hidden(b, "group", &e.dn, &r);
+                return None;
+            }
+        };
+        let mut members: Vec<String> = Vec::new();
+        for f in &b.eff.member_forms {
+            let Membership::Names(attr) = f else { continue };
+            if let Some((_, vals)) = e
+                .attrs
+                .iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+            {
+                members.append(vals);
+            }
+        }
+        members.retain(|m| valid_name(m));
+        let mut unique: HashSet<String> = HashSet::with_capacity(members.len());
+        members.retain(|m| unique.insert(m.clone()));
+        Some(Part::Done(Group { name, gid, members }))
+    }
+}
+
+/// An enumerated group: done, or its entry waiting for member DNs to be resolved.
+pub enum Part {
+    Done(Group),
+    Later(Entry),
 }

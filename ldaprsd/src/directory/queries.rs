@@ -81,13 +81,17 @@ impl ServerBlock {
             .await
     }
 
-    /// Every user entry (enumeration).
-    pub async fn all_user_entries(&self) -> Result<Vec<Entry>, DirError> {
+    /// Every user entry (enumeration), converted as it arrives.
+    pub async fn all_user_entries<T: Send>(
+        &self,
+        convert: crate::ldap::enumerate::Convert<'_, T>,
+    ) -> Result<Vec<T>, DirError> {
         self.search_all(
             &self.eff.user_base,
             &self.eff.user_filter,
             &self.eff.attr_name,
             &self.user_attrs(),
+            convert,
         )
         .await
     }

@@ -124,9 +124,17 @@ impl Directory {
         let mut out = Vec::new();
         let mut err = None;
         for b in &self.blocks {
-            match b.all_user_entries().await {
-                Ok(entries) => {
-                    for (p, _) in self.convert_users(b, &entries, None) {
+            let local = self.local.db();
+            let convert = |e: Entry| match self.user_record(b, &e, None, &local) {
+                Ok(p) => Some(p),
+                Err(r) => {
+                    self.hidden(b, "user", &e.dn, &r);
+                    None
+                }
+            };
+            match b.all_user_entries(&convert).await {
+                Ok(users) => {
+                    for p in users {
                         if seen.insert(p.name.clone()) {
                             out.push(p);
                         }

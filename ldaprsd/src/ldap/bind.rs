@@ -71,7 +71,7 @@ impl ServerBlock {
             let r = self
                 .finish_user_bind(&mut conn, &uri, dn, read_attrs, bind)
                 .await;
-            let _ = tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
+            self.after_user_bind(&uri, conn.0, &r).await;
             return r;
         }
         // Not hedged: a password goes to one URI at a time (the next one only after a failure
@@ -84,7 +84,7 @@ impl ServerBlock {
                     let r = self
                         .finish_user_bind(&mut conn, &uri, dn, read_attrs, bind)
                         .await;
-                    let _ = tokio::time::timeout(Duration::from_millis(200), conn.0.unbind()).await;
+                    self.after_user_bind(&uri, conn.0, &r).await;
                     r
                 }
                 .await;
@@ -92,6 +92,22 @@ impl ServerBlock {
             })
         })
         .await
+    }
+
+    /// Whether URI `slot` answered within [`PROOF_OF_LIFE`].
+    fn answered_recently(&self, slot: Option<usize>) -> bool {
+        slot.and_then(|i| self.slot(i))
+            .and_then(|s| s.state().last_answer)
+            .is_some_and(|t| self.clock.now().saturating_duration_since(t) < PROOF_OF_LIFE)
+    }
+
+    /// A connection kept from an earlier login (`bind_pool.rs`), when the URI answered
+    /// within [`PROOF_OF_LIFE`] (a kept connection is never probed: a new one is).
+    fn reusable_bind_conn(&self, slot: Option<usize>, uri: &str) -> Option<Ldap> {
+        if !self.answered_recently(slot) {
+            return None;
+        }
+        self.bind_pool.take(uri, self.clock.now())
     }
 
     /// Before a password goes to URI `i`: unless the URI answered within [`PROOF_OF_LIFE`], a
@@ -104,11 +120,7 @@ impl ServerBlock {
         ldap: &mut Ldap,
         uri: &str,
     ) -> Result<(), DirError> {
-        let recent = slot
-            .and_then(|i| self.slot(i))
-            .and_then(|s| s.state().last_answer)
-            .is_some_and(|t| self.clock.now().saturating_duration_since(t) < PROOF_OF_LIFE);
-        if recent {
+        if self.answered_recently(slot) {
             return Ok(());
         }
         // With other URIs to try, a short wait (the failover delay, at least 0.5 s) keeps the
@@ -160,8 +172,14 @@ impl ServerBlock {
         if !self.password_transport_ok(&uri) {
             return Err(DirError::Server(format!("{uri} is neither TLS nor ldapi:// and allow_cleartext_passwords is off: the password was not sent")));
         }
-        let mut ldap = self.connect(&uri).await?;
-        self.alive_before_password(slot, &mut ldap, &uri).await?;
+        let mut ldap = match self.reusable_bind_conn(slot, &uri) {
+            Some(l) => l,
+            None => {
+                let mut l = self.connect(&uri).await?;
+                self.alive_before_password(slot, &mut l, &uri).await?;
+                l
+            }
+        };
         let fut = ldap
             .with_controls(ppolicy::request())
             .with_timeout(self.op_timeout)
@@ -202,6 +220,19 @@ impl ServerBlock {
             ),
             uri,
         ))
+    }
+
+    /// A connection that answered the whole login is kept for the next one; after a
+    /// transport failure it is dropped. One that cannot be kept is unbound.
+    async fn after_user_bind(&self, uri: &str, ldap: Ldap, r: &Result<BindResult, DirError>) {
+        let left = if r.is_ok() {
+            self.bind_pool.keep(uri, ldap, self.clock.now())
+        } else {
+            Some(ldap)
+        };
+        if let Some(mut l) = left {
+            let _ = tokio::time::timeout(Duration::from_millis(200), l.unbind()).await;
+        }
     }
 
     /// After a user bind: confirm the identity (and read the entry) if the bind succeeded.

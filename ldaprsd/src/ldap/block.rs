@@ -45,6 +45,8 @@ pub struct ServerBlock {
     pending: Option<String>,
     /// What detection found (None: nothing was left to detect, or not yet).
     detected: Option<super::detection::Detection>,
+    /// Connections kept for the next user bind (`bind_pool.rs`).
+    pub(super) bind_pool: super::bind_pool::BindPool,
 }
 
 impl ServerBlock {
@@ -101,6 +103,7 @@ impl ServerBlock {
             referred: std::sync::Mutex::new(std::collections::HashMap::new()),
             pending: None,
             detected: None,
+            bind_pool: Default::default(),
         }
     }
 
@@ -267,6 +270,7 @@ impl ServerBlock {
         };
         let mut st = slot.state();
         st.conn = None;
+        self.bind_pool.clear();
         if st.dead.is_none() {
             let now = self.clock.now();
             let wait = backoff(self.retry_base, self.retry_max, 1, jitter_unit());

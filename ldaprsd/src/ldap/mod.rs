@@ -6,12 +6,14 @@
 pub mod ad_diagnostic;
 mod ad_passwd;
 pub mod bind;
+mod bind_pool;
 pub mod block;
 mod connect;
 pub mod detect;
 pub mod detection;
 mod discovery;
 pub mod entry;
+pub mod enumerate;
 pub mod error;
 mod failover;
 pub mod health;

@@ -1,30 +1,18 @@
 //! Searches: one request with a deadline, a paged search (RFC 2696) with one watchdog, the
 //! references they return followed where `referral.rs` allows it, base-scope reads, presence
-//! tests, and the split enumeration for servers that cap even paged results.
+//! tests. Enumerations are in `enumerate.rs`.
 
 use super::block::ServerBlock;
 use super::entry::{is_under, normalize_dn, Entry};
 use super::error::{classify_search, transport, DirError};
 use super::failover::Attempt;
 use super::result_code as rc;
-use crate::{debug, info};
+use crate::debug;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, Scope, SearchEntry};
-use ldaprs_common::filter;
-
-/// The characters a served name can start with (see `names::valid_name`); LDAP matches
-/// `uid=a*` case-insensitively, so lower case covers upper case.
-const PREFIX_CHARS: &[char] = &[
-    'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's',
-    't', 'u', 'v', 'w', 'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '.', '_',
-    '@',
-];
 
 /// Entries between two pushes of a paged search's watchdog.
 const PROGRESS_BATCH: usize = 256;
-
-/// Bound on the searches one split enumeration may make.
-const MAX_SPLIT_SEARCHES: usize = 20_000;
 
 /// The size of a page for searches that may return many entries (slapd's default size limit
 /// is 500; RFC 2696).
@@ -33,14 +21,14 @@ const PAGE_SIZE: i32 = 400;
 /// One search as asked: where, how deep, which filter and attributes, and whether it is
 /// paged.
 #[derive(Clone, Copy)]
-struct Query<'q> {
-    base: &'q str,
-    scope: Scope,
-    filter: &'q str,
-    attrs: &'q [String],
-    paged: bool,
+pub(super) struct Query<'q> {
+    pub(super) base: &'q str,
+    pub(super) scope: Scope,
+    pub(super) filter: &'q str,
+    pub(super) attrs: &'q [String],
+    pub(super) paged: bool,
     /// A size limit sent with the search (0: none).
-    limit: i32,
+    pub(super) limit: i32,
 }
 
 /// What one server answered: the entries, the references to the parts it does not hold, and
@@ -93,16 +81,33 @@ impl ServerBlock {
         Ok((out, refs, false))
     }
 
-    /// A paged search (RFC 2696) with one watchdog for the whole stream, pushed forward every
-    /// PROGRESS_BATCH entries: a timer per entry (ldap3's with_timeout, or
-    /// tokio::time::timeout around each next()) costs more than the entries themselves on a
-    /// 10,000-user enumeration.
+    /// A paged search (RFC 2696), every entry collected.
     async fn search_paged(
         &self,
         ldap: &mut Ldap,
         uri: &str,
         q: Query<'_>,
     ) -> Result<Answer, DirError> {
+        let mut out = Vec::new();
+        let (refs, elsewhere) = self
+            .search_paged_each(ldap, uri, q, &mut |e| out.push(e))
+            .await?;
+        Ok((out, refs, elsewhere))
+    }
+
+    /// A paged search (RFC 2696) with one watchdog for the whole stream, pushed forward every
+    /// PROGRESS_BATCH entries: a timer per entry (ldap3's with_timeout, or
+    /// tokio::time::timeout around each next()) costs more than the entries themselves on a
+    /// 10,000-user enumeration. Each entry goes to `each` as it arrives (an enumeration keeps
+    /// what it makes of it, not the entry); returns the references and whether they are a
+    /// referral result.
+    pub(super) async fn search_paged_each(
+        &self,
+        ldap: &mut Ldap,
+        uri: &str,
+        q: Query<'_>,
+        each: &mut (dyn FnMut(Entry) + Send),
+    ) -> Result<(Vec<String>, bool), DirError> {
         let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![
             Box::new(EntriesOnly::new()),
             Box::new(PagedResults::new(PAGE_SIZE)),
@@ -120,15 +125,16 @@ impl ServerBlock {
             s = ldap.streaming_search_with(adapters, q.base, q.scope, q.filter, q.attrs.to_vec()) => s.map_err(|e| transport(uri, "search", &e))?,
             _ = &mut watchdog => return Err(stalled()),
         };
-        let mut out = Vec::new();
+        let mut n = 0usize;
         loop {
             let item = tokio::select! {
                 r = stream.next() => r.map_err(|e| transport(uri, "search", &e))?,
                 _ = &mut watchdog => return Err(stalled()),
             };
             let Some(e) = item else { break };
-            out.push(Entry::from_search(SearchEntry::construct(e)));
-            if out.len() % PROGRESS_BATCH == 0 {
+            each(Entry::from_search(SearchEntry::construct(e)));
+            n += 1;
+            if n.is_multiple_of(PROGRESS_BATCH) {
                 watchdog
                     .as_mut()
                     .reset(tokio::time::Instant::now() + op_timeout);
@@ -136,7 +142,7 @@ impl ServerBlock {
         }
         let result = stream.finish().await;
         if result.rc == rc::REFERRAL {
-            return Ok((Vec::new(), result.refs, true));
+            return Ok((result.refs, true));
         }
         if !classify_search(
             uri,
@@ -146,10 +152,10 @@ impl ServerBlock {
             result.rc,
             &result.text,
         )? {
-            return Ok((Vec::new(), Vec::new(), false));
+            return Ok((Vec::new(), false));
         }
         // EntriesOnly collects the continuation references into the result.
-        Ok((out, result.refs, false))
+        Ok((result.refs, false))
     }
 
     /// One search on an open connection, paged or not, then the references it returned.
@@ -194,7 +200,7 @@ impl ServerBlock {
     /// filter and attributes, under the DN it names; only entries under that DN are taken.
     /// A failure of every alternative is the search's error (not a reason to ask the block's
     /// next URI). Returns the entries and how many parts were followed.
-    async fn follow(
+    pub(super) async fn follow(
         &self,
         refs: &[String],
         q: Query<'_>,
@@ -369,57 +375,6 @@ impl ServerBlock {
             // More than the one entry asked for: there is one.
             Err(DirError::SizeLimit(_)) => Ok(true),
             Err(e) => Err(e),
-        }
-    }
-
-    /// Every entry matching `f`: a paged search, and where the server caps even paged
-    /// results (OpenLDAP's default `size.prtotal` is the hard size limit), the search is split
-    /// by the first characters of `name_attr` until each part fits. Only names that ldaprs
-    /// would answer (`[A-Za-z0-9._@-]`) can start a part, so the split loses nothing we serve.
-    pub async fn search_all(
-        &self,
-        base: &str,
-        f: &str,
-        name_attr: &str,
-        attrs: &[String],
-    ) -> Result<Vec<Entry>, DirError> {
-        match self.search(base, f, attrs, true).await {
-            Err(DirError::SizeLimit(m)) => {
-                info!(
-                    "server {}: {m}; splitting the enumeration by {name_attr} prefix",
-                    self.cfg.name
-                );
-                let mut out = Vec::new();
-                let mut todo: Vec<String> = PREFIX_CHARS.iter().map(|c| c.to_string()).collect();
-                let mut searches = 0usize;
-                while let Some(prefix) = todo.pop() {
-                    searches += 1;
-                    if searches > MAX_SPLIT_SEARCHES {
-                        return Err(DirError::SizeLimit(format!("server {}: enumeration still over the size limit after {MAX_SPLIT_SEARCHES} split searches", self.cfg.name)));
-                    }
-                    let part = format!("({name_attr}={}*)", filter::escape_filter_value(&prefix));
-                    match self.search(base, &filter::and(f, &part), attrs, true).await {
-                        Ok(entries) => out.extend(entries),
-                        Err(DirError::SizeLimit(_)) if prefix.len() < 64 => {
-                            todo.extend(PREFIX_CHARS.iter().map(|c| format!("{prefix}{c}")));
-                            // An entry whose name is exactly the prefix matches no longer part.
-                            let exact =
-                                format!("({name_attr}={})", filter::escape_filter_value(&prefix));
-                            out.extend(
-                                self.search(base, &filter::and(f, &exact), attrs, false)
-                                    .await?,
-                            );
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                debug!(
-                    "server {}: split enumeration took {searches} searches",
-                    self.cfg.name
-                );
-                Ok(out)
-            }
-            other => other,
         }
     }
 }
