@@ -153,3 +153,50 @@ fn a_certificate_naming_the_host_only_in_its_cn_is_explained() {
     assert_ne!(code, 0, "{text}");
     assert!(text.contains(hint), "{text}");
 }
+
+/// `[servers.groups] token_groups = true`: the groups from the user's tokenGroups (one base
+/// read; the SIDs resolved in batches and cached), nested ones included without any member
+/// search; the same answer as the in-chain rule.
+#[test]
+fn initgroups_from_token_groups() {
+    let env = started("ad-token", "", "[servers.groups]\ntoken_groups = true\n");
+    let (code, id) = out(&env, &["id", "alice"]);
+    assert_eq!(code, 0, "{}", env.daemon_log());
+    assert_eq!(
+        id.trim(),
+        "uid=10001(alice) gid=10000(people) groups=10000(people)"
+    );
+    let (code, id) = out(&env, &["id", "carol"]);
+    assert_eq!(code, 0, "{}", env.daemon_log());
+    let (ids, groups) = id.trim().split_once(" groups=").unwrap();
+    assert_eq!(ids, "uid=10004(carol) gid=10000(people)");
+    let mut groups: Vec<&str> = groups.split(',').collect();
+    groups.sort();
+    assert_eq!(groups, ["10000(people)", "10002(ops)", "10003(admins)"]);
+    let log = env.daemon_log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("tokenGroups SIDs"))
+        .collect();
+    println!("{}", lines.join("\n"));
+    // carol's SIDs that alice's lookup resolved (people, Domain Users) came from the cache.
+    let carol = lines
+        .iter()
+        .find(|l| l.contains("CN=Carol Test"))
+        .expect("a tokenGroups line for carol");
+    let count = |w: &str| -> usize {
+        carol
+            .split(w)
+            .next()
+            .unwrap()
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(count(" not cached") < count(" tokenGroups SIDs"), "{carol}");
+    // No member search: the groups came from tokenGroups alone.
+    assert!(!log.contains("(member="), "{log}");
+    assert!(!log.contains("1.2.840.113556.1.4.1941"), "{log}");
+}

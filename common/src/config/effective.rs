@@ -47,6 +47,8 @@ pub struct Effective {
     pub nesting: Option<u32>,
     /// Nested groups are resolved by the server (AD's in-chain matching rule).
     pub in_chain: bool,
+    /// A user's groups from AD's tokenGroups (`[servers.groups] token_groups`).
+    pub token_groups: bool,
     /// Grafana's group search: the filter with `%s`, and the user attribute (None: the name;
     /// `dn`: the entry's DN) that replaces it.
     pub group_search: Option<(String, Option<String>)>,
@@ -215,6 +217,7 @@ impl Server {
                 None => Some(d.ssh_key.to_string()),
             },
             nesting: g.nested.then_some(g.nesting_depth),
+            token_groups: g.token_groups,
             in_chain: g.nested && g.in_chain.unwrap_or(self.schema == Schema::Ad),
             group_search: g.search_filter.as_deref().map(|f| {
                 (

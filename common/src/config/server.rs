@@ -240,6 +240,11 @@ pub struct GroupsSection {
     /// member of `outer`, is in both.
     #[serde(default)]
     pub nested: bool,
+    /// AD: a user's groups (every nested one included) from the user's `tokenGroups` in one
+    /// base search, the SIDs resolved to groups in batches and cached (SSSD's
+    /// `ldap_use_tokengroups`), instead of searching by `member`.
+    #[serde(default)]
+    pub token_groups: bool,
     /// How many levels of nesting are followed; cycles are detected. A chain longer than
     /// this leaves the membership unknown: `id` shows what was found, logins that depend on
     /// group rules are denied.
@@ -274,6 +279,7 @@ impl Default for GroupsSection {
             base: None,
             filter: None,
             nested: false,
+            token_groups: false,
             nesting_depth: default_nesting_depth(),
             in_chain: None,
             search_filter: None,

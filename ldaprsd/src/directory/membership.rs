@@ -87,7 +87,7 @@ pub fn any_of(attr: &str, values: &[String]) -> String {
     }
 }
 
-fn found(b: &ServerBlock, e: &Entry) -> FoundGroup {
+pub(super) fn found(b: &ServerBlock, e: &Entry) -> FoundGroup {
     FoundGroup {
         dn: e.dn.clone(),
         name: e.first(&b.eff.attr_group_name).map(str::to_string),
@@ -249,6 +249,9 @@ impl Directory {
         let e = &b.eff;
         if let Some(attr) = &e.attr_member_of {
             return self.groups_by_member_of(b, attr, user, need_all).await;
+        }
+        if let (true, Some(dn)) = (e.token_groups, user.dn) {
+            return self.groups_by_token(b, dn).await;
         }
         // Access rules and group mappings (need_all) search every configured form: a deny group
         // created in a form the directory did not use an hour ago must still deny.

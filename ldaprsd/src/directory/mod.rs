@@ -14,6 +14,7 @@ pub mod queries;
 pub mod records;
 pub mod ssh_keys;
 pub mod state;
+pub mod token_groups;
 pub mod users;
 
 pub use records::{entry_to_passwd, IdLimits, Reject};

@@ -34,7 +34,13 @@ pub struct Directory {
     pub(super) warned: TtlCache<String, ()>,
     /// The membership forms each block's directory uses (see `forms.rs`).
     pub(super) forms: TtlCache<String, Vec<Membership>>,
+    /// `block|SID` → the group it names as (DN, name, gid) (None: no group under the base),
+    /// and whether it is a POSIX group (`token_groups.rs`).
+    pub(super) sid_groups: TtlCache<String, SidGroup>,
 }
+
+/// A group found by its SID: (DN, name, gid) or None, and whether it is a POSIX group.
+pub type SidGroup = (Option<(String, Option<String>, Option<u32>)>, bool);
 
 /// What a user's own successful bind taught: where the user lives, and its entry when the
 /// daemon can only read it as the user (`user_dn_pattern` without a service account).
@@ -71,6 +77,7 @@ impl Directory {
             bound: TtlCache::default(),
             warned: TtlCache::default(),
             forms: TtlCache::default(),
+            sid_groups: TtlCache::default(),
         }
     }
 
