@@ -12,9 +12,13 @@ pub struct Kdc {
     pub dir: PathBuf,
     pub realm: String,
     pub port: u16,
+    /// kadmind's kpasswd port (RFC 3244) and kadmin port, when `start_kadmind` ran.
+    pub kpasswd_port: u16,
+    pub kadmin_port: u16,
     /// The clients' krb5.conf (realm, KDC, no DNS lookups, no reverse lookups).
     pub krb5_conf: PathBuf,
     child: Option<Child>,
+    kadmind: Option<Child>,
 }
 
 impl Kdc {
@@ -22,20 +26,28 @@ impl Kdc {
     pub fn start(name: &str, realm: &str, domain: &str) -> Kdc {
         let dir = scratch(&format!("kdc-{name}"));
         let port = free_port();
+        let (kpasswd_port, kadmin_port) = (free_port(), free_port());
         let d = dir.display();
         let kdc_conf = format!(
-            "[kdcdefaults]\n kdc_listen = 127.0.0.1:{port}\n kdc_tcp_listen = 127.0.0.1:{port}\n\n[realms]\n {realm} = {{\n  database_name = {d}/principal\n  key_stash_file = {d}/stash\n  acl_file = {d}/kadm5.acl\n  kdc_listen = 127.0.0.1:{port}\n  kdc_tcp_listen = 127.0.0.1:{port}\n  max_life = 10h\n  max_renewable_life = 0\n  supported_enctypes = aes256-cts-hmac-sha1-96:normal\n }}\n\n[logging]\n kdc = FILE:{d}/kdc.log\n admin_server = FILE:{d}/kadmin.log\n"
+            "[kdcdefaults]\n kdc_listen = 127.0.0.1:{port}\n kdc_tcp_listen = 127.0.0.1:{port}\n\n[realms]\n {realm} = {{\n  database_name = {d}/principal\n  key_stash_file = {d}/stash\n  acl_file = {d}/kadm5.acl\n  kdc_listen = 127.0.0.1:{port}\n  kdc_tcp_listen = 127.0.0.1:{port}\n  kpasswd_listen = 127.0.0.1:{kpasswd_port}\n  kadmind_listen = 127.0.0.1:{kadmin_port}\n  max_life = 10h\n  max_renewable_life = 0\n  supported_enctypes = aes256-cts-hmac-sha1-96:normal\n }}\n\n[logging]\n kdc = FILE:{d}/kdc.log\n admin_server = FILE:{d}/kadmin.log\n"
         );
         std::fs::write(dir.join("kdc.conf"), kdc_conf).unwrap();
         std::fs::write(dir.join("kadm5.acl"), "").unwrap();
         let krb5_conf = dir.join("krb5.conf");
-        std::fs::write(&krb5_conf, client_conf(realm, domain, port)).unwrap();
+        let conf = client_conf(realm, domain, port).replace(
+            "  kdc = ",
+            &format!("  kpasswd_server = 127.0.0.1:{kpasswd_port}\n  admin_server = 127.0.0.1:{kadmin_port}\n  kdc = "),
+        );
+        std::fs::write(&krb5_conf, conf).unwrap();
         let mut k = Kdc {
             dir,
             realm: realm.to_string(),
             port,
+            kpasswd_port,
+            kadmin_port,
             krb5_conf,
             child: None,
+            kadmind: None,
         };
         must(
             k.cmd("kdb5_util")
@@ -78,6 +90,23 @@ impl Kdc {
         });
     }
 
+    /// Starts kadmind (the kpasswd service for password changes) on its loopback ports.
+    pub fn start_kadmind(&mut self) {
+        let log = std::fs::File::create(self.dir.join("kadmind.out")).unwrap();
+        let child = self
+            .cmd("kadmind")
+            .args(["-nofork", "-r", &self.realm])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("kadmind (apt-get install krb5-admin-server)");
+        self.kadmind = Some(child);
+        let port = self.kpasswd_port;
+        wait_until("kadmind", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
     /// Runs one kadmin.local query and returns its output.
     pub fn kadmin(&self, query: &str) -> String {
         must(
@@ -102,7 +131,11 @@ impl Kdc {
     }
 
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
+        for c in [self.child.take(), self.kadmind.take()]
+            .into_iter()
+            .flatten()
+        {
+            let mut c = c;
             stop_child(&mut c);
         }
     }

@@ -34,7 +34,7 @@ pub use errors::ConfigError;
 pub use idmap::{IdmapMode, IdmapSection};
 pub use load::{load, parse};
 pub use offline::{OfflineSection, DEFAULT_OFFLINE_DIR};
-pub use sasl::{SaslMech, SaslSection};
+pub use sasl::{AuthMethod, AuthSection, SaslMech, SaslSection};
 pub use secrets::{read_secret, read_secret_for};
 pub use sections::{
     CacheSection, Config, DaemonSection, LogLevel, NssSection, PamSection, ACCESS_FILTER_VARS,

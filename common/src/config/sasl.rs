@@ -1,5 +1,5 @@
-//! `[servers.sasl]`: the service bind over SASL instead of `bind_dn` and a password (checked
-//! in `validate_sasl.rs`).
+//! `[servers.sasl]`: the service bind over SASL instead of `bind_dn` and a password, and
+//! `[servers.auth]`: how user passwords are checked (both checked in `validate_sasl.rs`).
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -38,4 +38,43 @@ pub struct SaslSection {
 
 fn default_keytab() -> PathBuf {
     PathBuf::from("/etc/krb5.keytab")
+}
+
+/// `[servers.auth] method`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    /// Bind to the directory as the user with the password (the default).
+    #[default]
+    Bind,
+    /// A Kerberos AS exchange with the password, the ticket verified against the host keytab.
+    Krb5,
+}
+
+/// `[servers.auth]`: how user passwords are checked. Lookups use the directory either way.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    #[serde(default)]
+    pub method: AuthMethod,
+    /// krb5: the users' realm (`<user>@<realm>`); default krb5.conf's `default_realm`.
+    #[serde(default)]
+    pub realm: Option<String>,
+    /// krb5: the host keytab that proves the KDC genuine (its tickets must decrypt with it).
+    #[serde(default = "default_keytab")]
+    pub keytab: PathBuf,
+    /// krb5: the keytab's principal to verify with; default its `host/<fqdn>` entry.
+    #[serde(default)]
+    pub verify_principal: Option<String>,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        AuthSection {
+            method: AuthMethod::Bind,
+            realm: None,
+            keytab: default_keytab(),
+            verify_principal: None,
+        }
+    }
 }

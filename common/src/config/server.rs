@@ -89,6 +89,9 @@ pub struct Server {
     /// `[servers.idmap]`: uid and gid from objectSid (`idmap.rs`).
     #[serde(default)]
     pub idmap: super::idmap::IdmapSection,
+    /// `[servers.auth]`: how user passwords are checked (a bind, or Kerberos).
+    #[serde(default)]
+    pub auth: super::sasl::AuthSection,
     #[serde(default)]
     pub users: UsersSection,
     #[serde(default)]

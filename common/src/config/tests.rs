@@ -505,3 +505,32 @@ fn sasl_section_is_checked() {
     );
     assert!(c.is_ok(), "{c:?}");
 }
+
+#[test]
+fn auth_section_is_checked() {
+    let base = "[[servers]]\nuri = \"ldaps://h\"\nschema = \"rfc2307\"\nbase = \"dc=x\"\n";
+    let c = parse(
+        "t.toml",
+        &format!("{base}[servers.auth]\nmethod = \"krb5\"\nrealm = \"EX\"\n"),
+    )
+    .unwrap();
+    assert_eq!(c.servers[0].auth.method, super::AuthMethod::Krb5);
+    assert_eq!(
+        c.servers[0].auth.keytab,
+        std::path::PathBuf::from("/etc/krb5.keytab")
+    );
+    let c = parse("t.toml", base).unwrap();
+    assert_eq!(c.servers[0].auth.method, super::AuthMethod::Bind);
+    let e = parse(
+        "t.toml",
+        &format!("{base}user_dn_pattern = \"uid=%s,dc=x\"\n[servers.auth]\nmethod = \"krb5\"\n"),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("choose one"), "{e}");
+    let e = parse(
+        "t.toml",
+        &format!("{base}[servers.auth]\nmethod = \"pam\"\n"),
+    )
+    .unwrap_err();
+    assert!(e.key.as_deref().unwrap_or("").ends_with("method"), "{e}");
+}

@@ -2,13 +2,31 @@
 //! connection, GSSAPI names that are principals.
 
 use super::errors::{semantic, ConfigError};
-use super::sasl::SaslMech;
+use super::sasl::{AuthMethod, SaslMech};
 use super::server::Server;
 
 const SASL: Option<&str> = Some("servers.sasl");
 
-/// The SASL keys of block `i`.
+/// `[servers.auth]`: Kerberos logins need the user's entry from a search (the principal is
+/// the name; `user_dn_pattern` would skip the directory, and with it the user's record).
+fn check_auth(path: &str, src: &str, i: usize, s: &Server) -> Result<(), ConfigError> {
+    if s.auth.method == AuthMethod::Krb5 && s.user_dn_pattern.is_some() {
+        return Err(semantic(
+            path,
+            src,
+            Some(i),
+            None,
+            "user_dn_pattern",
+            "user_dn_pattern binds as the user, [servers.auth] method = \"krb5\" asks the KDC: choose one".into(),
+            Some("remove user_dn_pattern (the user is then searched for, as the service account)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The SASL and auth keys of block `i`.
 pub(super) fn check_sasl(path: &str, src: &str, i: usize, s: &Server) -> Result<(), ConfigError> {
+    check_auth(path, src, i, s)?;
     let idx = Some(i);
     let Some(sasl) = &s.sasl else {
         return Ok(());

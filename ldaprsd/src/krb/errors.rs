@@ -30,7 +30,12 @@ pub enum Kind {
 }
 
 pub fn kind(e: &Error) -> Kind {
-    match e.minor as i32 {
+    kind_of_code(e.minor as i32)
+}
+
+/// The kind of a krb5 error code (libkrb5's return value, or GSS-API's minor status).
+pub fn kind_of_code(code: i32) -> Kind {
+    match code {
         C_PRINCIPAL_UNKNOWN => Kind::ClientUnknown,
         S_PRINCIPAL_UNKNOWN => Kind::ServerUnknown,
         PREAUTH_FAILED | BAD_INTEGRITY => Kind::WrongKey,

@@ -60,6 +60,30 @@ pub trait Accounts: Send + Sync {
         password: &str,
         read_entry: bool,
     ) -> impl Future<Output = Result<BindResult, DirError>> + Send;
+    /// Whether block `i` checks passwords with Kerberos (`[servers.auth] method = "krb5"`).
+    fn kerberos(&self, _i: usize) -> bool {
+        false
+    }
+    /// The password of `user` checked by the KDC and the ticket verified against the host
+    /// keytab (`login/krb5.rs`), as a bind's result.
+    fn kerberos_login(
+        &self,
+        _i: usize,
+        _user: &str,
+        _password: &str,
+    ) -> impl Future<Output = Result<BindResult, DirError>> + Send {
+        async { Err(DirError::Unreachable("no Kerberos logins here".into())) }
+    }
+    /// The password of `user` changed at the KDC with the current one (kpasswd).
+    fn kerberos_change(
+        &self,
+        _i: usize,
+        _user: &str,
+        _old: &str,
+        _new: &str,
+    ) -> impl Future<Output = Result<ChangeOutcome, DirError>> + Send {
+        async { Err(DirError::Server("no Kerberos password changes here".into())) }
+    }
     /// The passwd record of an entry a bind read, if it is a user we answer.
     fn accept_entry(&self, i: usize, entry: &Entry, name: &str) -> Result<Passwd, EntryRefusal>;
     /// Remembers a successful login: where the user lives, its record, its entry.

@@ -187,7 +187,12 @@ impl<A: Accounts> Logins<A> {
         if let Err(v) = self.caller_may_try(&t, user, peer).await {
             return Tried::Decided(v);
         }
-        let r = match self.accounts.bind(i, &t.dn, pw, t.known.is_none()).await {
+        let attempt = if self.accounts.kerberos(i) {
+            self.accounts.kerberos_login(i, user, pw).await
+        } else {
+            self.accounts.bind(i, &t.dn, pw, t.known.is_none()).await
+        };
+        let r = match attempt {
             Ok(r) => r,
             Err(DirError::Server(m)) => {
                 return Tried::Decided(Verdict::warn(AuthCode::Denied, "", m));

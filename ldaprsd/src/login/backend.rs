@@ -93,6 +93,48 @@ impl Accounts for DirectoryAccounts {
         b.user_bind(dn, password, attrs.as_deref()).await
     }
 
+    fn kerberos(&self, i: usize) -> bool {
+        self.block(i)
+            .is_ok_and(|b| b.cfg.auth.method == ldaprs_common::config::AuthMethod::Krb5)
+    }
+
+    async fn kerberos_login(
+        &self,
+        i: usize,
+        user: &str,
+        password: &str,
+    ) -> Result<BindResult, DirError> {
+        let b = self.block(i)?;
+        // The AS exchange and the verification: two KDC round trips at most.
+        let timeout = ldaprs_common::config::seconds(b.cfg.timeout) * 2;
+        let o = crate::krb::login::password_login(&b.cfg.auth, user, password, timeout).await;
+        super::krb5::as_bind_result(o, b.name())
+    }
+
+    async fn kerberos_change(
+        &self,
+        i: usize,
+        user: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<ChangeOutcome, DirError> {
+        let b = self.block(i)?;
+        let principal = crate::krb::login::principal_of(&b.cfg.auth, user);
+        let timeout = ldaprs_common::config::seconds(b.cfg.timeout) * 2;
+        let mut o = crate::krb::kpasswd::change(&principal, old, new, timeout).await;
+        // A change is believed only when the new password then logs in with a ticket that
+        // our keytab verifies (a spoofed KDC could "accept" any change).
+        if o == crate::krb::kpasswd::KpasswdOutcome::Changed {
+            let check = crate::krb::login::password_login(&b.cfg.auth, user, new, timeout).await;
+            if !matches!(check, crate::krb::login::KrbOutcome::Verified { .. }) {
+                o = crate::krb::kpasswd::KpasswdOutcome::Failed(format!(
+                    "kpasswd said the password of {principal} was changed, but the new one does not give a verified ticket ({check:?}): refused"
+                ));
+            }
+        }
+        super::krb5::as_change_outcome(o, b.name())
+    }
+
     fn accept_entry(&self, i: usize, entry: &Entry, name: &str) -> Result<Passwd, EntryRefusal> {
         let b = self
             .block(i)

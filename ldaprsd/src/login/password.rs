@@ -196,6 +196,9 @@ impl<A: Accounts> Logins<A> {
         if bi >= self.accounts.blocks() {
             return Err(Verdict::silent(AuthCode::Unavailable, ""));
         }
+        if self.accounts.kerberos(bi) {
+            return self.kerberos_change(user, bi, &entry, pw.old, pw.new).await;
+        }
         let admin = self.accounts.admin(bi);
         let (bind_dn, bind_pw, target) = match (pw.old, &admin) {
             (Some(o), _) => (entry.dn.as_str(), o, None),
@@ -229,6 +232,29 @@ impl<A: Accounts> Logins<A> {
             self.learn_password(user, pw.new);
         }
         Ok(v)
+    }
+
+    /// A user of a `[servers.auth] method = "krb5"` block changes the password at the KDC
+    /// (kpasswd, `krb/kpasswd.rs`) with the current one; root's resets need kadmin rights the
+    /// daemon does not have.
+    async fn kerberos_change(
+        &self,
+        user: &str,
+        bi: usize,
+        entry: &Entry,
+        old: Option<&str>,
+        new: &str,
+    ) -> Step<Verdict> {
+        let Some(old) = old else {
+            let server = self.accounts.block_name(bi);
+            return Err(Verdict::info(
+                AuthCode::Refused,
+                MSG_CONTACT_ADMIN,
+                format!("refused: server {server} checks passwords with Kerberos; a reset without the current password goes through kadmin"),
+            ));
+        };
+        let outcome = self.accounts.kerberos_change(bi, user, old, new).await;
+        Ok(self.changed(user, bi, entry, user, false, outcome))
     }
 
     /// The verdict on the change as the server answered it.
