@@ -47,6 +47,17 @@ pub fn utc(t: i64) -> String {
     )
 }
 
+/// A duration in seconds as people read it: `42 s`, `5 min 3 s`, `2 h 10 min`, `3 d 4 h`.
+pub fn age(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        3600..=86_399 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -54,5 +65,8 @@ mod tests {
         assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(super::utc(1_796_131_509), "2026-12-01 13:25:09 UTC");
+        assert_eq!(super::age(59), "59 s");
+        assert_eq!(super::age(3_723), "1 h 2 min");
+        assert_eq!(super::age(90_000), "1 d 1 h");
     }
 }

@@ -68,6 +68,8 @@ fn decode_plain(payload: &[u8]) -> Result<Request, DecodeError> {
         10 => Request::Status,
         11 => Request::FlushCache,
         14 => Request::SshKeys { user: r.string()? },
+        15 => Request::CacheShow { user: r.string()? },
+        16 => Request::CacheForget { user: r.string()? },
         13 => {
             let user = r.string()?;
             let old = match r.u8()? {

@@ -125,6 +125,14 @@ fn encode_request(w: &mut Writer, req: &Request) {
             w.u8(14);
             w.str(user);
         }
+        Request::CacheShow { user } => {
+            w.u8(15);
+            w.str(user);
+        }
+        Request::CacheForget { user } => {
+            w.u8(16);
+            w.str(user);
+        }
     }
 }
 

@@ -50,4 +50,13 @@ pub enum Request {
     SshKeys {
         user: String,
     },
+    /// What the daemon keeps about `user` for offline mode (`ldaprsctl cache show`): root only.
+    CacheShow {
+        user: String,
+    },
+    /// Forgets `user` in memory, the shared map and the persistent cache (`ldaprsctl cache
+    /// forget`): root only.
+    CacheForget {
+        user: String,
+    },
 }

@@ -323,6 +323,12 @@ fn ssh_keys_round_trip_within_the_caps_one_line_each() {
     roundtrip_req(Request::SshKeys {
         user: "alice".into(),
     });
+    roundtrip_req(Request::CacheShow {
+        user: "alice".into(),
+    });
+    roundtrip_req(Request::CacheForget {
+        user: "alice".into(),
+    });
     roundtrip_resp(Response::SshKeys(Vec::new()));
     roundtrip_resp(Response::SshKeys(vec![
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL3E alice@laptop".into(),

@@ -8,7 +8,7 @@ use super::key::Key;
 use super::publish::Subject;
 use super::state::Answers;
 use super::stored::Stored;
-use crate::clock::utc;
+use crate::clock::{age, utc};
 use crate::{debug, info, warn};
 use ldaprs_common::protocol::{ErrorCode, Response};
 use std::sync::Arc;
@@ -189,5 +189,74 @@ impl Answers {
             let stored = self.stored.clone();
             tokio::task::spawn_blocking(move || stored.write(&body));
         }
+    }
+
+    /// `ldaprsctl cache show USER`: what the persistent cache holds about the user.
+    pub fn describe_stored(&self, user: &str) -> Vec<(String, String)> {
+        let now = self.clock.unix_now();
+        let when = |t: i64| format!("{} ago ({})", age(now - t), utc(t));
+        let (entry, groups) = self.stored.user_facts(user);
+        let max = self.stored.max_age();
+        let usable = |t: i64| match now - t <= max {
+            true => format!("answered offline for {} more", age(max - (now - t))),
+            false => "older than [offline] max_age: not answered offline".into(),
+        };
+        let mut out = vec![(
+            "persistent cache".to_string(),
+            match self.stored.dir() {
+                Some(d) => d.file(super::stored::FILE).display().to_string(),
+                None => "off".to_string(),
+            },
+        )];
+        out.push((
+            "entry".into(),
+            match entry {
+                Some((p, t)) => format!(
+                    "{}:{}:{} stored {}; {}",
+                    p.name,
+                    p.uid,
+                    p.gid,
+                    when(t),
+                    usable(t)
+                ),
+                None => "not stored".into(),
+            },
+        ));
+        out.push((
+            "groups".into(),
+            match groups {
+                Some((g, t)) => format!("{} gids stored {}; {}", g.len(), when(t), usable(t)),
+                None => "not stored".into(),
+            },
+        ));
+        if let Some(p) = &self.publisher {
+            out.push((
+                "shared map".into(),
+                p.describe(ldaprs_common::shm::Kind::Passwd, Some(user), None),
+            ));
+        }
+        out.push(self.offline_status());
+        out
+    }
+
+    /// `ldaprsctl cache forget USER`: the user out of memory, the persistent cache and the
+    /// shared map (cleared whole: its records cannot be removed one by one; what is in
+    /// memory is answered through the socket until it is published again).
+    pub fn forget_everywhere(&self, user: &str) -> bool {
+        let uid = self.stored.user_facts(user).0.map(|(p, _)| p.uid);
+        let had = self.stored.forget_user(user);
+        self.forget_user(user);
+        if let Some(u) = uid {
+            self.cache.remove(&Key::UserUid(u));
+        }
+        if let Some(p) = &self.publisher {
+            p.clear();
+        }
+        let stored = self.stored.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => drop(h.spawn_blocking(move || stored.save())),
+            Err(_) => stored.save(),
+        }
+        had
     }
 }

@@ -170,6 +170,11 @@ impl Stored {
         }
     }
 
+    /// Seconds a record may be answered offline (`[offline] max_age`).
+    pub fn max_age(&self) -> i64 {
+        self.max_age
+    }
+
     pub fn enabled(&self) -> bool {
         self.dir.is_some()
     }

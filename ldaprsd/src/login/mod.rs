@@ -14,6 +14,7 @@ pub mod ad_reasons;
 pub mod authenticate;
 pub mod backend;
 pub mod cached;
+pub mod cached_show;
 pub mod krb5;
 pub mod logins;
 pub mod offline;

@@ -165,6 +165,21 @@ impl Service {
             Request::Explain(inner) => Box::pin(self.explain(id, *inner, peer)).await,
             Request::FlushCache => self.flush_cache(id, peer),
             Request::SshKeys { user } => self.ssh_keys(id, user, peer).await,
+            Request::CacheShow { .. } | Request::CacheForget { .. } if !peer.is_root() => {
+                refused(id, peer, "the offline cache")
+            }
+            Request::CacheShow { user } => {
+                let mut lines = vec![("user".to_string(), user.clone())];
+                lines.extend(self.answers.describe_stored(&user));
+                lines.extend(self.logins.describe_cached(&user));
+                Response::Status(lines)
+            }
+            Request::CacheForget { user } => {
+                let stored = self.answers.forget_everywhere(&user);
+                let login = self.logins.forget_cached(&user);
+                info!("req={id} cache forget {user} by uid 0 (pid {}): stored answers {}, cached login {}", peer.pid, if stored { "removed" } else { "none" }, if login { "removed" } else { "none" });
+                Response::Ok
+            }
         }
     }
 

@@ -28,7 +28,13 @@ commands:
                         the account-stage decision for NAME (access rules, account state),
                         with the message a user would see; the daemon log names the rule
 options: --json (machine-readable output)
-  cache flush           drop every cached answer (root only)
+  cache flush           drop every cached answer and cached login: memory, the shared map
+                        and the persistent cache (root only)
+  cache show NAME       what is kept for NAME for offline mode: the stored entry and groups
+                        and how old, the cached password, whether an offline login is
+                        possible (root only)
+  cache forget NAME     forget NAME in memory, the shared map and the persistent cache,
+                        cached login included (root only)
   import nslcd FILE     translate an nslcd.conf (e.g. /etc/nslcd.conf) into an ldaprs.toml on
                         standard output; options that cannot be translated are listed there
                         and on standard error, with the reason (no daemon needed)
@@ -109,6 +115,12 @@ fn lookup_request(words: &[&str]) -> Option<Request> {
     Some(match words {
         ["status"] => Request::Status,
         ["cache", "flush"] => Request::FlushCache,
+        ["cache", "show", n] => Request::CacheShow {
+            user: n.to_string(),
+        },
+        ["cache", "forget", n] => Request::CacheForget {
+            user: n.to_string(),
+        },
         ["user", "show", n] => Request::Explain(Box::new(match n.parse::<u32>() {
             Ok(uid) => Request::UserByUid(uid),
             Err(_) => Request::UserByName(n.to_string()),
