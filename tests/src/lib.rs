@@ -736,6 +736,11 @@ impl Drop for Env {
         }
         let _ = self.holder.kill();
         let _ = self.holder.wait();
+        // The module's copy (17 MB in a debug build) goes; the logs and configs stay. After a
+        // failure everything stays, to look at.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(self.dir.join("lib"));
+        }
     }
 }
 
