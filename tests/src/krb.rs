@@ -19,11 +19,18 @@ pub struct Kdc {
     pub krb5_conf: PathBuf,
     child: Option<Child>,
     kadmind: Option<Child>,
+    offset: Option<String>,
 }
 
 impl Kdc {
     /// A KDC for `realm` (`domain` maps to it in `[domain_realm]`).
     pub fn start(name: &str, realm: &str, domain: &str) -> Kdc {
+        Kdc::start_skewed(name, realm, domain, None)
+    }
+
+    /// A KDC whose clock is off by `offset` (libfaketime's FAKETIME, e.g. "+2h"), for the
+    /// clock-skew errors; only krb5kdc runs under it.
+    pub fn start_skewed(name: &str, realm: &str, domain: &str, offset: Option<&str>) -> Kdc {
         let dir = scratch(&format!("kdc-{name}"));
         let port = free_port();
         let (kpasswd_port, kadmin_port) = (free_port(), free_port());
@@ -48,6 +55,7 @@ impl Kdc {
             krb5_conf,
             child: None,
             kadmind: None,
+            offset: offset.map(str::to_string),
         };
         must(
             k.cmd("kdb5_util")
@@ -76,8 +84,16 @@ impl Kdc {
 
     fn launch(&mut self) {
         let log = std::fs::File::create(self.dir.join("krb5kdc.out")).unwrap();
-        let child = self
-            .cmd("krb5kdc")
+        let mut cmd = self.cmd("krb5kdc");
+        if let Some(off) = &self.offset {
+            cmd.env(
+                "LD_PRELOAD",
+                "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+            )
+            .env("FAKETIME", off)
+            .env("DONT_FAKE_MONOTONIC", "1");
+        }
+        let child = cmd
             .args(["-n", "-r", &self.realm])
             .stdout(Stdio::null())
             .stderr(log)

@@ -229,6 +229,27 @@ fn gssapi_errors_are_named() {
         "{st}"
     );
 
+    // A KDC (same realm, its own keys) whose clock is two hours ahead, and a client that
+    // does not adopt the KDC's time (kdc_timesync = 0): clock skew, named.
+    let skewed = Kdc::start_skewed("gss-err-skew", REALM, "krb.test", Some("+2h"));
+    let skew_kt = skewed.dir.join("client.keytab");
+    skewed.service(HOST, &skew_kt);
+    let conf = std::fs::read_to_string(&skewed.krb5_conf).unwrap();
+    let skew_conf = skewed.dir.join("no-timesync.conf");
+    std::fs::write(
+        &skew_conf,
+        conf.replace("[libdefaults]\n", "[libdefaults]\n kdc_timesync = 0\n"),
+    )
+    .unwrap();
+    env.write_config(&config("ldap.krb.test", r.slapd.port, &kt(&skew_kt)));
+    let st = server_test(&env, &[&format!("KRB5_CONFIG={}", skew_conf.display())]);
+    println!("{st}");
+    assert!(
+        st.contains("clock skew: the KDC's clock and ours differ by more than the allowed skew"),
+        "{st}"
+    );
+    assert!(st.contains("ours says"), "{st}");
+
     // A krb5.conf whose KDC port is closed.
     let dead = r.kdc.dir.join("dead-krb5.conf");
     std::fs::write(&dead, client_conf(REALM, "krb.test", free_port())).unwrap();

@@ -10,6 +10,8 @@ const KEY_EXPIRED: i32 = -1_765_328_361;
 const PREAUTH_FAILED: i32 = -1_765_328_360;
 const BAD_INTEGRITY: i32 = -1_765_328_353;
 const CLOCK_SKEW: i32 = -1_765_328_347;
+/// The KDC's reply is outside our clock skew (checked by us when kdc_timesync is off).
+const KDC_REPLY_SKEW: i32 = -1_765_328_236;
 const REALM_UNKNOWN: i32 = -1_765_328_230;
 const KDC_UNREACHABLE: i32 = -1_765_328_228;
 const KT_NOTFOUND: i32 = -1_765_328_203;
@@ -40,26 +42,40 @@ pub fn kind_of_code(code: i32) -> Kind {
         S_PRINCIPAL_UNKNOWN => Kind::ServerUnknown,
         PREAUTH_FAILED | BAD_INTEGRITY => Kind::WrongKey,
         KEY_EXPIRED => Kind::KeyExpired,
-        CLOCK_SKEW => Kind::ClockSkew,
+        CLOCK_SKEW | KDC_REPLY_SKEW => Kind::ClockSkew,
         KDC_UNREACHABLE | REALM_UNKNOWN | REALM_CANT_RESOLVE => Kind::KdcUnreachable,
         KT_NOTFOUND | KT_KVNO_NOTFOUND => Kind::NotInKeytab,
         _ => Kind::Other,
     }
 }
 
-/// Our clock as an admin compares it with the KDC's (UTC, seconds).
+/// Our clock as an admin compares it with the KDC's: `YYYY-MM-DD HH:MM:SS UTC`.
 fn our_clock() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let (days, secs) = (now / 86_400, now % 86_400);
+    utc(now)
+}
+
+/// Seconds since the epoch as a UTC date and time (the proleptic Gregorian calendar; the
+/// days-to-civil conversion of H. Hinnant's "chrono-compatible low-level date algorithms").
+fn utc(secs: u64) -> String {
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{} days after 1970-01-01 UTC, {:02}:{:02}:{:02}",
-        days,
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
     )
 }
 
@@ -70,7 +86,7 @@ pub fn describe_initial(e: &Error, principal: &str, keytab: &str) -> String {
         Kind::ClientUnknown => format!("the KDC of {realm} does not know {principal}: create it (kadmin: addprinc -randkey {principal}) or set [servers.sasl] principal"),
         Kind::WrongKey => format!("the key in {keytab} is not the KDC's for {principal} (re-created or re-keyed since the keytab was written: extract it again with kadmin ktadd, or check the kvno with klist -k)"),
         Kind::KeyExpired => format!("the KDC says the key of {principal} has expired"),
-        Kind::ClockSkew => format!("clock skew: the KDC's clock and ours differ by more than the allowed skew (clockskew in krb5.conf, 300 s by default); ours says {}; sync both with NTP", our_clock()),
+        Kind::ClockSkew => format!("clock skew: the KDC's clock and ours differ by more than the allowed skew (clockskew in krb5.conf, 300 s by default); ours says {} (compare `date -u` on the KDC; the Kerberos library does not report the KDC's time); sync both with NTP, or leave kdc_timesync at its default 1 so that the KDC's time is adopted", our_clock()),
         Kind::KdcUnreachable => format!("no KDC of realm {realm} answered: check [realms] {realm} kdc in krb5.conf (or the _kerberos._udp/_tcp SRV records with dns_lookup_kdc), the network and the firewall (port 88)"),
         Kind::NotInKeytab => format!("{keytab} has no key for {principal} (klist -k {keytab} lists its keys)"),
         Kind::ServerUnknown => format!("the KDC of {realm} does not know krbtgt/{realm}: is {realm} the right realm?"),
@@ -128,6 +144,9 @@ mod tests {
         );
         let m = describe_initial(&err(CLOCK_SKEW), "host/a@R", "/k");
         assert!(m.contains("clock skew") && m.contains("ours says"), "{m}");
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_796_133_432), "2026-12-01 13:57:12 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
         let m = describe_initial(&err(KDC_UNREACHABLE), "host/a@R", "/k");
         assert!(m.contains("no KDC of realm R answered"), "{m}");
     }
