@@ -231,6 +231,10 @@ impl ServerBlock {
     pub fn transport_warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
         let service = self.cfg.bind_dn.is_some();
+        // Kerberos logins send no password to the directory; without bind_dn, nothing does.
+        if !service && self.cfg.auth.method == ldaprs_common::config::AuthMethod::Krb5 {
+            return out;
+        }
         for s in self.slots().iter() {
             let plain = s.uri.starts_with("ldap://") && self.cfg.tls.mode != TlsMode::Starttls;
             if plain && self.cfg.allow_cleartext_passwords {
@@ -409,6 +413,9 @@ mod tests {
             w[0].contains(": USER PASSWORDS ARE SENT IN CLEAR TEXT"),
             "{w:?}"
         );
+        // Kerberos logins without bind_dn: no password goes to the directory, no warning.
+        let b = block("\"ldap://h\"", false, "[servers.auth]\nmethod = \"krb5\"\n");
+        assert!(b.transport_warnings().is_empty());
         // StartTLS: no warning.
         let b = block(
             "\"ldap://h\"",
