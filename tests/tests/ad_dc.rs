@@ -200,3 +200,69 @@ fn initgroups_from_token_groups() {
     assert!(!log.contains("(member="), "{log}");
     assert!(!log.contains("1.2.840.113556.1.4.1941"), "{log}");
 }
+
+/// Samba, like AD with LDAP signing enforced, refuses simple binds on plain LDAP
+/// (strongerAuthRequired): the error names the fix.
+#[test]
+fn plain_ldap_to_the_dc_names_the_fix() {
+    let dc = dc();
+    let mut env = dc.env("ad-plain");
+    let cfg = dc
+        .config(&env, "", "allow_cleartext_passwords = true\n")
+        .replace("ldaps://", "ldap://");
+    env.write_config(&cfg);
+    env.start_daemon();
+    assert_eq!(env.getent(&["passwd", "alice"]).0, 2);
+    let fix = "the server requires an encrypted or signed connection for simple binds: use ldaps://, [servers.tls] mode = \"starttls\", or a Kerberos bind with [servers.sasl] mech = \"GSSAPI\"";
+    let log = env.daemon_log();
+    let line = log.lines().find(|l| l.contains("resultCode 8"));
+    println!("daemon: {}", line.unwrap_or("(none)"));
+    assert!(line.is_some_and(|l| l.contains(fix)), "{log}");
+    let (code, text) = out(
+        &env,
+        &[
+            artifact("ldaprsctl").to_str().unwrap(),
+            "--config",
+            env.config.to_str().unwrap(),
+            "server",
+            "test",
+        ],
+    );
+    // (`server test` still calls the block usable with its service bind refused, and exits 0.)
+    let _ = code;
+    assert!(text.contains("REFUSED (resultCode 8"), "{text}");
+    assert!(text.contains(fix), "{text}");
+}
+
+/// No `schema` key (auto-detection, the default) on the real DC: detected as AD.
+#[test]
+fn auto_detection_finds_the_dc_to_be_ad() {
+    let dc = dc();
+    let mut env = dc.env("ad-auto");
+    let cfg = dc.config(&env, "", "").replace("schema = \"ad\"\n", "");
+    assert!(!cfg.contains("schema"));
+    env.write_config(&cfg);
+    env.start_daemon();
+    let (code, pw) = out(&env, &["getent", "passwd", "alice"]);
+    assert_eq!(code, 0, "{}", env.daemon_log());
+    assert_eq!(
+        pw.trim(),
+        "alice:x:10001:10000:Alice Test:/home/alice:/bin/bash"
+    );
+    let (_, text) = out(
+        &env,
+        &[
+            artifact("ldaprsctl").to_str().unwrap(),
+            "--config",
+            env.config.to_str().unwrap(),
+            "server",
+            "test",
+        ],
+    );
+    assert!(
+        text.contains(
+            "schema                 ad (RootDSE supportedCapabilities 1.2.840.113556.1.4.800"
+        ),
+        "{text}"
+    );
+}

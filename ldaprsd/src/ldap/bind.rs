@@ -204,7 +204,11 @@ impl ServerBlock {
             (rc::SUCCESS, Ok(p)) => (BindOutcome::Success, p),
             (rc::INVALID_CREDENTIALS, p) => (BindOutcome::InvalidCredentials, p.ok().flatten()),
             (rc, p) => (
-                BindOutcome::Refused(format!("{uri}: bind refused: resultCode {rc} {}", res.text)),
+                BindOutcome::Refused(format!(
+                    "{uri}: bind refused: resultCode {rc} {}{}",
+                    res.text,
+                    super::wording::bind_refusal_hint(rc)
+                )),
                 p.ok().flatten(),
             ),
         };

@@ -84,8 +84,10 @@ impl ServerBlock {
             // A refused service bind is the same on every replica; but another URI may be a
             // differently configured server, so it still counts as this URI failing.
             return Err(DirError::Unreachable(format!(
-                "{uri}: service bind as {dn} refused: resultCode {} {}",
-                res.rc, res.text
+                "{uri}: service bind as {dn} refused: resultCode {} {}{}",
+                res.rc,
+                res.text,
+                super::wording::bind_refusal_hint(res.rc)
             )));
         }
         Ok(None)

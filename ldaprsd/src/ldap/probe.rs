@@ -161,7 +161,12 @@ impl ServerBlock {
                     }
                     Ok(Err(e)) => return Err(transport(uri, "service bind", &e)),
                     Ok(Ok(r)) if r.rc == rc::SUCCESS => format!("{dn}: ok (resultCode 0)"),
-                    Ok(Ok(r)) => format!("{dn}: REFUSED (resultCode {} {})", r.rc, r.text),
+                    Ok(Ok(r)) => format!(
+                        "{dn}: REFUSED (resultCode {} {}){}",
+                        r.rc,
+                        r.text,
+                        super::wording::bind_refusal_hint(r.rc)
+                    ),
                 }
             }
             None => "anonymous (no bind_dn)".to_string(),

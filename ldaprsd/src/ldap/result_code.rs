@@ -3,6 +3,8 @@
 pub const SUCCESS: u32 = 0;
 pub const PROTOCOL_ERROR: u32 = 2;
 pub const SIZE_LIMIT_EXCEEDED: u32 = 4;
+/// `strongerAuthRequired`: AD and Samba refuse simple binds on an unencrypted connection.
+pub const STRONGER_AUTH_REQUIRED: u32 = 8;
 /// `referral`: the operation must be sent elsewhere (the URLs are in the result).
 pub const REFERRAL: u32 = 10;
 pub const UNAVAILABLE_CRITICAL_EXTENSION: u32 = 12;
