@@ -71,6 +71,7 @@ pub struct ServerDraft {
     pub user_attrs: Table,
     pub groups: Table,
     pub group_attrs: Table,
+    pub idmap: Table,
 }
 
 impl ServerDraft {
@@ -81,9 +82,10 @@ impl ServerDraft {
     }
 
     /// The tables below `[[servers]]`, with their headers, in the order they are written.
-    pub fn subtables(&self) -> [(&'static str, &Table); 5] {
+    pub fn subtables(&self) -> [(&'static str, &Table); 6] {
         [
             ("servers.tls", &self.tls),
+            ("servers.idmap", &self.idmap),
             ("servers.users", &self.users),
             ("servers.users.attributes", &self.user_attrs),
             ("servers.groups", &self.groups),

@@ -471,7 +471,8 @@ fn finish_filters(dom: &mut Dom) {
             .unwrap_or_else(|| if user { user_default } else { group_default }.to_string());
         let id = if user { "uidNumber" } else { "gidNumber" };
         let mut f = ldaprs_common::filter::eq("objectClass", &c);
-        if ad {
+        // With ids from objectSid the entries need no uidNumber or gidNumber.
+        if ad && dom.s.idmap.str("mode") != Some("sid") {
             f = ldaprs_common::filter::and(&f, &format!("({id}=*)"));
         }
         for x in [extra, &dom.base_filter].into_iter().flatten() {

@@ -148,11 +148,28 @@ fn policies(st: &mut St, dom: &mut Dom, k: &Key) -> bool {
         },
         "ldap_id_mapping" => match k.boolean() {
             Some(false) => st.ok(k, "ldaprs reads uidNumber and gidNumber (nothing to write)"),
-            _ => st.no(k, "ldaprs reads uidNumber and gidNumber; ids derived from objectSid are not supported"),
+            Some(true) if dom.schema == "ad" => {
+                dom.s.idmap.set("mode", Value::Str("sid".into()), &k.from());
+                st.ok(k, "[servers.idmap] mode = \"sid\": SSSD's algorithm, so the same uids and gids with the same range (ldaprs refuses a RID at or above range_size, where SSSD adds helper slices)");
+            }
+            _ => st.no(k, "ids from objectSid need ldap_schema = ad"),
         },
-        key if key.starts_with("ldap_idmap_") || key == "ldap_min_id" || key == "ldap_max_id" => {
-            st.no(k, "ldaprs reads uidNumber and gidNumber; ids derived from objectSid are not supported")
+        key @ ("ldap_idmap_range_min" | "ldap_idmap_range_max" | "ldap_idmap_range_size") => {
+            let name = match key {
+                "ldap_idmap_range_min" => "range_min",
+                "ldap_idmap_range_max" => "range_max",
+                _ => "range_size",
+            };
+            match k.value.trim().parse::<u32>() {
+                Ok(n) => {
+                    dom.s.idmap.set(name, Value::Int(i64::from(n)), &k.from());
+                    st.ok(k, format!("[servers.idmap] {name} = {n}"));
+                }
+                Err(_) => st.no(k, "not a number from 0 to 4294967295"),
+            }
         }
+        key if key.starts_with("ldap_idmap_") => st.no(k, "not implemented: ldaprs maps every domain by its SID's hash alone (no default domain in slice 0, no autorid compatibility, no helper slices); check that no uid changes before switching"),
+        "ldap_min_id" | "ldap_max_id" => st.no(k, "ldaprs has no id window per block: [nss] min_uid and min_gid apply to every answer"),
         "ldap_groups_use_matching_rule_in_chain" | "ldap_initgroups_use_matching_rule_in_chain" => match k.boolean() {
             Some(true) => {
                 dom.s.groups.set("in_chain", Value::Bool(true), &k.from());
@@ -160,7 +177,13 @@ fn policies(st: &mut St, dom: &mut Dom, k: &Key) -> bool {
             }
             _ => st.ok(k, "ldaprs follows nesting level by level unless in_chain (nothing to write)"),
         },
-        "ldap_use_tokengroups" if dom.schema == "ad" => st.ok(k, "ldaprs follows AD's nested groups with the in-chain matching rule (nothing to write)"),
+        "ldap_use_tokengroups" if dom.schema == "ad" => match k.boolean() {
+            Some(true) => {
+                dom.s.groups.set("token_groups", Value::Bool(true), &k.from());
+                st.ok(k, "[servers.groups] token_groups = true");
+            }
+            _ => st.ok(k, "ldaprs searches the groups' member attribute (nothing to write)"),
+        },
         "ldap_use_tokengroups" => st.no(k, "tokenGroups is AD's; ldaprs searches the groups"),
         "ignore_group_members" => match k.boolean() {
             Some(false) => st.ok(k, "ldaprs lists a group's members too (nothing to write)"),

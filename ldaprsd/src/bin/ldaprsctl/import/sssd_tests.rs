@@ -310,3 +310,31 @@ fn plain_ldap_service_bind_is_a_step_not_a_downgrade() {
     ));
     assert!(cfg.servers[0].allow_cleartext_passwords);
 }
+
+#[test]
+fn ad_id_mapping_and_token_groups_translate() {
+    let (toml, r, cfg) = sssd(concat!(
+        "[domain/corp]\nid_provider = ldap\nldap_schema = ad\nldap_uri = ldaps://dc1.corp.example\n",
+        "ldap_search_base = DC=corp,DC=example\nldap_user_object_class = user\n",
+        "ldap_id_mapping = true\nldap_idmap_range_min = 100000\nldap_idmap_range_max = 2000100000\n",
+        "ldap_idmap_range_size = 100000\nldap_idmap_default_domain_sid = S-1-5-21-1-2-3\n",
+        "ldap_use_tokengroups = true\n",
+    ));
+    let m = &cfg.servers[0].idmap;
+    assert!(m.enabled(), "{toml}");
+    assert_eq!(
+        (m.range_min, m.range_max, m.range_size),
+        (100_000, 2_000_100_000, 100_000)
+    );
+    assert!(cfg.servers[0].groups.token_groups, "{toml}");
+    // The user filter asks for no uidNumber once ids come from objectSid.
+    let f = cfg.servers[0].users.filter.clone().unwrap_or_default();
+    assert!(!f.contains("uidNumber"), "{f}");
+    assert!(what(&r, "ldap_id_mapping").contains("[servers.idmap] mode = \"sid\""));
+    assert!(why(&r, "ldap_idmap_default_domain_sid").contains("no default domain in slice 0"));
+    // Without the ad schema, id mapping is refused with the reason.
+    let (_, r, cfg) =
+        sssd("[domain/x]\nid_provider = ldap\nldap_uri = ldap://x\nldap_id_mapping = true\n");
+    assert!(!cfg.servers[0].idmap.enabled());
+    assert!(why(&r, "ldap_id_mapping").contains("need ldap_schema = ad"));
+}
