@@ -450,3 +450,31 @@ fn bytes_per_user_at_ten_thousand_users() {
     let loaded = log.lines().rfind(|l| l.contains("users, ")).unwrap_or("");
     println!("{loaded}");
 }
+
+/// Started as root with `[daemon] user`, the daemon makes a missing `[offline] dir` 0700 for
+/// that user before the switch, and keeps its files there as that user.
+#[test]
+fn the_state_directory_is_made_for_daemon_user() {
+    let slapd = Slapd::start("offline-user", "rfc2307.ldif", "rfc2307");
+    let mut env = Env::new("offline-user");
+    let top = "[offline]\ndir = \"/run/ldaprs-state/cache\"\n\n[daemon]\nuser = \"nobody\"\n";
+    env.write_config(
+        &Env::config_for(&slapd, "rfc2307", top, SERVER)
+            .replace("\n[daemon]\nlog_level", "\nlog_level"),
+    );
+    env.start_daemon();
+    assert_eq!(id(&env, "alice").0, ALICE_ID);
+    env.stop_daemon();
+    // /proc/<holder>/root/var/lib/ldaprs → the namespace's root.
+    let root = env.state_from_host();
+    let root = root.ancestors().nth(3).unwrap();
+    let dir = root.join("run/ldaprs-state/cache");
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(&dir).unwrap();
+    assert_eq!((md.uid(), md.mode() & 0o777), (65534, 0o700), "{dir:?}");
+    let md = std::fs::metadata(dir.join("answers.db")).unwrap();
+    assert_eq!((md.uid(), md.mode() & 0o777), (65534, 0o600));
+    assert!(env
+        .daemon_log()
+        .contains("/run/ldaprs-state/cache: created for 65534:"));
+}

@@ -99,7 +99,8 @@ async fn serve(
     // Before the socket exists: once it is visible the daemon runs as its final user (the
     // socket and the map are then created by that user, as under the systemd unit).
     if let Some(user) = &cfg.daemon.user {
-        if let Err(e) = drop_privileges(user, &cfg.daemon.socket) {
+        let state = (cfg.offline.max_age > 0).then_some(cfg.offline.dir.as_str());
+        if let Err(e) = drop_privileges(user, &cfg.daemon.socket, state) {
             error!("cannot run as {user}: {e}");
             return ExitCode::FAILURE;
         }
