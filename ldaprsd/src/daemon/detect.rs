@@ -8,7 +8,7 @@
 use super::swap::swap_in;
 use crate::answers::publish::Publisher;
 use crate::ldap::health::{backoff, jitter_unit};
-use crate::ldap::ServerBlock;
+use crate::ldap::{DirError, ServerBlock};
 use crate::socket::{snapshot, Current, Service};
 use crate::{debug, info, warn};
 use ldaprs_common::config::Config;
@@ -20,14 +20,18 @@ const START_BUDGET: Duration = Duration::from_secs(2);
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
-/// A pending block detected, or still pending with the reason.
-async fn detect_one(b: &ServerBlock) -> Result<ServerBlock, String> {
+/// A pending block detected, or still pending with the reason and whether it is that no
+/// server answered (then the block counts as down for offline mode).
+async fn detect_one(b: &ServerBlock) -> Result<ServerBlock, (String, bool)> {
     match b.detector().detect().await {
         Ok(d) => {
             info!("server {}: detected {}", b.name(), d.summary());
             Ok(b.detected(d))
         }
-        Err(e) => Err(format!("schema and base not detected yet: {e}")),
+        Err(e) => Err((
+            format!("schema and base not detected yet: {e}"),
+            matches!(e, DirError::Unreachable(_)),
+        )),
     }
 }
 
@@ -40,16 +44,19 @@ pub async fn detect_pending(blocks: Vec<ServerBlock>) -> Vec<ServerBlock> {
         let found = tokio::time::timeout(START_BUDGET, detect_one(&b))
             .await
             .unwrap_or_else(|_| {
-                Err(format!(
-                    "schema and base not detected yet: no server answered within {}s",
-                    START_BUDGET.as_secs()
+                Err((
+                    format!(
+                        "schema and base not detected yet: no server answered within {}s",
+                        START_BUDGET.as_secs()
+                    ),
+                    true,
                 ))
             });
         match found {
             Ok(d) => d,
-            Err(why) => {
+            Err((why, unreachable)) => {
                 warn!("server {}: {why}; its lookups and logins answer \"unavailable\" until a server answers (retried in the background, at least every {}s; set `schema` and `base` to start without asking)", b.name(), RETRY_MAX.as_secs());
-                b.into_pending(why)
+                b.into_pending(why, unreachable)
             }
         }
     });
@@ -83,9 +90,9 @@ pub async fn detect_later(
                     found = true;
                     blocks.push(d);
                 }
-                Err(why) => {
+                Err((why, unreachable)) => {
                     debug!("server {}: {why}", b.name());
-                    blocks.push(b.renewed());
+                    blocks.push(b.renewed().into_pending(why, unreachable));
                 }
             }
         }

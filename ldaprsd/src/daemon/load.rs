@@ -68,6 +68,7 @@ pub fn load(path: &Path, secrets: &mut Secrets) -> Result<(Config, Vec<ServerBlo
             b.into_pending(
                 "schema and base are detected from the directory, and no server has answered yet"
                     .into(),
+                false,
             )
         } else {
             b

@@ -37,6 +37,9 @@ pub struct BindResult {
 /// How recently a URI must have answered for a password to be sent there without a probe.
 const PROOF_OF_LIFE: Duration = Duration::from_secs(2);
 
+/// How long a kept connection has to answer its probe before it takes a password.
+const KEPT_PROBE: Duration = Duration::from_millis(200);
+
 /// A transport failure after the password was sent, as the error that stops failover.
 fn interrupted(e: DirError) -> DirError {
     match e {
@@ -102,12 +105,22 @@ impl ServerBlock {
     }
 
     /// A connection kept from an earlier login (`bind_pool.rs`), when the URI answered
-    /// within [`PROOF_OF_LIFE`] (a kept connection is never probed: a new one is).
-    fn reusable_bind_conn(&self, slot: Option<usize>, uri: &str) -> Option<Ldap> {
+    /// within [`PROOF_OF_LIFE`] and the connection itself answers a RootDSE read within
+    /// [`KEPT_PROBE`] (a connection a NAT or load balancer dropped silently must not take the
+    /// password: that would end the login without failover). Otherwise a new connection.
+    async fn reusable_bind_conn(&self, slot: Option<usize>, uri: &str) -> Option<Ldap> {
         if !self.answered_recently(slot) {
             return None;
         }
-        self.bind_pool.take(uri, self.clock.now())
+        let mut l = self.bind_pool.take(uri, self.clock.now())?;
+        let fut = l.search("", Scope::Base, "(objectClass=*)", vec!["1.1"]);
+        match tokio::time::timeout(KEPT_PROBE, fut).await {
+            Ok(Ok(_)) => Some(l),
+            _ => {
+                debug!("{uri}: a kept connection did not answer; a new one takes the bind");
+                None
+            }
+        }
     }
 
     /// Before a password goes to URI `i`: unless the URI answered within [`PROOF_OF_LIFE`], a
@@ -172,7 +185,7 @@ impl ServerBlock {
         if !self.password_transport_ok(&uri) {
             return Err(DirError::Server(format!("{uri} is neither TLS nor ldapi:// and allow_cleartext_passwords is off: the password was not sent")));
         }
-        let mut ldap = match self.reusable_bind_conn(slot, &uri) {
+        let mut ldap = match self.reusable_bind_conn(slot, &uri).await {
             Some(l) => l,
             None => {
                 let mut l = self.connect(&uri).await?;

@@ -43,6 +43,9 @@ pub struct ServerBlock {
     /// has answered the detection. Every operation fails as unreachable until the daemon
     /// replaces the block with a detected one.
     pending: Option<String>,
+    /// The pending block's detection failed because no server answered (not because a
+    /// server answered something detection could not use).
+    pending_unreachable: bool,
     /// What detection found (None: nothing was left to detect, or not yet).
     detected: Option<super::detection::Detection>,
     /// Connections kept for the next user bind (`bind_pool.rs`).
@@ -102,6 +105,7 @@ impl ServerBlock {
             clock: Arc::new(SystemClock),
             referred: std::sync::Mutex::new(std::collections::HashMap::new()),
             pending: None,
+            pending_unreachable: false,
             detected: None,
             bind_pool: Default::default(),
         }
@@ -118,10 +122,17 @@ impl ServerBlock {
         b
     }
 
-    /// This block, unable to answer until detection succeeds (`why` says what is missing).
-    pub fn into_pending(mut self, why: String) -> ServerBlock {
+    /// This block, unable to answer until detection succeeds (`why` says what is missing;
+    /// `unreachable`: because no server answered).
+    pub fn into_pending(mut self, why: String, unreachable: bool) -> ServerBlock {
         self.pending = Some(why);
+        self.pending_unreachable = unreachable;
         self
+    }
+
+    /// Whether the block is pending because no server answered its detection.
+    pub fn pending_unreachable(&self) -> bool {
+        self.pending.is_some() && self.pending_unreachable
     }
 
     /// Why the block cannot answer yet, if it cannot.
@@ -154,6 +165,7 @@ impl ServerBlock {
     pub fn renewed(&self) -> ServerBlock {
         let mut b = self.copy_for(self.cfg.clone());
         b.pending = self.pending.clone();
+        b.pending_unreachable = self.pending_unreachable;
         b.detected = self.detected.clone();
         b
     }

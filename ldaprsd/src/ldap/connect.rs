@@ -82,7 +82,9 @@ impl ServerBlock {
             .map_err(|e| transport(uri, "service bind", &e))?;
         if res.rc != rc::SUCCESS {
             // A refused service bind is the same on every replica; but another URI may be a
-            // differently configured server, so it still counts as this URI failing.
+            // differently configured server, so it still counts as this URI failing (though
+            // not as a server that is gone: see `SlotState::refused`).
+            self.note_refused(uri);
             return Err(DirError::Unreachable(format!(
                 "{uri}: service bind as {dn} refused: resultCode {} {}{}",
                 res.rc,
@@ -91,6 +93,13 @@ impl ServerBlock {
             )));
         }
         Ok(None)
+    }
+
+    /// Notes that the server at `uri` answered and refused the service bind.
+    pub(super) fn note_refused(&self, uri: &str) {
+        if let Some(s) = self.slots().iter().find(|s| s.uri == uri) {
+            s.state().refused = true;
+        }
     }
 
     fn open_conn(slot: &Slot) -> Option<Ldap> {
@@ -127,6 +136,7 @@ impl ServerBlock {
         let mut st = slot.state();
         st.conn = Some(ldap.clone());
         st.conn_until = until;
+        st.refused = false;
         drop(st);
         Ok((ldap, slot.uri.clone()))
     }

@@ -14,6 +14,11 @@ pub(super) struct SlotState {
     /// When the service connection's Kerberos context ends (GSSAPI binds): the connection is
     /// replaced shortly before, not used until it breaks.
     pub(super) conn_until: Option<Instant>,
+    /// The server answered but refused our service bind (a wrong or locked service account,
+    /// a refused SASL bind): it is reachable, so its being marked down never makes the
+    /// daemon offline (an attacker who locks the service account must not turn cached logins
+    /// on). Cleared by the next service bind that succeeds.
+    pub(super) refused: bool,
 }
 
 /// A URI that failed: requests prefer the others until a background probe finds it healthy.

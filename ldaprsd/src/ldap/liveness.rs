@@ -5,12 +5,19 @@ use super::block::ServerBlock;
 use std::time::Instant;
 
 impl ServerBlock {
-    /// Whether every URI of the block is marked down (offline mode needs all blocks so).
+    /// Whether no URI of the block answers (offline mode needs all blocks so): every URI is
+    /// marked down and none of them answered with a refusal of our service bind, or the
+    /// block is waiting for a detection no server has answered.
     pub fn all_down(&self) -> bool {
-        {
-            let slots = self.slots();
-            !slots.is_empty() && slots.iter().all(|s| s.state().dead.is_some())
+        if self.pending().is_some() {
+            return self.pending_unreachable();
         }
+        let slots = self.slots();
+        !slots.is_empty()
+            && slots.iter().all(|s| {
+                let st = s.state();
+                st.dead.is_some() && !st.refused
+            })
     }
 
     /// When an operation on any URI of the block last got an answer.

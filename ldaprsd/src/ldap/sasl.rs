@@ -94,6 +94,7 @@ impl ServerBlock {
             Ok(r) => r.map_err(|e| transport(uri, &format!("SASL {how} bind"), &e))?,
         };
         if res.rc != rc::SUCCESS {
+            self.note_refused(uri);
             return Err(DirError::Unreachable(format!(
                 "{uri}: SASL {how} bind refused: resultCode {} {}",
                 res.rc, res.text
