@@ -228,8 +228,9 @@ fn plain_ldap_to_the_dc_names_the_fix() {
             "test",
         ],
     );
-    // (`server test` still calls the block usable with its service bind refused, and exits 0.)
-    let _ = code;
+    // A refused service bind makes the URI not usable, and the exit code says so.
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("NOT USABLE"), "{text}");
     assert!(text.contains("REFUSED (resultCode 8"), "{text}");
     assert!(text.contains(fix), "{text}");
 }

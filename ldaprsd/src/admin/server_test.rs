@@ -238,7 +238,12 @@ pub async fn server_test(block: &ServerBlock) -> Vec<Report> {
         if r.usable {
             match block.diagnose(&uri).await {
                 Ok((bind, rootdse)) => {
-                    r.add("service bind", bind);
+                    // The daemon cannot search with a refused service account: not usable.
+                    if bind.contains(": REFUSED (") {
+                        r.fail("service bind", bind);
+                    } else {
+                        r.add("service bind", bind);
+                    }
                     for (k, v) in rootdse {
                         r.add(&k, v);
                     }
