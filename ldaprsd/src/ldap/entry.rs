@@ -140,7 +140,7 @@ mod sid_text_tests {
             attrs,
             bin_attrs,
         });
-        assert_eq!(e.values("objectSid"), &[want.clone()]);
+        assert_eq!(e.values("objectSid"), std::slice::from_ref(&want));
         assert_eq!(e.values("tokenGroups"), &[want]);
         assert_eq!(e.values("cn"), &["dave".to_string()]);
         // Already a string SID: kept; garbage: dropped.
