@@ -27,10 +27,14 @@ fn kdc(name: &str, keytab: &Path, alice_pw: &str) -> Kdc {
 }
 
 fn config(slapd: &Slapd, keytab: &Path) -> String {
+    config_top(slapd, keytab, "")
+}
+
+fn config_top(slapd: &Slapd, keytab: &Path, top: &str) -> String {
     Env::config_for(
         slapd,
         "rfc2307",
-        "[cache]\nentry_ttl = 0\nnegative_ttl = 0\n",
+        &format!("[cache]\nentry_ttl = 0\nnegative_ttl = 0\n{top}"),
         &format!(
             "\n[servers.auth]\nmethod = \"krb5\"\nrealm = \"{REALM}\"\nkeytab = \"{}\"\nverify_principal = \"{HOST}\"\n",
             keytab.display()
@@ -67,13 +71,13 @@ fn krb5_logins_right_wrong_expired_unknown_and_spoofed() {
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("Authentication failure"), "{out}");
 
-    // Expired at the KDC (the password itself right): the forced change of an expired
-    // password, with the same message as a password policy's.
+    // Expired at the KDC (the password itself right): no login (a KDC's KEY_EXPIRED cannot
+    // be verified against the keytab), the user told how to change it.
     let (code, out) = env.pam("bob", "bob-krb-pw", &["authenticate", "acct_mgmt"]);
     assert_ne!(code, 0, "{out}");
     assert!(
-        out.contains("You are required to change your password immediately (password expired).")
-            && out.contains("Authentication token is no longer valid; new one required"),
+        out.contains("Your password has expired. Change it with kpasswd")
+            && out.contains("Authentication failure"),
         "{out}\n{}",
         env.daemon_log()
     );
@@ -127,6 +131,78 @@ fn krb5_logins_right_wrong_expired_unknown_and_spoofed() {
         "{out}"
     );
     assert!(t.elapsed() < Duration::from_secs(12), "{:?}", t.elapsed());
+}
+
+/// Review finding 1: a rogue KDC of the realm answers KDC_ERR_KEY_EXPIRED for alice and then
+/// grants a kadmin/changepw ticket for the password it chose (it knows that key, not our host
+/// key). Nothing of that is verifiable, so nobody logs in and no password is cached for
+/// offline logins.
+#[test]
+fn rogue_kdc_key_expired_logs_nobody_in_and_caches_nothing() {
+    let slapd = Slapd::start("krb5-rogue", "rfc2307.ldif", "rfc2307");
+    let dir = ldaprs_tests::scratch("krb5-rogue-keys");
+    let keytab = dir.join("host.keytab");
+    let real = kdc("krb5-rogue-real", &keytab, "krb-alice-pw");
+    let rogue = kdc("krb5-rogue", &dir.join("rogue-host.keytab"), "attacker-pw");
+    rogue.kadmin("modprinc -pwexpire yesterday alice");
+    let mut env = Env::new("krb5-rogue");
+    env.set_env("KRB5_CONFIG", &rogue.krb5_conf.display().to_string());
+    env.write_config(&config_top(
+        &slapd,
+        &keytab,
+        "\n[offline]\ncache_credentials = true\n",
+    ));
+    env.start_daemon();
+
+    for ops in [&["authenticate"][..], &["authenticate", "acct_mgmt"][..]] {
+        let (code, out) = env.pam("alice", "attacker-pw", ops);
+        assert_ne!(
+            code,
+            0,
+            "the rogue KDC logged alice in: {out}\n{}",
+            env.daemon_log()
+        );
+        assert!(
+            out.contains("Your password has expired"),
+            "{out}\n{}",
+            env.daemon_log()
+        );
+    }
+    assert!(
+        rogue.log().contains("AS_REQ") && rogue.log().contains("kadmin/changepw"),
+        "the rogue KDC was asked: {}",
+        rogue.log()
+    );
+    assert!(!real.log().contains("alice@"), "{}", real.log());
+    let log = env.daemon_log();
+    assert!(log.contains("KDC_ERR_KEY_EXPIRED"), "{log}");
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("auth user=alice") && l.contains("success")),
+        "{log}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let o = env.run(&[
+        ldaprs_tests::artifact("ldaprsctl").to_str().unwrap(),
+        "--config",
+        env.config.to_str().unwrap(),
+        "cache",
+        "show",
+        "alice",
+    ]);
+    let shown = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        shown.contains("not possible: no cached password"),
+        "{shown}\n{log}"
+    );
+    assert!(!env.state_from_host().join("credentials.db").exists());
+    println!(
+        "{}",
+        log.lines()
+            .filter(|l| l.contains("alice"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 /// Password changes at the KDC (kpasswd through kadmind): bob's expired password is replaced

@@ -118,10 +118,11 @@ fn verify_current(
     match daemon.call(&req) {
         Ok(Response::Auth { code, message }) => {
             let pc = match code {
-                AuthCode::Success => PamCode::Success,
-                AuthCode::Denied | AuthCode::NewAuthtokRequired | AuthCode::PasswordRejected => {
-                    PamCode::AuthErr
-                }
+                // NewAuthtokRequired: an expired Kerberos password, right as far as the KDC
+                // says. Not a login (authenticate fails on it), but the change may go ahead:
+                // the daemon believes it only when the new password verifies.
+                AuthCode::Success | AuthCode::NewAuthtokRequired => PamCode::Success,
+                AuthCode::Denied | AuthCode::PasswordRejected => PamCode::AuthErr,
                 AuthCode::UserUnknown => PamCode::UserUnknown,
                 AuthCode::Unavailable => PamCode::AuthinfoUnavail,
                 AuthCode::AccountDenied | AuthCode::Expired | AuthCode::Refused => {

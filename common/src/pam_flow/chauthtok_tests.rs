@@ -63,6 +63,32 @@ fn wrong_current_password_stops_before_the_new_one() {
     assert_eq!(h.old_item, None);
 }
 
+/// An expired Kerberos password (the daemon's `NewAuthtokRequired` to the Authenticate): the
+/// change goes ahead (the daemon believes it only once the new password verifies).
+#[test]
+fn expired_current_password_may_be_changed() {
+    let mut h = typing("bob", &["old-pw", "new-pw-1", "new-pw-1"]);
+    let mut d = seq(vec![
+        alice(),
+        msg(AuthCode::NewAuthtokRequired, "Your password has expired."),
+        msg(AuthCode::Success, "Password changed."),
+    ]);
+    let o = Options::default();
+    assert_eq!(
+        chauthtok(&mut h, &mut d, &o, ChangePhase::Prelim, false),
+        PamCode::Success
+    );
+    assert_eq!(h.old_item.as_deref(), Some(&b"old-pw"[..]));
+    assert_eq!(
+        chauthtok(&mut h, &mut d, &o, ChangePhase::Update, false),
+        PamCode::Success
+    );
+    assert!(
+        matches!(&d.asked[2], Request::ChangePassword { old: Some(o), .. } if o.expose() == b"old-pw")
+    );
+    assert!(h.shown.is_empty(), "{:?}", h.shown);
+}
+
 #[test]
 fn local_users_are_left_to_pam_unix() {
     let mut h = typing("root", &[]);

@@ -21,7 +21,8 @@ pub enum KrbOutcome {
     WrongPassword {
         principal: String,
     },
-    /// The password is right but expired (KDC_ERR_KEY_EXPIRED).
+    /// The password is expired (KDC_ERR_KEY_EXPIRED) and right as far as a changepw ticket
+    /// says: NOT verified against the keytab.
     Expired {
         principal: String,
     },
@@ -77,8 +78,9 @@ pub async fn password_login(
 }
 
 /// KDC_ERR_KEY_EXPIRED comes before the KDC checks the password: a changepw ticket (granted
-/// for expired passwords) proves it right, as pam_krb5 does. A spoofed KDC could grant that
-/// ticket too; the change that follows is verified against the keytab (`backend.rs`).
+/// for expired passwords) tells it right, as pam_krb5 does. A spoofed KDC could grant that
+/// ticket too, so `Expired` never logs in (`login/krb5.rs`): it only lets a password change
+/// start, and the change is believed once the new password verifies (`backend.rs`).
 fn expired(principal: &str, password: &str) -> KrbOutcome {
     use super::kpasswd::{check_blocking, KpasswdOutcome};
     let p = || principal.to_string();

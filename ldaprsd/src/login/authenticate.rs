@@ -208,6 +208,11 @@ impl<A: Accounts> Logins<A> {
             }
         };
         let server = self.accounts.block_name(i);
+        if self.accounts.kerberos(i) {
+            if let Some(v) = super::krb5::expired_verdict(&r, &server) {
+                return Tried::Decided(v);
+            }
+        }
         match &r.outcome {
             BindOutcome::Success => {
                 Tried::Decided(self.bound(i, user, t, &r, peer).unwrap_or_else(|v| v))

@@ -1,16 +1,21 @@
 //! Kerberos password logins (`[servers.auth] method = "krb5"`) as the auth stage sees them:
 //! the KDC's verdict (`krb/login.rs`) in the shape of a bind's result, so that the rest of
-//! the stage is the same: an expired password leads to the same forced change (and message)
-//! as an expired one under a password policy, a locked principal to the policy's "account
-//! locked", no KDC to "unavailable".
+//! the stage is the same: a locked principal leads to the policy's "account locked", no KDC
+//! to "unavailable". An expired password never logs in (`expired_verdict`): the KDC's
+//! KEY_EXPIRED and the kadmin/changepw ticket that proves the password cannot be checked
+//! against the host keytab, so a spoofed KDC could send both.
 
+use super::verdict::Verdict;
 use crate::krb::kpasswd::KpasswdOutcome;
 use crate::krb::login::KrbOutcome;
-use crate::ldap::ad_diagnostic::AdReason;
 use crate::ldap::ppolicy::{PolicyError, PolicyResponse};
 use crate::ldap::result_code as rc;
 use crate::ldap::{BindOutcome, BindResult, ChangeOutcome, DirError};
 use crate::{info, warn};
+use ldaprs_common::protocol::AuthCode;
+
+/// What a user whose Kerberos password has expired is told at login.
+pub const MSG_KRB_EXPIRED: &str = "Your password has expired. Change it with kpasswd (or passwd in a session you already have), or ask your system administrator, then log in again.";
 
 fn with(outcome: BindOutcome, error: Option<PolicyError>) -> BindResult {
     BindResult {
@@ -30,14 +35,14 @@ pub fn as_bind_result(o: KrbOutcome, server: &str) -> Result<BindResult, DirErro
     Ok(match o {
         KrbOutcome::Verified { .. } => with(BindOutcome::Success, None),
         KrbOutcome::WrongPassword { .. } => with(BindOutcome::InvalidCredentials, None),
-        // The right password, expired: logged in to change it, as AD's 532 (the same
-        // must-change path and PAM message as a ppolicy expiry).
+        // Expired, the password right as far as the (unverifiable) changepw ticket says:
+        // refused as an expired policy password is, never the must-change success.
         KrbOutcome::Expired { principal } => {
-            info!("server {server}: Kerberos: the password of {principal} has expired (KDC_ERR_KEY_EXPIRED, the password checked through kadmin/changepw): a change is required, as for AD's 532");
-            BindResult {
-                ad_reason: Some(AdReason::PasswordExpired),
-                ..with(BindOutcome::InvalidCredentials, None)
-            }
+            info!("server {server}: Kerberos: the password of {principal} has expired (KDC_ERR_KEY_EXPIRED, the password checked through kadmin/changepw, which our keytab cannot verify): not logged in");
+            with(
+                BindOutcome::InvalidCredentials,
+                Some(PolicyError::PasswordExpired),
+            )
         }
         KrbOutcome::Revoked { .. } => with(
             BindOutcome::InvalidCredentials,
@@ -56,6 +61,22 @@ pub fn as_bind_result(o: KrbOutcome, server: &str) -> Result<BindResult, DirErro
         KrbOutcome::Unavailable(m) => {
             return Err(DirError::Unreachable(format!("server {server}: {m}")))
         }
+    })
+}
+
+/// The auth stage's answer to an expired Kerberos password: `NewAuthtokRequired`, which
+/// `pam_sm_authenticate` turns into a failure and a password change's first pass accepts as
+/// "the current password may be used for the change" (the change itself is believed only
+/// when the new password gives a ticket the keytab verifies, `backend.rs`). Never Success,
+/// never learned for offline logins.
+pub fn expired_verdict(r: &BindResult, server: &str) -> Option<Verdict> {
+    let expired = r.policy.as_ref().and_then(|p| p.error) == Some(PolicyError::PasswordExpired);
+    (r.outcome == BindOutcome::InvalidCredentials && expired).then(|| {
+        Verdict::info(
+            AuthCode::NewAuthtokRequired,
+            MSG_KRB_EXPIRED,
+            format!("refused: the Kerberos password has expired (server {server}); a login needs a changed password"),
+        )
     })
 }
 
@@ -93,7 +114,12 @@ mod tests {
         let r = as_bind_result(KrbOutcome::Verified { principal: p() }, "s").unwrap();
         assert_eq!(r.outcome, BindOutcome::Success);
         let r = as_bind_result(KrbOutcome::Expired { principal: p() }, "s").unwrap();
-        assert_eq!(r.ad_reason, Some(AdReason::PasswordExpired));
+        assert_eq!(r.ad_reason, None, "never AD's must-change success");
+        assert_ne!(r.outcome, BindOutcome::Success);
+        let v = expired_verdict(&r, "s").unwrap();
+        assert_eq!(v.code, AuthCode::NewAuthtokRequired);
+        let ok = as_bind_result(KrbOutcome::Verified { principal: p() }, "s").unwrap();
+        assert!(expired_verdict(&ok, "s").is_none());
         let r = as_bind_result(KrbOutcome::Revoked { principal: p() }, "s").unwrap();
         assert_eq!(r.policy.unwrap().error, Some(PolicyError::AccountLocked));
         let r = as_bind_result(KrbOutcome::NotVerified("spoof".into()), "s").unwrap();
