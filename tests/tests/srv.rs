@@ -149,3 +149,100 @@ fn srv_without_records_is_named() {
         "{log}"
     );
 }
+
+/// Review finding 3: DNS is not authenticated, so an SRV target outside the domain (here the
+/// preferred one, `evil.other.test`, and `evilsrv.test`, which ends in the domain's letters
+/// but not on a label boundary) is skipped with a warning naming the key that allows it;
+/// listed in `referral_hosts`, it is used.
+#[test]
+fn srv_targets_outside_the_domain_are_skipped() {
+    let good = Slapd::start("srv-good", "rfc2307.ldif", "rfc2307");
+    let evil = Slapd::start("srv-evil", "rfc2307.ldif", "rfc2307");
+    let mut recs = records(&[("a", good.port, 20)]);
+    for (host, prio) in [("evil.other.test", 10), ("evilsrv.test", 5)] {
+        recs.push(format!(
+            "--srv-host=_ldap._tcp.srv.test,{host},{},{prio},0",
+            evil.port
+        ));
+        recs.push(format!("--host-record={host},127.0.0.1"));
+    }
+    let dns = Dnsmasq::start("srv-outside", &recs, 60);
+    let mut env = Env::new("srv-outside");
+    env.bind_file(&dns.resolv_conf, "/etc/resolv.conf");
+    let config = |extra: &str| {
+        Env::config_uris(
+            &["dns-srv:srv.test"],
+            "rfc2307",
+            "[cache]\nentry_ttl = 0\nnegative_ttl = 0\n",
+            &format!("allow_cleartext_passwords = true\n{extra}"),
+        )
+    };
+    env.write_config(&config(""));
+    let st = server_test(&env);
+    println!("{st}");
+    let skipped = format!(
+        "ldap://evil.other.test:{} skipped: evil.other.test is not srv.test or under it",
+        evil.port
+    );
+    assert!(st.contains(&skipped), "{st}");
+    assert!(
+        st.contains("list it in referral_hosts = [\"evil.other.test\"]"),
+        "{st}"
+    );
+    assert!(
+        !st.contains(&format!("server test ldap://evil.other.test:{}", evil.port)),
+        "{st}"
+    );
+
+    env.start_daemon();
+    for user in ["alice", "bob"] {
+        let (code, out) = env.getent(&["-s", "ldaprs", "passwd", user]);
+        assert_eq!(code, 0, "{user}: {out}");
+    }
+    assert!(
+        searches_for(&good.log(), "alice") >= 1,
+        "{}",
+        env.daemon_log()
+    );
+    assert_eq!(
+        searches_for(&evil.log(), "alice"),
+        0,
+        "{}",
+        env.daemon_log()
+    );
+    assert_eq!(searches_for(&evil.log(), "bob"), 0);
+    let log = env.daemon_log();
+    assert_eq!(
+        log.matches(&skipped).count(),
+        1,
+        "one warning per skipped target:\n{log}"
+    );
+    assert!(
+        log.contains("evilsrv.test is not srv.test or under it"),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "dns-srv:srv.test resolved to ldap://a.srv.test:{} (",
+            good.port
+        )),
+        "{log}"
+    );
+
+    // Allowed by the admin: used (it has the lowest priority number of the allowed ones).
+    env.stop_daemon();
+    env.write_config(&config("referral_hosts = [\"evil.other.test\"]\n"));
+    env.start_daemon();
+    let (code, out) = env.getent(&["-s", "ldaprs", "passwd", "carol"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        searches_for(&evil.log(), "carol") >= 1,
+        "{}",
+        env.daemon_log()
+    );
+    assert!(
+        searches_for(&good.log(), "carol") == 0,
+        "{}",
+        env.daemon_log()
+    );
+}

@@ -78,7 +78,8 @@ pub struct Server {
     /// Hosts (`host` or `host:port`) whose referrals and continuation references are followed,
     /// besides the block's own URIs. A reference to any other host is skipped (one debug
     /// line): its part of the answer is missing, which for `[pam] deny_groups` means a deny
-    /// group held only there does not deny.
+    /// group held only there does not deny. Also the DNS SRV targets outside a `dns-srv:`
+    /// domain that may be used (`ldap/srv.rs`).
     #[serde(default)]
     pub referral_hosts: Vec<String>,
     #[serde(default)]

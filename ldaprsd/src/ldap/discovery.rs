@@ -59,9 +59,16 @@ impl ServerBlock {
                 self.cfg.tls.mode == TlsMode::Ldaps,
                 self.cfg.tls.mode == TlsMode::Starttls,
             );
-            match discover(&names, self.op_timeout, jitter_unit).await {
+            let allowed = &self.cfg.referral_hosts;
+            match discover(&names, domain, allowed, self.op_timeout, jitter_unit).await {
                 Ok(d) => {
-                    let old = st.found.get(domain).map(|o| o.uris.clone());
+                    let old = st.found.get(domain);
+                    if old.map(|o| &o.skipped) != Some(&d.skipped) {
+                        for s in &d.skipped {
+                            warn!("server {}: {entry}: {s}", self.cfg.name);
+                        }
+                    }
+                    let old = old.map(|o| o.uris.clone());
                     if old.as_ref() != Some(&d.uris) {
                         info!(
                             "server {}: {entry} resolved to {} (TTL {}s)",

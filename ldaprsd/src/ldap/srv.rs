@@ -75,6 +75,56 @@ pub struct Discovered {
     pub uris: Vec<String>,
     pub ttl: Duration,
     pub lines: Vec<String>,
+    /// The targets not used because they are outside the domain (one line each, with the
+    /// key that allows them): warned once per change.
+    pub skipped: Vec<String>,
+}
+
+/// May SRV target `t` of `dns-srv:<domain>` be used? Only when its host is the domain or
+/// under it (on label boundaries, any case), or listed in `allowed` (the block's
+/// `referral_hosts`: `host` for any port, `host:port` for that one). DNS answers are not
+/// authenticated, and TLS is verified against the target's own name: a target elsewhere
+/// could be anyone's server with a valid certificate for its own name.
+pub fn target_allowed(t: &Target, domain: &str, allowed: &[String]) -> bool {
+    let host = t.host.trim_end_matches('.').to_ascii_lowercase();
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    if host == d
+        || host
+            .strip_suffix(&d)
+            .is_some_and(|head| head.ends_with('.'))
+    {
+        return true;
+    }
+    allowed.iter().any(|entry| {
+        let (h, port) = match entry.rsplit_once(':') {
+            Some((h, p)) if !h.is_empty() && !h.ends_with(':') => match p.parse::<u16>() {
+                Ok(p) => (h, Some(p)),
+                Err(_) => (entry.as_str(), None),
+            },
+            _ => (entry.as_str(), None),
+        };
+        let h = h.trim_start_matches('[').trim_end_matches(']');
+        h.trim_end_matches('.').eq_ignore_ascii_case(&host) && port.is_none_or(|p| p == t.port)
+    })
+}
+
+/// Splits `targets` into the allowed ones and a line for each skipped one.
+fn screen(targets: Vec<Target>, domain: &str, allowed: &[String]) -> (Vec<Target>, Vec<String>) {
+    let (ok, out): (Vec<Target>, Vec<Target>) = targets
+        .into_iter()
+        .partition(|t| target_allowed(t, domain, allowed));
+    let skipped = out
+        .iter()
+        .map(|t| {
+            format!(
+                "{} skipped: {} is not {domain} or under it (DNS is not authenticated); to use it, list it in referral_hosts = [\"{}\"]",
+                t.uri(),
+                t.host,
+                t.host
+            )
+        })
+        .collect();
+    (ok, skipped)
 }
 
 /// The SRV names asked for `domain`: AD's domain-controller record for `schema = "ad"`, else
@@ -104,6 +154,8 @@ pub fn query_names(
 /// publish only `_ldap._tcp`); none at all is, naming each answer.
 pub async fn discover(
     names: &[(String, bool)],
+    domain: &str,
+    allowed: &[String],
     timeout: Duration,
     unit: impl FnMut() -> f64,
 ) -> Result<Discovered, String> {
@@ -149,10 +201,16 @@ pub async fn discover(
             misses.push(format!("{name}: no usable SRV record"));
         }
     }
+    let (targets, skipped) = screen(targets, domain, allowed);
     if targets.is_empty() {
+        misses.extend(skipped);
         return Err(format!("SRV lookup found no server: {}", misses.join("; ")));
     }
-    Ok(arrange(targets, ttl, &misses, unit))
+    let mut d = arrange(targets, ttl, &misses, unit);
+    d.lines
+        .extend(skipped.iter().map(|m| format!("not used: {m}")));
+    d.skipped = skipped;
+    Ok(d)
 }
 
 /// The discovered targets as URIs: the `_ldaps` ones first (TLS from the first byte), each
@@ -182,6 +240,7 @@ fn arrange(
         uris,
         ttl: Duration::from_secs(u64::from(ttl)),
         lines,
+        skipped: Vec::new(),
     }
 }
 
@@ -244,6 +303,36 @@ mod tests {
         // A weight-0 target comes after a weighted one unless the pick lands on 0.
         let o = rfc2782_order(vec![t(1, 0, "zero"), t(1, 5, "five")], || 0.5);
         assert_eq!(hosts(&o), ["five", "zero"]);
+    }
+
+    #[test]
+    fn targets_outside_the_domain_need_referral_hosts() {
+        let ok = |host: &str, allowed: &[&str]| {
+            let allowed: Vec<String> = allowed.iter().map(|s| s.to_string()).collect();
+            target_allowed(&t(0, 0, host), "Example.COM", &allowed)
+        };
+        assert!(ok("example.com", &[]));
+        assert!(ok("ldap1.example.com", &[]));
+        assert!(ok("DC1.Sub.EXAMPLE.com.", &[]));
+        assert!(!ok("evilexample.com", &[]), "not on a label boundary");
+        assert!(!ok("example.com.evil.net", &[]));
+        assert!(!ok("ldap.evil.net", &[]));
+        assert!(ok("ldap.evil.net", &["LDAP.evil.net"]));
+        assert!(ok("ldap.evil.net", &["ldap.evil.net:389"]));
+        assert!(!ok("ldap.evil.net", &["ldap.evil.net:636"]));
+        assert!(!ok("ldap.evil.net", &["other.evil.net"]));
+        let (kept, skipped) = screen(
+            vec![t(0, 0, "a.example.com"), t(0, 0, "ldap.evil.net")],
+            "example.com",
+            &[],
+        );
+        assert_eq!(hosts(&kept), ["a.example.com"]);
+        assert_eq!(skipped.len(), 1);
+        assert!(
+            skipped[0].contains("ldap://ldap.evil.net:389 skipped")
+                && skipped[0].contains("referral_hosts = [\"ldap.evil.net\"]"),
+            "{skipped:?}"
+        );
     }
 
     #[test]
