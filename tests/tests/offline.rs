@@ -335,6 +335,39 @@ fn cached_logins_offline_lockout_and_back_online() {
     slapd.stop();
 }
 
+/// Ten wrong passwords at once from root (like ten `su alice` or ssh connections, which the
+/// daemon neither serialises nor slows down): only `failed_logins` (5) of them are checked
+/// against the cached hash, the other five are refused as locked without a check.
+#[test]
+fn parallel_wrong_passwords_offline_get_no_more_than_failed_logins_checks() {
+    let (slapd, env) = setup("offline-race", "[offline]\ncache_credentials = true\n");
+    assert_eq!(login(&env, "alice", "alice-pw").0, 0);
+    std::thread::sleep(Duration::from_millis(500));
+    slapd.freeze();
+    let (code, out, _) = login(&env, "alice", "alice-pw");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(CACHED), "{out}");
+    let t = Instant::now();
+    let codes: Vec<i32> = std::thread::scope(|s| {
+        let tries: Vec<_> = (0..10)
+            .map(|_| s.spawn(|| env.pam("alice", "wrong", &["authenticate"]).0))
+            .collect();
+        tries.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    eprintln!("10 parallel wrong passwords offline: {:?}", t.elapsed());
+    assert!(codes.iter().all(|c| *c != 0), "{codes:?}");
+    let log = env.daemon_log();
+    let checked = log.matches("offline: wrong password (").count();
+    let locked = log
+        .matches("offline: refused, offline login locked until")
+        .count();
+    assert_eq!((checked, locked), (5, 5), "{log}");
+    let (code, out, _) = login(&env, "alice", "alice-pw");
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("offline login is locked"), "{out}");
+    slapd.thaw();
+}
+
 /// The cached password is not used past `[offline] credentials_max_age`.
 #[test]
 fn cached_credentials_expire() {

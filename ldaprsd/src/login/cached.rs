@@ -16,6 +16,7 @@ use ldaprs_common::config::OfflineSection;
 use ldaprs_common::protocol::Passwd;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use zeroize::Zeroizing;
 
 pub const FILE: &str = "credentials.db";
 const KIND: &[u8; 4] = b"CRED";
@@ -79,6 +80,32 @@ pub fn verify_password(pw: &[u8], phc: &str) -> bool {
     PasswordHash::new(phc)
         .and_then(|h| Argon2::default().verify_password(pw, &h))
         .is_ok()
+}
+
+/// Argon2 jobs running at once, hashing and verifying, online and offline. Each takes 19 MiB
+/// for a few tens of milliseconds: 256 root connections at once (socket/admission.rs) must
+/// not mean 256 × 19 MiB on a laptop, and more jobs than cores only queue on the CPU anyway.
+pub const ARGON2_AT_ONCE: usize = 2;
+pub(super) static ARGON2_TURNS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(ARGON2_AT_ONCE);
+
+/// [`hash_password`] on the blocking pool, waiting for one of the [`ARGON2_AT_ONCE`] turns.
+pub async fn hash_bounded(pw: Zeroizing<Vec<u8>>) -> Option<String> {
+    let _turn = ARGON2_TURNS.acquire().await.ok()?;
+    tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .ok()
+        .flatten()
+}
+
+/// [`verify_password`] on the blocking pool, waiting for one of the [`ARGON2_AT_ONCE`] turns.
+pub async fn verify_bounded(pw: Zeroizing<Vec<u8>>, phc: String) -> bool {
+    let Ok(_turn) = ARGON2_TURNS.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
+        .await
+        .unwrap_or(false)
 }
 
 fn encode_entry(e: &mut Encoder, x: &Entry) {
@@ -282,6 +309,20 @@ impl Credentials {
         }
         f(self.lock().entry(user.to_string()).or_default());
         self.save_soon();
+    }
+
+    /// Changes an existing record under the lock (None when there is none): `f` returns its
+    /// answer and whether the file must be written.
+    pub fn try_update<R>(
+        self: &Arc<Self>,
+        user: &str,
+        f: impl FnOnce(&mut CachedLogin) -> (R, bool),
+    ) -> Option<R> {
+        let (r, changed) = f(self.lock().get_mut(user)?);
+        if changed {
+            self.save_soon();
+        }
+        Some(r)
     }
 
     /// Forgets one user entirely (memory and disk). Whether there was something.

@@ -8,7 +8,7 @@
 use super::access::{decide, Decision, Facts};
 use super::account_state::{self, State};
 use super::accounts::Accounts;
-use super::cached::{hash_password, verify_password, CachedFacts, CachedLogin};
+use super::cached::{hash_bounded, verify_bounded, CachedFacts, CachedLogin};
 use super::logins::Logins;
 use super::verdict::{Step, Verdict, MSG_RULES_UNCHECKED};
 use crate::clock::utc;
@@ -30,6 +30,13 @@ pub fn msg_locked(minutes: u64) -> String {
     format!("Too many wrong passwords while the directory cannot be reached: offline login is locked for {minutes} more minute(s).")
 }
 
+/// One offline password check under way: its number among the wrong passwords in a row, and
+/// the lock it set (when it was the `failed_logins`-th).
+struct Attempt {
+    n: u32,
+    locked: Option<i64>,
+}
+
 impl<A: Accounts> Logins<A> {
     /// "Unavailable", with the no-cached-login message; the log says why.
     fn no_cached_login(&self, user: &str, why: impl std::fmt::Display) -> Verdict {
@@ -40,7 +47,10 @@ impl<A: Accounts> Logins<A> {
         )
     }
 
-    /// The auth stage offline.
+    /// The auth stage offline. The attempt is counted as a wrong password under the lock
+    /// before the hash is verified (so parallel guesses cannot all pass one snapshot of the
+    /// lockout), and a right password clears the count only if no other attempt locked
+    /// offline login meanwhile.
     pub(super) async fn offline_authenticate(&self, user: &str, pw: &str, peer: Peer) -> Verdict {
         if !self.cached.enabled() {
             return self.no_cached_login(user, "[offline] cache_credentials is off");
@@ -59,27 +69,20 @@ impl<A: Accounts> Logins<A> {
         if now.saturating_sub(at) > i64::try_from(max).unwrap_or(i64::MAX) {
             return self.no_cached_login(user, format!("the cached password is from the online login of {}, older than [offline] credentials_max_age = {max} s", utc(at)));
         }
-        if rec.locked_until > now {
-            let minutes = u64::try_from(rec.locked_until - now)
-                .unwrap_or(0)
-                .div_ceil(60);
-            return Verdict::info(
-                AuthCode::Denied,
-                &msg_locked(minutes),
-                format!("offline: refused, offline login locked until {} after [offline] failed_logins = {} wrong passwords", utc(rec.locked_until), self.cached.cfg.failed_logins),
-            );
-        }
         if let Err(v) = self.offline_caller(&rec, peer) {
             return v;
         }
+        let attempt = match self.begin_attempt(user, now) {
+            Ok(a) => a,
+            Err(v) => return v,
+        };
         let secret = Zeroizing::new(pw.as_bytes().to_vec());
-        let ok = tokio::task::spawn_blocking(move || verify_password(&secret, &phc))
-            .await
-            .unwrap_or(false);
-        if !ok {
-            return self.offline_wrong_password(user, now);
+        if !verify_bounded(secret, phc.clone()).await {
+            return self.offline_wrong_password(&attempt);
         }
-        self.cached.update(user, |u| u.failures = 0);
+        if let Err(v) = self.end_attempt(user, &phc, &attempt) {
+            return v;
+        }
         if let Some(f) = &rec.facts {
             if let Err(v) = self.offline_rules(f, user, None) {
                 return v;
@@ -95,6 +98,69 @@ impl<A: Accounts> Logins<A> {
         )
     }
 
+    fn locked(&self, until: i64, now: i64) -> Verdict {
+        let minutes = u64::try_from(until.saturating_sub(now))
+            .unwrap_or(0)
+            .div_ceil(60);
+        Verdict::info(
+            AuthCode::Denied,
+            &msg_locked(minutes),
+            format!("offline: refused, offline login locked until {} after [offline] failed_logins = {} wrong passwords", utc(until), self.cached.cfg.failed_logins),
+        )
+    }
+
+    /// Under the lock: refused while offline login is locked; else the attempt counted as a
+    /// wrong password (locking at `failed_logins` in a row) until its hash check says better.
+    fn begin_attempt(&self, user: &str, now: i64) -> Step<Attempt> {
+        let cfg = &self.cached.cfg;
+        let (limit, lockout) = (cfg.failed_logins, cfg.lockout);
+        let started = self.cached.try_update(user, |u| {
+            if u.locked_until > now {
+                return (Err(u.locked_until), false);
+            }
+            u.failures = u.failures.saturating_add(1);
+            let mut a = Attempt {
+                n: u.failures,
+                locked: None,
+            };
+            if limit > 0 && u.failures >= limit {
+                u.failures = 0;
+                u.locked_until = now.saturating_add(i64::try_from(lockout).unwrap_or(0));
+                a.locked = Some(u.locked_until);
+            }
+            (Ok(a), true)
+        });
+        match started {
+            None => Err(self.no_cached_login(user, "the cached login was removed meanwhile")),
+            Some(Err(until)) => Err(self.locked(until, now)),
+            Some(Ok(a)) => Ok(a),
+        }
+    }
+
+    /// The right password: the count cleared (and the lock this attempt set), unless another
+    /// attempt locked offline login during the check or the hash changed meanwhile.
+    fn end_attempt(&self, user: &str, phc: &str, a: &Attempt) -> Step<()> {
+        let now = self.clock.unix_now();
+        let ended = self.cached.try_update(user, |u| {
+            if u.hash.as_ref().map(|h| h.0.as_str()) != Some(phc) {
+                return (Err(None), false);
+            }
+            if u.locked_until > now && Some(u.locked_until) != a.locked {
+                return (Err(Some(u.locked_until)), false);
+            }
+            u.failures = 0;
+            u.locked_until = 0;
+            (Ok(()), true)
+        });
+        match ended {
+            Some(Ok(())) => Ok(()),
+            Some(Err(Some(until))) => Err(self.locked(until, now)),
+            None | Some(Err(None)) => {
+                Err(self.no_cached_login(user, "the cached password was removed meanwhile"))
+            }
+        }
+    }
+
     /// A non-root caller only for its own uid (known from the cached entry).
     fn offline_caller(&self, rec: &CachedLogin, peer: Peer) -> Step<()> {
         match &rec.facts {
@@ -108,26 +174,15 @@ impl<A: Accounts> Logins<A> {
         }
     }
 
-    /// Counts a wrong offline password; at `failed_logins` in a row offline login locks.
-    fn offline_wrong_password(&self, user: &str, now: i64) -> Verdict {
+    /// A wrong offline password (already counted by [`Self::begin_attempt`]).
+    fn offline_wrong_password(&self, a: &Attempt) -> Verdict {
         let cfg = &self.cached.cfg;
-        let (limit, lockout) = (cfg.failed_logins, cfg.lockout);
-        let mut n = 0;
-        let mut locked = false;
-        self.cached.update(user, |u| {
-            u.failures = u.failures.saturating_add(1);
-            n = u.failures;
-            if limit > 0 && u.failures >= limit {
-                u.failures = 0;
-                u.locked_until = now.saturating_add(i64::try_from(lockout).unwrap_or(0));
-                locked = true;
-            }
-        });
-        let rule = match locked {
-            true => format!(
+        let (n, limit, lockout) = (a.n, cfg.failed_logins, cfg.lockout);
+        let rule = match a.locked {
+            Some(_) => format!(
                 "offline: wrong password ({n} of {limit}): offline login locked for {lockout} s"
             ),
-            false => format!("offline: wrong password ({n} of {limit} before offline login locks)"),
+            None => format!("offline: wrong password ({n} of {limit} before offline login locks)"),
         };
         Verdict::info(AuthCode::Denied, "", rule)
     }
@@ -237,7 +292,8 @@ impl<A: Accounts> Logins<A> {
         })
     }
 
-    /// After a successful online login: the password's hash, made off the request thread.
+    /// After a successful online login: the password's hash, made off the request thread
+    /// (in one of the Argon2 turns, `cached.rs`).
     pub(super) fn learn_password(&self, user: &str, pw: &str) {
         if !self.cached.enabled() {
             return;
@@ -245,8 +301,8 @@ impl<A: Accounts> Logins<A> {
         let (cached, name, now) = (self.cached.clone(), user.to_string(), self.clock.unix_now());
         let secret = Zeroizing::new(pw.as_bytes().to_vec());
         let generation = cached.get(user).map_or(0, |u| u.generation);
-        tokio::task::spawn_blocking(move || {
-            if let Some(h) = hash_password(&secret) {
+        tokio::spawn(async move {
+            if let Some(h) = hash_bounded(secret).await {
                 cached.update(&name, |u| {
                     if u.generation != generation {
                         return; // refused online since this login: not stored

@@ -277,3 +277,96 @@ fn cache_credentials_off_removes_the_file() {
     assert!(!file.exists());
     assert_eq!(auth(&l, "alice", "alice-pw", ROOT).0, AuthCode::Unavailable);
 }
+
+/// Parallel guesses (N `su alice` or ssh connections at once, root peers that are not
+/// serialised): no more than `failed_logins` of them get their password checked before
+/// offline login locks, and a right password checked meanwhile does not undo the lock.
+#[test]
+fn parallel_guesses_get_no_more_than_failed_logins_checks() {
+    let cfg = offline_cfg("race");
+    let (l, _) = logins(&cfg, PamSection::default());
+    seed(&l, &[]);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let guess = |pw: &'static str| {
+        let l = &l;
+        async move {
+            let s = Secret::from_slice(pw.as_bytes());
+            match l
+                .authenticate(1, "alice", &s, &PamContext::default(), ROOT)
+                .await
+            {
+                Response::Auth { code, message } => (code, message),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let wrong: Vec<_> = (0..10).map(|_| guess("nope")).collect();
+    let answers = rt.block_on(futures_util::future::join_all(wrong));
+    let checked = answers.iter().filter(|(_, m)| m.is_empty()).count();
+    let locked = answers
+        .iter()
+        .filter(|(_, m)| m.contains("offline login is locked"))
+        .count();
+    assert!(
+        answers.iter().all(|(c, _)| *c == AuthCode::Denied),
+        "{answers:?}"
+    );
+    assert_eq!((checked, locked), (3, 7), "{answers:?}");
+    // Locked: the right password is refused too.
+    assert!(auth(&l, "alice", "alice-pw", ROOT).1.contains("locked"));
+
+    // One right and three wrong at once: the third wrong locks while the right one is being
+    // checked, so the right one does not clear the lock.
+    let (l, _) = logins(&offline_cfg("race2"), PamSection::default());
+    seed(&l, &[]);
+    let guess = |pw: &'static str| {
+        let l = &l;
+        async move {
+            let s = Secret::from_slice(pw.as_bytes());
+            match l
+                .authenticate(1, "alice", &s, &PamContext::default(), ROOT)
+                .await
+            {
+                Response::Auth { code, message } => (code, message),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let mixed = vec![guess("alice-pw"), guess("a"), guess("b"), guess("c")];
+    let answers = rt.block_on(futures_util::future::join_all(mixed));
+    assert!(
+        answers[0].1.contains("offline login is locked"),
+        "{answers:?}"
+    );
+    assert!(
+        answers.iter().all(|(c, _)| *c == AuthCode::Denied),
+        "{answers:?}"
+    );
+    assert!(l.credentials().get("alice").unwrap().locked_until > T0);
+}
+
+/// At most [`ARGON2_AT_ONCE`] hashes are computed or checked at once.
+#[test]
+fn argon2_jobs_wait_for_a_turn() {
+    use super::cached::{verify_bounded, ARGON2_AT_ONCE, ARGON2_TURNS};
+    let h = hash_password(b"pw").unwrap();
+    let rt = rt();
+    rt.block_on(async {
+        let all = ARGON2_TURNS
+            .acquire_many(ARGON2_AT_ONCE as u32)
+            .await
+            .unwrap();
+        let pw = || zeroize::Zeroizing::new(b"pw".to_vec());
+        let waiting = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            verify_bounded(pw(), h.clone()),
+        );
+        assert!(waiting.await.is_err(), "checked without a turn");
+        drop(all);
+        assert!(verify_bounded(pw(), h.clone()).await);
+    });
+}
