@@ -205,6 +205,49 @@ fn rogue_kdc_key_expired_logs_nobody_in_and_caches_nothing() {
     );
 }
 
+/// Review finding 10: the principal comes from the entry found. With `principal_attribute =
+/// "mail"`, carol's entry names `carol.d@KRB.TEST`; a KDC account `carol` (someone else's,
+/// named like her uid) no longer logs her in, and an entry without the attribute is refused
+/// with the reason logged.
+#[test]
+fn principal_from_the_entry_attribute() {
+    let slapd = Slapd::start("krb5-upn", "rfc2307.ldif", "rfc2307");
+    slapd.modify(
+        "dn: uid=carol,ou=people,dc=example,dc=com\nchangetype: modify\nadd: mail\nmail: carol.d@KRB.TEST\n",
+    );
+    let dir = ldaprs_tests::scratch("krb5-upn-keys");
+    let keytab = dir.join("host.keytab");
+    let real = kdc("krb5-upn", &keytab, "krb-alice-pw");
+    real.user("carol.d", "carol-krb-pw");
+    real.user("carol", "not-carols-account");
+    let mut env = Env::new("krb5-upn");
+    env.set_env("KRB5_CONFIG", &real.krb5_conf.display().to_string());
+    let conf = config(&slapd, &keytab).replace(
+        "[servers.auth]\n",
+        "[servers.auth]\nprincipal_attribute = \"mail\"\n",
+    );
+    assert!(conf.contains("principal_attribute"), "{conf}");
+    env.write_config(&conf);
+    env.start_daemon();
+
+    let (code, out) = env.pam("carol", "carol-krb-pw", &["authenticate"]);
+    assert_eq!(code, 0, "{out}\n{}", env.daemon_log());
+    assert!(real.log().contains("carol.d@KRB.TEST"), "{}", real.log());
+    let (code, out) = env.pam("carol", "not-carols-account", &["authenticate"]);
+    assert_ne!(
+        code, 0,
+        "the KDC account named like the uid logged carol in: {out}"
+    );
+
+    let (code, out) = env.pam("alice", "krb-alice-pw", &["authenticate"]);
+    assert_ne!(code, 0, "{out}");
+    let log = env.daemon_log();
+    assert!(
+        log.contains("has no mail ([servers.auth] principal_attribute)"),
+        "{log}"
+    );
+}
+
 /// Password changes at the KDC (kpasswd through kadmind): bob's expired password is replaced
 /// through the PAM module's chauthtok as bob, then he logs in with the new one; a wrong
 /// current password and a password the KDC's policy refuses are told apart.

@@ -66,6 +66,11 @@ pub struct AuthSection {
     /// krb5: the keytab's principal to verify with; default its `host/<fqdn>` entry.
     #[serde(default)]
     pub verify_principal: Option<String>,
+    /// krb5: the user entry's attribute that holds the principal (`userPrincipalName`,
+    /// `krbPrincipalName`); one value, `name@REALM` (`realm` appended when it has no `@`).
+    /// Default: the entry's user name `@realm`.
+    #[serde(default)]
+    pub principal_attribute: Option<String>,
 }
 
 impl Default for AuthSection {
@@ -75,6 +80,7 @@ impl Default for AuthSection {
             realm: None,
             keytab: default_keytab(),
             verify_principal: None,
+            principal_attribute: None,
         }
     }
 }

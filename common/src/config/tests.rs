@@ -533,4 +533,16 @@ fn auth_section_is_checked() {
     )
     .unwrap_err();
     assert!(e.key.as_deref().unwrap_or("").ends_with("method"), "{e}");
+    let e = parse(
+        "t.toml",
+        &format!(
+            "{base}[servers.auth]\nmethod = \"krb5\"\nprincipal_attribute = \"user principal\"\n"
+        ),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.key.as_deref(),
+        Some("servers[0].auth.principal_attribute"),
+        "{e}"
+    );
 }

@@ -21,6 +21,19 @@ fn check_auth(path: &str, src: &str, i: usize, s: &Server) -> Result<(), ConfigE
             Some("remove user_dn_pattern (the user is then searched for, as the service account)"),
         ));
     }
+    if let Some(a) = &s.auth.principal_attribute {
+        if a.is_empty() || !a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(semantic(
+                path,
+                src,
+                Some(i),
+                Some("servers.auth"),
+                "principal_attribute",
+                format!("{a:?} is not an attribute name"),
+                Some("principal_attribute = \"userPrincipalName\""),
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -51,14 +51,35 @@ pub fn principal_of(auth: &AuthSection, user: &str) -> String {
     }
 }
 
-/// One login: the AS exchange, then the verification, on the blocking pool within `timeout`.
+/// The principal of a user entry's `principal_attribute` value: as is with a realm, else
+/// `@realm` appended (or krb5.conf's default realm).
+pub fn principal_from_value(auth: &AuthSection, value: &str) -> String {
+    if value.contains('@') {
+        value.to_string()
+    } else {
+        principal_of(auth, value)
+    }
+}
+
+/// Is `got` (the client of the ticket the KDC issued) the principal `asked` for? Exactly,
+/// or, for a name asked without a realm (krb5.conf's default realm), that name in a realm.
+pub fn same_principal(asked: &str, got: &str) -> bool {
+    if asked.contains('@') {
+        return got == asked;
+    }
+    got.rsplit_once('@')
+        .is_some_and(|(name, realm)| name == asked && !realm.is_empty())
+}
+
+/// One login of `principal`: the AS exchange, then the verification, on the blocking pool
+/// within `timeout`.
 pub async fn password_login(
     auth: &AuthSection,
-    user: &str,
+    principal: &str,
     password: &str,
     timeout: Duration,
 ) -> KrbOutcome {
-    let principal = principal_of(auth, user);
+    let principal = principal.to_string();
     let pw = Zeroizing::new(password.to_string());
     let kt = keytab::resolve_path(&auth.keytab);
     let verify = auth.verify_principal.clone();
@@ -120,6 +141,16 @@ fn blocking_login(
             }
         }
     };
+    // The ticket must be the principal's (no canonicalisation to another account).
+    match gss::principal_of(&user) {
+        Some(got) if same_principal(principal, &got) => {}
+        got => {
+            return KrbOutcome::NotVerified(format!(
+                "the KDC issued a ticket for {} when {principal} was asked for: refused",
+                got.as_deref().unwrap_or("an unnamed client")
+            ))
+        }
+    }
     // The host principal to verify with: the keytab's host/<fqdn> (of the users' realm when
     // one is set), or `verify_principal`.
     let host_realm = realm;
@@ -152,5 +183,27 @@ fn blocking_login(
         Err(VerifyError::Accept(e)) => KrbOutcome::NotVerified(format!(
             "the KDC that accepted the password of {principal} issued a ticket for {host} that our keytab {ktname} cannot decrypt ({e}): a KDC without the realm's keys (spoofed?), or a stale keytab"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ticket_must_be_the_principal_asked_for() {
+        assert!(same_principal("alice@R", "alice@R"));
+        assert!(!same_principal("alice@R", "Alice@R"));
+        assert!(!same_principal("alice@R", "admin@R"));
+        assert!(!same_principal("alice@R", "alice@OTHER"));
+        assert!(same_principal("alice", "alice@DEFAULT.REALM"));
+        assert!(!same_principal("alice", "alice"));
+        assert!(!same_principal("alice", "bob@R"));
+        let auth = AuthSection {
+            realm: Some("R".into()),
+            ..AuthSection::default()
+        };
+        assert_eq!(principal_from_value(&auth, "a.smith"), "a.smith@R");
+        assert_eq!(principal_from_value(&auth, "a.smith@X"), "a.smith@X");
     }
 }

@@ -64,20 +64,23 @@ pub trait Accounts: Send + Sync {
     fn kerberos(&self, _i: usize) -> bool {
         false
     }
-    /// The password of `user` checked by the KDC and the ticket verified against the host
-    /// keytab (`login/krb5.rs`), as a bind's result.
+    /// The password of the user found at `dn` (named `name` there) checked by the KDC and
+    /// the ticket verified against the host keytab (`login/krb5.rs`), as a bind's result.
     fn kerberos_login(
         &self,
         _i: usize,
-        _user: &str,
+        _dn: &str,
+        _name: &str,
         _password: &str,
     ) -> impl Future<Output = Result<BindResult, DirError>> + Send {
         async { Err(DirError::Unreachable("no Kerberos logins here".into())) }
     }
-    /// The password of `user` changed at the KDC with the current one (kpasswd).
+    /// The password of the user at `dn` (named `user`) changed at the KDC with the current
+    /// one (kpasswd).
     fn kerberos_change(
         &self,
         _i: usize,
+        _dn: &str,
         _user: &str,
         _old: &str,
         _new: &str,

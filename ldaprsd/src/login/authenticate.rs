@@ -188,7 +188,9 @@ impl<A: Accounts> Logins<A> {
             return Tried::Decided(v);
         }
         let attempt = if self.accounts.kerberos(i) {
-            self.accounts.kerberos_login(i, user, pw).await
+            // The principal comes from the entry found (its name, or principal_attribute).
+            let name = t.known.as_ref().map_or(user, |p| p.name.as_str());
+            self.accounts.kerberos_login(i, &t.dn, name, pw).await
         } else {
             self.accounts.bind(i, &t.dn, pw, t.known.is_none()).await
         };

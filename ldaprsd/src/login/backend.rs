@@ -24,6 +24,35 @@ impl DirectoryAccounts {
     fn block(&self, i: usize) -> Result<&ServerBlock, DirError> {
         self.dir.blocks().get(i).ok_or_else(no_block)
     }
+
+    /// The Kerberos principal of the user entry at `dn` named `name`: its
+    /// `[servers.auth] principal_attribute` (exactly one value), else `name@realm`.
+    /// `Ok(Err(why))`: the entry gives none.
+    async fn principal(
+        &self,
+        b: &ServerBlock,
+        dn: &str,
+        name: &str,
+    ) -> Result<Result<String, String>, DirError> {
+        let auth = &b.cfg.auth;
+        let Some(attr) = &auth.principal_attribute else {
+            return Ok(Ok(crate::krb::login::principal_of(auth, name)));
+        };
+        let entry = b
+            .read_entry(dn, "(objectClass=*)", std::slice::from_ref(attr))
+            .await?;
+        let values: Vec<&String> = entry
+            .iter()
+            .flat_map(|e| e.attrs.iter())
+            .filter(|(k, _)| k.eq_ignore_ascii_case(attr))
+            .flat_map(|(_, v)| v.iter())
+            .collect();
+        match values.as_slice() {
+            [one] if !one.is_empty() => Ok(Ok(crate::krb::login::principal_from_value(auth, one))),
+            [] => Ok(Err(format!("the entry {dn} has no {attr} ([servers.auth] principal_attribute): no Kerberos principal"))),
+            many => Ok(Err(format!("the entry {dn} has {} values of {attr} ([servers.auth] principal_attribute): which principal is meant is unclear", many.len()))),
+        }
+    }
 }
 
 impl Accounts for DirectoryAccounts {
@@ -101,31 +130,41 @@ impl Accounts for DirectoryAccounts {
     async fn kerberos_login(
         &self,
         i: usize,
-        user: &str,
+        dn: &str,
+        name: &str,
         password: &str,
     ) -> Result<BindResult, DirError> {
         let b = self.block(i)?;
+        let principal = match self.principal(b, dn, name).await? {
+            Ok(p) => p,
+            Err(why) => return Ok(super::krb5::no_principal(why, b.name())),
+        };
         // The AS exchange and the verification: two KDC round trips at most.
         let timeout = ldaprs_common::config::seconds(b.cfg.timeout) * 2;
-        let o = crate::krb::login::password_login(&b.cfg.auth, user, password, timeout).await;
+        let o = crate::krb::login::password_login(&b.cfg.auth, &principal, password, timeout).await;
         super::krb5::as_bind_result(o, b.name())
     }
 
     async fn kerberos_change(
         &self,
         i: usize,
+        dn: &str,
         user: &str,
         old: &str,
         new: &str,
     ) -> Result<ChangeOutcome, DirError> {
         let b = self.block(i)?;
-        let principal = crate::krb::login::principal_of(&b.cfg.auth, user);
+        let principal = match self.principal(b, dn, user).await? {
+            Ok(p) => p,
+            Err(why) => return Err(DirError::Server(format!("server {}: {why}", b.name()))),
+        };
         let timeout = ldaprs_common::config::seconds(b.cfg.timeout) * 2;
         let mut o = crate::krb::kpasswd::change(&principal, old, new, timeout).await;
         // A change is believed only when the new password then logs in with a ticket that
         // our keytab verifies (a spoofed KDC could "accept" any change).
         if o == crate::krb::kpasswd::KpasswdOutcome::Changed {
-            let check = crate::krb::login::password_login(&b.cfg.auth, user, new, timeout).await;
+            let check =
+                crate::krb::login::password_login(&b.cfg.auth, &principal, new, timeout).await;
             if !matches!(check, crate::krb::login::KrbOutcome::Verified { .. }) {
                 o = crate::krb::kpasswd::KpasswdOutcome::Failed(format!(
                     "kpasswd said the password of {principal} was changed, but the new one does not give a verified ticket ({check:?}): refused"

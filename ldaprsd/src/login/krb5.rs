@@ -64,6 +64,12 @@ pub fn as_bind_result(o: KrbOutcome, server: &str) -> Result<BindResult, DirErro
     })
 }
 
+/// A user whose entry names no usable principal: refused, the reason logged.
+pub fn no_principal(why: String, server: &str) -> BindResult {
+    warn!("server {server}: Kerberos login refused: {why}");
+    with(BindOutcome::Refused(format!("Kerberos: {why}")), None)
+}
+
 /// The auth stage's answer to an expired Kerberos password: `NewAuthtokRequired`, which
 /// `pam_sm_authenticate` turns into a failure and a password change's first pass accepts as
 /// "the current password may be used for the change" (the change itself is believed only

@@ -253,7 +253,10 @@ impl<A: Accounts> Logins<A> {
                 format!("refused: server {server} checks passwords with Kerberos; a reset without the current password goes through kadmin"),
             ));
         };
-        let outcome = self.accounts.kerberos_change(bi, user, old, new).await;
+        let outcome = self
+            .accounts
+            .kerberos_change(bi, &entry.dn, user, old, new)
+            .await;
         Ok(self.changed(user, bi, entry, user, false, outcome))
     }
 
