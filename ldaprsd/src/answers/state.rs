@@ -61,6 +61,7 @@ impl Answers {
         dir: Arc<Directory>,
         clock: Arc<dyn Clock>,
         publisher: Option<Arc<Publisher>>,
+        stored: Arc<Stored>,
     ) -> Answers {
         let a = Answers {
             dir,
@@ -77,10 +78,7 @@ impl Answers {
             local_published_at: Mutex::new(None),
             negatives: Mutex::new(NegativeQuota::default()),
             ssh_keys: TtlCache::default(),
-            stored: Arc::new(Stored::open(
-                &cfg.offline,
-                &crate::persist::settings_fingerprint(cfg),
-            )),
+            stored,
             offline: Mutex::new(Offline::default()),
             restored: Mutex::new(Vec::new()),
         };

@@ -43,6 +43,8 @@ pub struct Stored {
     dirty: AtomicBool,
     /// One writer at a time (the background save, a stop, a reload).
     writing: Mutex<()>,
+    /// Replaced by an instance for other settings: never writes again.
+    retired: AtomicBool,
 }
 
 impl Records {
@@ -129,6 +131,7 @@ impl Stored {
             records: Mutex::new(Records::default()),
             dirty: AtomicBool::new(false),
             writing: Mutex::new(()),
+            retired: AtomicBool::new(false),
         }
     }
 
@@ -167,6 +170,7 @@ impl Stored {
             records: Mutex::new(records),
             dirty: AtomicBool::new(false),
             writing: Mutex::new(()),
+            retired: AtomicBool::new(false),
         }
     }
 
@@ -303,6 +307,9 @@ impl Stored {
     /// next change.
     pub fn write(&self, body: &[u8]) {
         let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        if self.retired.load(Ordering::Relaxed) {
+            return;
+        }
         if let Some(d) = &self.dir {
             if let Err(e) = d.write(FILE, KIND, VERSION, body) {
                 warn!("persistent cache: {e}");
@@ -316,6 +323,13 @@ impl Stored {
         if let Some(body) = self.take_changes() {
             self.write(&body);
         }
+    }
+
+    /// Replaced by an instance opened for other settings: a write under way finishes, and
+    /// none follows (the file belongs to the new instance).
+    pub fn retire(&self) {
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        self.retired.store(true, Ordering::Relaxed);
     }
 
     /// Forgets one user: its entry and group list (memory and disk at the next save).

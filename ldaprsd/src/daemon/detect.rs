@@ -99,7 +99,7 @@ pub async fn detect_later(
         if !found {
             continue;
         }
-        match swap_in(&cfg, blocks, &current, &map, Some(&svc)) {
+        match swap_in(&cfg, blocks, &current, &map, Some(&svc)).await {
             Some(next) => {
                 info!("the service now uses the detected settings");
                 svc = next;

@@ -33,7 +33,7 @@ pub async fn reload(
             }
             crate::log::set_level(cfg.daemon.log_level);
             let blocks = detect_pending(blocks).await;
-            if let Some(svc) = swap_in(&cfg, blocks, current, map, None) {
+            if let Some(svc) = swap_in(&cfg, blocks, current, map, None).await {
                 tokio::spawn(detect_later(cfg.clone(), svc, current.clone(), map.clone()));
             }
             info!(

@@ -8,7 +8,7 @@ use super::privileges::drop_privileges;
 use super::reload::reload;
 use crate::clock::SystemClock;
 use crate::ldap::ServerBlock;
-use crate::socket::{self, Current, Service};
+use crate::socket::{self, Current, OfflineFiles, Service};
 use crate::system::notify;
 use crate::{error, info, warn};
 use ldaprs_common::config::Config;
@@ -116,11 +116,13 @@ async fn serve(
         }
     };
     let map = publisher(&cfg);
+    let files = OfflineFiles::open_off_runtime(&cfg).await;
     let svc = Arc::new(Service::new(
         &cfg,
         blocks,
         Arc::new(SystemClock),
         map.clone(),
+        files,
     ));
     tokio::spawn(svc.clone().run_refresher());
     let current: Current = Arc::new(RwLock::new(svc));

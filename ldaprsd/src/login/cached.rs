@@ -15,6 +15,7 @@ use argon2::Argon2;
 use ldaprs_common::config::OfflineSection;
 use ldaprs_common::protocol::Passwd;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use zeroize::Zeroizing;
 
@@ -57,6 +58,8 @@ pub struct Credentials {
     settings: Vec<u8>,
     users: Mutex<HashMap<String, CachedLogin>>,
     writing: Mutex<()>,
+    /// Replaced by an instance for other settings: never writes again.
+    retired: AtomicBool,
 }
 
 /// An Argon2id hash of `pw` with a fresh 16-byte salt (getrandom(2)) and the crate's default
@@ -253,6 +256,7 @@ impl Credentials {
             settings: Vec::new(),
             users: Mutex::new(HashMap::new()),
             writing: Mutex::new(()),
+            retired: AtomicBool::new(false),
         }
     }
 
@@ -350,10 +354,20 @@ impl Credentials {
             return;
         };
         let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        if self.retired.load(Ordering::Relaxed) {
+            return;
+        }
         let body = encode(&self.settings, &self.lock());
         if let Err(e) = d.write(FILE, KIND, VERSION, &body) {
             warn!("cached credentials: {e}");
         }
+    }
+
+    /// Replaced by an instance opened for other settings: a write under way finishes, and
+    /// none follows (the file belongs to the new instance).
+    pub fn retire(&self) {
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        self.retired.store(true, Ordering::Relaxed);
     }
 
     fn save_soon(self: &Arc<Self>) {

@@ -11,8 +11,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const MAGIC: &[u8; 8] = b"LDAPRSPC";
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 pub const HEADER_LEN: usize = 56;
 /// The largest file read back (a million cached users is well under this).
 const MAX_FILE: u64 = 512 << 20;
@@ -86,6 +88,7 @@ impl PersistDir {
                 md.mode() & 0o7777
             ));
         }
+        remove_stale_tmp(p);
         Ok((
             PersistDir {
                 path: p.to_path_buf(),
@@ -181,8 +184,10 @@ impl PersistDir {
         body: &[u8],
     ) -> Result<(), String> {
         let path = self.file(name);
-        let tmp = self.file(&format!(".{name}.tmp"));
-        let _ = fs::remove_file(&tmp);
+        // Unique per write (pid and a counter): two writers never share, unlink or rename
+        // each other's half-written file.
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.file(&format!(".{name}.{}.{n}.tmp", std::process::id()));
         let res = (|| -> std::io::Result<()> {
             let mut f = OpenOptions::new()
                 .write(true)
@@ -208,6 +213,21 @@ impl PersistDir {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(format!("{}: cannot remove: {e}", self.file(name).display())),
+        }
+    }
+}
+
+/// Temporary files another process left (a crash between create and rename): removed, they
+/// may hold password hashes. Ours (this pid) may be being written.
+fn remove_stale_tmp(dir: &Path) {
+    let ours = format!(".{}.", std::process::id());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".tmp") && !name.contains(&ours) {
+            let _ = fs::remove_file(e.path());
         }
     }
 }

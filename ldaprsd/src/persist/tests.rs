@@ -127,3 +127,37 @@ fn foreign_files_are_refused() {
     let e = PersistDir::open(&f.display().to_string()).unwrap_err();
     assert!(e.contains("not a directory"), "{e}");
 }
+
+/// Two writers of one file at once (two instances, or a save racing a stop) never unlink or
+/// rename each other's temporary file; a temporary file another process left is removed at
+/// the next open.
+#[test]
+fn parallel_writers_each_have_their_own_temporary_file() {
+    let path = tmpdir("par");
+    let (d, _) = PersistDir::open(&path).unwrap();
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..4u8)
+            .map(|i| {
+                let d = d.clone();
+                s.spawn(move || {
+                    (0..40)
+                        .filter(|_| d.write("x.db", b"TEST", 1, &[i; 4096]).is_err())
+                        .count()
+                })
+            })
+            .collect();
+        let failed: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+        assert_eq!(failed, 0, "writes failed");
+    });
+    let body = d.read("x.db", b"TEST", 1).unwrap().unwrap();
+    assert!(body.iter().all(|b| *b == body[0]) && body.len() == 4096);
+    let left = std::path::Path::new(&path).join(".x.db.1.2.tmp");
+    std::fs::write(&left, b"half").unwrap();
+    PersistDir::open(&path).unwrap();
+    assert!(!left.exists(), "a stale temporary file was kept");
+    let names: Vec<_> = std::fs::read_dir(&path)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}

@@ -3,6 +3,7 @@
 //! decided here (`FlushCache` for root only; failed logins of non-root callers slowed down;
 //! SSH keys for any caller, their directory work metered per uid).
 
+use super::offline_files::OfflineFiles;
 use super::throttle::{RateLimit, Throttle, FAILURE_DELAY, SSH_KEYS_BURST, SSH_KEYS_PER_SEC};
 use crate::admin::status::status;
 use crate::answers::explain::short;
@@ -14,10 +15,8 @@ use crate::directory::local::LocalFiles;
 use crate::directory::ssh_keys::authorized_lines;
 use crate::directory::{Directory, IdLimits};
 use crate::ldap::{Entry, ServerBlock};
-use crate::login::cached::Credentials;
 use crate::login::{DirectoryAccounts, Logins};
 use crate::peer::Peer;
-use crate::persist::settings_fingerprint;
 use crate::system::hostname::hostname;
 use crate::{debug, info, warn};
 use ldaprs_common::config::Config;
@@ -34,6 +33,7 @@ pub struct Service {
     /// Directory work for SSH keys, per non-root uid.
     key_rate: RateLimit,
     clock: Arc<dyn Clock>,
+    files: Arc<OfflineFiles>,
 }
 
 fn succeeded(resp: &Response) -> bool {
@@ -52,8 +52,9 @@ impl Service {
         blocks: Vec<ServerBlock>,
         clock: Arc<dyn Clock>,
         publisher: Option<Arc<Publisher>>,
+        files: Arc<OfflineFiles>,
     ) -> Service {
-        Service::with_local_files(cfg, blocks, clock, LocalFiles::system(), publisher)
+        Service::with_local_files(cfg, blocks, clock, LocalFiles::system(), publisher, files)
     }
 
     /// As [`Service::new`], with other local account files (tests).
@@ -63,19 +64,25 @@ impl Service {
         clock: Arc<dyn Clock>,
         local: LocalFiles,
         publisher: Option<Arc<Publisher>>,
+        files: Arc<OfflineFiles>,
     ) -> Service {
         if let Some(p) = &publisher {
             p.set_limits(cfg.nss.min_uid, cfg.nss.min_gid());
         }
         let dir = Arc::new(Directory::new(cfg, blocks, clock.clone(), local));
-        let answers = Arc::new(Answers::new(cfg, dir.clone(), clock.clone(), publisher));
+        let answers = Arc::new(Answers::new(
+            cfg,
+            dir.clone(),
+            clock.clone(),
+            publisher,
+            files.stored.clone(),
+        ));
         let accounts = DirectoryAccounts {
             dir: dir.clone(),
             answers: answers.clone(),
         };
-        let credentials = Credentials::open(&cfg.offline, &settings_fingerprint(cfg));
         let logins = Logins::new(accounts, cfg.pam.clone(), hostname(), clock.clone())
-            .with_credentials(Arc::new(credentials));
+            .with_credentials(files.credentials.clone());
         // The local names reach the shared map at the first background tick (`probe_dead`),
         // not here: start-up stays as short as it was (the socket is already visible).
         Service {
@@ -85,7 +92,13 @@ impl Service {
             throttle: Throttle::default(),
             key_rate: RateLimit::new(SSH_KEYS_BURST, SSH_KEYS_PER_SEC),
             clock,
+            files,
         }
+    }
+
+    /// The persistent files (shared with the service that replaces this one).
+    pub fn files(&self) -> &Arc<OfflineFiles> {
+        &self.files
     }
 
     /// Background refresh of entries in use (see `answers/refresh.rs`).
