@@ -27,6 +27,14 @@ impl Clock for SystemClock {
     }
 }
 
+/// The age in seconds at `now` of something made at `t`, when it is at most `max`. A negative
+/// age (made "in the future": the clock went back since) counts as expired, never as fresh:
+/// otherwise setting the clock back would keep it valid indefinitely (BOOT-06).
+pub fn age_within(now: i64, t: i64, max: i64) -> Option<i64> {
+    let age = now.saturating_sub(t);
+    (0..=max).contains(&age).then_some(age)
+}
+
 /// `2026-12-01 13:05:09 UTC` from Unix seconds (civil-from-days, H. Hinnant's algorithm).
 pub fn utc(t: i64) -> String {
     let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
@@ -68,5 +76,12 @@ mod tests {
         assert_eq!(super::age(59), "59 s");
         assert_eq!(super::age(3_723), "1 h 2 min");
         assert_eq!(super::age(90_000), "1 d 1 h");
+        assert_eq!(super::age_within(1100, 1000, 100), Some(100));
+        assert_eq!(super::age_within(1101, 1000, 100), None);
+        assert_eq!(
+            super::age_within(999, 1000, 100),
+            None,
+            "the clock went back"
+        );
     }
 }

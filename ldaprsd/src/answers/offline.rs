@@ -8,7 +8,7 @@ use super::key::Key;
 use super::publish::Subject;
 use super::state::Answers;
 use super::stored::Stored;
-use crate::clock::{age, utc};
+use crate::clock::{age, age_within, utc};
 use crate::{debug, info, warn};
 use ldaprs_common::protocol::{ErrorCode, Response};
 use std::sync::Arc;
@@ -197,9 +197,11 @@ impl Answers {
         let when = |t: i64| format!("{} ago ({})", age(now - t), utc(t));
         let (entry, groups) = self.stored.user_facts(user);
         let max = self.stored.max_age();
-        let usable = |t: i64| match now - t <= max {
-            true => format!("answered offline for {} more", age(max - (now - t))),
-            false => "older than [offline] max_age: not answered offline".into(),
+        let usable = |t: i64| {
+            match age_within(now, t, max) {
+            Some(a) => format!("answered offline for {} more", age(max - a)),
+            None => "older than [offline] max_age (or stored in the future: the clock went back): not answered offline".into(),
+        }
         };
         let mut out = vec![(
             "persistent cache".to_string(),

@@ -5,6 +5,7 @@
 //! dropped from it; a file that is not trusted is set aside and the daemon starts empty.
 
 use super::key::Key;
+use crate::clock::age_within;
 use crate::persist::codec::{Decoder, Encoder, Truncated};
 use crate::persist::{PersistDir, ReadError};
 use crate::{info, warn};
@@ -238,7 +239,8 @@ impl Stored {
     /// age in seconds. Enumerations answer with everything stored.
     pub fn answer(&self, key: &Key, now: i64) -> Option<(Response, i64)> {
         let r = self.lock();
-        let fresh = |t: i64| (now.saturating_sub(t) <= self.max_age).then(|| now.saturating_sub(t));
+        // Stored "in the future" (the clock went back): expired, not fresh.
+        let fresh = |t: i64| age_within(now, t, self.max_age);
         match key {
             Key::UserName(n) => r
                 .users

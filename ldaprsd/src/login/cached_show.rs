@@ -5,7 +5,7 @@
 use super::accounts::Accounts;
 use super::cached::CachedLogin;
 use super::logins::Logins;
-use crate::clock::{age, utc};
+use crate::clock::{age, age_within, utc};
 
 impl<A: Accounts> Logins<A> {
     /// Lines about the user's cached login.
@@ -20,14 +20,14 @@ impl<A: Accounts> Logins<A> {
         let now = self.clock.unix_now();
         let max = i64::try_from(self.cached.cfg.credentials_max_age).unwrap_or(i64::MAX);
         let password = match &rec.hash {
-            Some((_, t)) if now - t <= max => format!(
+            Some((_, t)) if age_within(now, *t, max).is_some() => format!(
                 "Argon2id hash from the online login {} ago ({}); usable offline for {} more",
                 age(now - t),
                 utc(*t),
                 age(max - (now - t))
             ),
             Some((_, t)) => format!(
-                "Argon2id hash from the online login of {}: older than [offline] credentials_max_age, not used",
+                "Argon2id hash from the online login of {}: older than [offline] credentials_max_age (or later than now: the clock went back), not used",
                 utc(*t)
             ),
             None => "none".into(),
@@ -71,7 +71,9 @@ impl<A: Accounts> Logins<A> {
 fn possible(rec: &CachedLogin, now: i64, max: i64) -> String {
     match (&rec.hash, &rec.facts) {
         (None, _) => "not possible: no cached password".into(),
-        (Some((_, t)), _) if now - t > max => "not possible: the cached password expired".into(),
+        (Some((_, t)), _) if age_within(now, *t, max).is_none() => {
+            "not possible: the cached password expired".into()
+        }
         _ if rec.locked_until > now => "not possible now: locked".into(),
         (_, None) => {
             "not possible: no account facts (the account stage never ran online here)".into()

@@ -11,7 +11,7 @@ use super::accounts::Accounts;
 use super::cached::{hash_bounded, verify_bounded, CachedFacts, CachedLogin};
 use super::logins::Logins;
 use super::verdict::{Step, Verdict, MSG_RULES_UNCHECKED};
-use crate::clock::utc;
+use crate::clock::{age_within, utc};
 use crate::info;
 use crate::ldap::Entry;
 use crate::peer::Peer;
@@ -66,8 +66,9 @@ impl<A: Accounts> Logins<A> {
         };
         let now = self.clock.unix_now();
         let max = self.cached.cfg.credentials_max_age;
-        if now.saturating_sub(at) > i64::try_from(max).unwrap_or(i64::MAX) {
-            return self.no_cached_login(user, format!("the cached password is from the online login of {}, older than [offline] credentials_max_age = {max} s", utc(at)));
+        // From "the future" (the clock went back since) counts as expired.
+        if age_within(now, at, i64::try_from(max).unwrap_or(i64::MAX)).is_none() {
+            return self.no_cached_login(user, format!("the cached password is from the online login of {}, older than [offline] credentials_max_age = {max} s (or later than now: the clock went back)", utc(at)));
         }
         if let Err(v) = self.offline_caller(&rec, peer) {
             return v;

@@ -370,3 +370,17 @@ fn argon2_jobs_wait_for_a_turn() {
         assert!(verify_bounded(pw(), h.clone()).await);
     });
 }
+
+/// The clock set back before the online login (BOOT-06): the hash looks as if it came from
+/// the future, and counts as expired rather than valid for ever.
+#[test]
+fn a_hash_from_the_future_is_expired() {
+    let (l, clock) = logins(&offline_cfg("future"), PamSection::default());
+    seed(&l, &[]);
+    assert_eq!(auth(&l, "alice", "alice-pw", ROOT).0, AuthCode::Success);
+    clock.0.store(T0 - 1, Ordering::Relaxed);
+    assert_eq!(
+        auth(&l, "alice", "alice-pw", ROOT),
+        (AuthCode::Unavailable, msg_no_cached_login("alice"))
+    );
+}

@@ -189,3 +189,23 @@ fn an_id_belongs_to_one_stored_name() {
         Some(Response::User(bob))
     );
 }
+
+/// The clock set back (BOOT-06): what was stored "in the future" is expired, not fresh.
+#[test]
+fn answers_stored_in_the_future_are_expired() {
+    let s = Stored::open(&cfg("future"), b"s");
+    s.record(
+        &Key::UserName("alice".into()),
+        &Response::User(alice()),
+        1000,
+    );
+    s.record(&Key::GroupGid(20001), &Response::Group(devs()), 1000);
+    assert!(s.answer(&Key::UserName("alice".into()), 1000).is_some());
+    assert_eq!(s.answer(&Key::UserName("alice".into()), 999), None);
+    assert_eq!(s.answer(&Key::UserUid(10001), 999), None);
+    assert_eq!(s.answer(&Key::GroupGid(20001), 999), None);
+    assert_eq!(
+        s.answer(&Key::AllUsers, 999).map(|x| x.0),
+        Some(Response::Users(vec![]))
+    );
+}
