@@ -3,7 +3,7 @@
 //! files, each an `impl ServerBlock` of its own concern.
 
 use super::error::DirError;
-use super::health::{backoff, jitter_unit, DeadInfo, Slot, SlotState};
+use super::health::{backoff, jitter_unit, DeadInfo, Slot};
 use super::tls;
 use crate::clock::{Clock, SystemClock};
 use crate::{info, warn};
@@ -79,13 +79,8 @@ impl ServerBlock {
             .uris()
             .into_iter()
             .filter(|u| super::srv::srv_domain(u).is_none())
-            .map(|uri| {
-                Arc::new(Slot {
-                    uri,
-                    state: std::sync::Mutex::new(SlotState::default()),
-                    connecting: tokio::sync::Mutex::new(()),
-                })
-            })
+            .enumerate()
+            .map(|(id, uri)| Arc::new(Slot::new(id, uri)))
             .collect();
         let krb = crate::krb::service::for_server(&cfg);
         ServerBlock {
@@ -179,9 +174,9 @@ impl ServerBlock {
         self.slots.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// URI `i` of the list in use.
+    /// The URI with slot id `i` ([`Slot::id`]), if the list in use still has it.
     pub(super) fn slot(&self, i: usize) -> Option<Arc<Slot>> {
-        self.slots().get(i).cloned()
+        self.slots().iter().find(|s| s.id == i).cloned()
     }
 
     /// The URIs in use, in config order (discovered ones in place of their `dns-srv:` entry).
@@ -266,14 +261,15 @@ impl ServerBlock {
         out
     }
 
-    /// URIs in the order to try them: the healthy ones in config order, then the dead ones.
+    /// The slot ids of the URIs in the order to try them: the healthy ones in config order,
+    /// then the dead ones.
     pub(super) fn order(&self) -> Vec<usize> {
         let (mut alive, mut dead): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
-        for (i, s) in self.slots().iter().enumerate() {
+        for s in self.slots().iter() {
             if s.state().dead.is_some() {
-                dead.push(i);
+                dead.push(s.id);
             } else {
-                alive.push(i);
+                alive.push(s.id);
             }
         }
         alive.extend(dead);
@@ -367,6 +363,34 @@ mod tests {
         let cfg = ldaprs_common::config::parse("t.toml", &src).unwrap();
         let pw = bind.then(|| "s3cret".to_string());
         ServerBlock::new(cfg.servers[0].clone(), pw).unwrap()
+    }
+
+    fn dead_uris(b: &ServerBlock) -> Vec<String> {
+        b.slots()
+            .iter()
+            .filter(|s| s.state().dead.is_some())
+            .map(|s| s.uri.clone())
+            .collect()
+    }
+
+    /// Review finding 14: a request names URIs by slot id; after a discovery swap (A gone,
+    /// B moved to the front, C new) its marks land on the URI it used, or nowhere.
+    #[test]
+    fn marks_follow_the_uri_across_a_discovery_swap() {
+        let b = block("\"ldap://a:389\", \"ldap://b:389\"", false, "");
+        let order = b.order();
+        let (id_a, id_b) = (order[0], order[1]);
+        b.replace_slots(vec!["ldap://b:389".into(), "ldap://c:389".into()]);
+        b.mark_dead(id_b, "test");
+        assert_eq!(dead_uris(&b), ["ldap://b:389"]);
+        b.mark_dead(id_a, "test: A is gone");
+        assert_eq!(dead_uris(&b), ["ldap://b:389"]);
+        b.mark_alive(id_b);
+        assert!(dead_uris(&b).is_empty());
+        let ids = b.order();
+        assert_eq!(b.slot(ids[0]).unwrap().uri, "ldap://b:389");
+        assert_eq!(b.slot(ids[1]).unwrap().uri, "ldap://c:389");
+        assert!(b.slot(id_a).is_none());
     }
 
     #[test]

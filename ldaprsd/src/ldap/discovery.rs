@@ -4,7 +4,7 @@
 //! stays keeps its connection and its health.
 
 use super::block::ServerBlock;
-use super::health::{jitter_unit, Slot, SlotState};
+use super::health::{jitter_unit, Slot};
 use super::srv::{discover, query_names, srv_domain};
 use crate::{info, warn};
 use ldaprs_common::config::{Schema, TlsMode};
@@ -109,20 +109,18 @@ impl ServerBlock {
 
     /// Makes `uris` the block's URI list; a URI already there keeps its slot (connection,
     /// health), a URI gone is dropped with its connection.
-    fn replace_slots(&self, uris: Vec<String>) {
+    pub(super) fn replace_slots(&self, uris: Vec<String>) {
         let old = self.slots();
         let mut new: Vec<Arc<Slot>> = Vec::with_capacity(uris.len());
         for u in uris {
             if new.iter().any(|s| s.uri == u) {
                 continue;
             }
-            let slot = old.iter().find(|s| s.uri == u).cloned().unwrap_or_else(|| {
-                Arc::new(Slot {
-                    uri: u,
-                    state: std::sync::Mutex::new(SlotState::default()),
-                    connecting: tokio::sync::Mutex::new(()),
-                })
-            });
+            let slot = old
+                .iter()
+                .find(|s| s.uri == u)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(Slot::discovered(u)));
             new.push(slot);
         }
         *self.slots.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);

@@ -30,14 +30,39 @@ pub struct DeadInfo {
     pub reason: String,
 }
 
+/// One URI of a block. Requests name it by `id`, never by its place in the list: discovery
+/// may swap the list while a request runs, and a mark (down, alive, answered) must land on
+/// the URI that earned it.
 pub(super) struct Slot {
+    /// Stable for the slot's life: its place in the config list for configured URIs, a
+    /// process-wide number from [`DISCOVERED_IDS`] for discovered ones.
+    pub(super) id: usize,
     pub(super) uri: String,
     pub(super) state: std::sync::Mutex<SlotState>,
     /// Serialises connection set-up so that a burst of requests opens one connection.
     pub(super) connecting: tokio::sync::Mutex<()>,
 }
 
+/// Ids of discovered slots: far above any configured list's places, never reused.
+static DISCOVERED_IDS: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(1 << 20);
+
 impl Slot {
+    pub(super) fn new(id: usize, uri: String) -> Slot {
+        Slot {
+            id,
+            uri,
+            state: std::sync::Mutex::new(SlotState::default()),
+            connecting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// A slot for a URI that discovery found.
+    pub(super) fn discovered(uri: String) -> Slot {
+        let id = DISCOVERED_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Slot::new(id, uri)
+    }
+
     pub(super) fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -21,13 +21,10 @@ impl ServerBlock {
             false => self.retry_max,
         };
         let slots = self.slots();
-        let due: Vec<usize> = (0..slots.len())
-            .filter(|&i| {
-                slots
-                    .get(i)
-                    .and_then(|s| s.state().dead.clone())
-                    .is_some_and(|d| d.retry_at <= now)
-            })
+        let due: Vec<usize> = slots
+            .iter()
+            .filter(|s| s.state().dead.as_ref().is_some_and(|d| d.retry_at <= now))
+            .map(|s| s.id)
             .collect();
         let slots = &slots;
         let probes = due.into_iter().map(|i| async move {
@@ -46,7 +43,7 @@ impl ServerBlock {
                 }
             }
             .await;
-            let Some(slot) = slots.get(i) else {
+            let Some(slot) = slots.iter().find(|s| s.id == i) else {
                 return;
             };
             match res {
