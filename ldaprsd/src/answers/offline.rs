@@ -185,9 +185,10 @@ impl Answers {
             }
             st.last_save = Some(now);
         }
-        if let Some(body) = self.stored.take_changes() {
+        // The body is taken when the write runs, under its lock (see `Stored::save`).
+        if self.stored.is_dirty() {
             let stored = self.stored.clone();
-            tokio::task::spawn_blocking(move || stored.write(&body));
+            tokio::task::spawn_blocking(move || stored.save());
         }
     }
 

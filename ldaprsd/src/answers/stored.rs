@@ -304,25 +304,26 @@ impl Stored {
         Some(self.lock().encode())
     }
 
-    /// Writes `body` (from [`Self::take_changes`]); a failure is logged and retried at the
-    /// next change.
-    pub fn write(&self, body: &[u8]) {
+    /// Whether something changed since the last save.
+    pub fn is_dirty(&self) -> bool {
+        self.enabled() && self.dirty.load(Ordering::Relaxed)
+    }
+
+    /// Writes the records now if something changed (the background tick, a stop). The body
+    /// is taken under the writing lock: a save that started before a `cache flush` or `cache
+    /// forget` either finishes before it or writes what is left after it, never the old
+    /// records over it. A failure is logged and retried at the next change.
+    pub fn save(&self) {
         let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         if self.retired.load(Ordering::Relaxed) {
             return;
         }
-        if let Some(d) = &self.dir {
-            if let Err(e) = d.write(FILE, KIND, VERSION, body) {
-                warn!("persistent cache: {e}");
-                self.dirty.store(true, Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// Saves now if something changed (at a stop or a reload).
-    pub fn save(&self) {
-        if let Some(body) = self.take_changes() {
-            self.write(&body);
+        let (Some(d), Some(body)) = (&self.dir, self.take_changes()) else {
+            return;
+        };
+        if let Err(e) = d.write(FILE, KIND, VERSION, &body) {
+            warn!("persistent cache: {e}");
+            self.dirty.store(true, Ordering::Relaxed);
         }
     }
 

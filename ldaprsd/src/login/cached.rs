@@ -15,7 +15,7 @@ use argon2::Argon2;
 use ldaprs_common::config::OfflineSection;
 use ldaprs_common::protocol::Passwd;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use zeroize::Zeroizing;
 
@@ -46,8 +46,9 @@ pub struct CachedLogin {
     pub failures: u32,
     pub locked_until: i64,
     pub facts: Option<CachedFacts>,
-    /// Counts the removals of the hash (memory only): a hash made in the background for an
-    /// older login is not stored over a later refusal.
+    /// Changed at every removal of the hash, and new for every record made (memory only,
+    /// from one counter that only grows): a hash made in the background for an older login
+    /// is not stored over a later refusal, `cache forget` or `cache flush`.
     pub generation: u64,
 }
 
@@ -60,6 +61,8 @@ pub struct Credentials {
     writing: Mutex<()>,
     /// Replaced by an instance for other settings: never writes again.
     retired: AtomicBool,
+    /// The last generation given (see [`CachedLogin::generation`]).
+    generations: AtomicU64,
 }
 
 /// An Argon2id hash of `pw` with a fresh 16-byte salt (getrandom(2)) and the crate's default
@@ -257,6 +260,7 @@ impl Credentials {
             users: Mutex::new(HashMap::new()),
             writing: Mutex::new(()),
             retired: AtomicBool::new(false),
+            generations: AtomicU64::new(0),
         }
     }
 
@@ -311,8 +315,33 @@ impl Credentials {
         if !self.enabled() {
             return;
         }
-        f(self.lock().entry(user.to_string()).or_default());
+        f(self.record(&mut self.lock(), user));
         self.save_soon();
+    }
+
+    /// A new generation, never given before by this instance.
+    pub fn next_generation(&self) -> u64 {
+        self.generations.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The user's record, made (with a new generation) when missing.
+    fn record<'a>(
+        &self,
+        users: &'a mut HashMap<String, CachedLogin>,
+        user: &str,
+    ) -> &'a mut CachedLogin {
+        users
+            .entry(user.to_string())
+            .or_insert_with(|| CachedLogin {
+                generation: self.next_generation(),
+                ..CachedLogin::default()
+            })
+    }
+
+    /// The user's generation now (a record made in memory when missing): a hash made for
+    /// this login is stored only if it is still the same then.
+    pub fn generation(&self, user: &str) -> u64 {
+        self.record(&mut self.lock(), user).generation
     }
 
     /// Changes an existing record under the lock (None when there is none): `f` returns its
@@ -339,10 +368,13 @@ impl Credentials {
     }
 
     /// Forgets everyone (memory and disk).
+    /// Under the writing lock: a save under way finishes first, and none writes the old
+    /// records after (every record made later has a new generation, so no hash being made
+    /// for an earlier login is stored either).
     pub fn flush(&self) {
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         self.lock().clear();
         if let Some(d) = &self.dir {
-            let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
             if let Err(e) = d.remove(FILE) {
                 warn!("cached credentials: {e}");
             }

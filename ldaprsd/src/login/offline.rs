@@ -301,7 +301,7 @@ impl<A: Accounts> Logins<A> {
         }
         let (cached, name, now) = (self.cached.clone(), user.to_string(), self.clock.unix_now());
         let secret = Zeroizing::new(pw.as_bytes().to_vec());
-        let generation = cached.get(user).map_or(0, |u| u.generation);
+        let generation = cached.generation(user);
         tokio::spawn(async move {
             if let Some(h) = hash_bounded(secret).await {
                 cached.update(&name, |u| {
@@ -323,9 +323,10 @@ impl<A: Accounts> Logins<A> {
         }
         let had = self.cached.get(user).is_some_and(|u| u.hash.is_some());
         // Also when no hash is stored yet: one being made for an earlier login is dropped.
+        let next = self.cached.next_generation();
         self.cached.update(user, |u| {
             u.hash = None;
-            u.generation = u.generation.wrapping_add(1);
+            u.generation = next;
         });
         if had {
             info!("{user}: cached password removed: the directory refused the password");

@@ -384,3 +384,34 @@ fn a_hash_from_the_future_is_expired() {
         (AuthCode::Unavailable, msg_no_cached_login("alice"))
     );
 }
+
+/// `cache forget` and `cache flush` while the hash of an online login is still being made:
+/// it is not stored afterwards (a forgotten record used to come back with generation 0, the
+/// one the pending hash was made for).
+#[test]
+fn forget_and_flush_drop_a_hash_still_being_made() {
+    let (l, _) = logins(&offline_cfg("pending"), PamSection::default());
+    let hashed = |l: &Logins<Dark>, then: &dyn Fn(&Logins<Dark>)| {
+        rt().block_on(async {
+            l.learn_password("alice", "alice-pw");
+            then(l);
+            // The hash is made in the background (tens of ms): wait for it to be done.
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        });
+        l.credentials().get("alice").and_then(|u| u.hash)
+    };
+    assert!(hashed(&l, &|_| {}).is_some(), "learned without a forget");
+    l.credentials().flush();
+    assert_eq!(
+        hashed(&l, &|l| {
+            l.forget_cached("alice");
+        }),
+        None,
+        "stored after cache forget"
+    );
+    assert_eq!(
+        hashed(&l, &|l| l.credentials().flush()),
+        None,
+        "stored after cache flush"
+    );
+}

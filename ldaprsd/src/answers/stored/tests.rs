@@ -209,3 +209,30 @@ fn answers_stored_in_the_future_are_expired() {
         Some(Response::Users(vec![]))
     );
 }
+
+/// A save that was under way (waiting for the writing lock) when `cache flush` ran does not
+/// write the flushed records back: the body is taken under the lock.
+#[test]
+fn a_save_under_way_does_not_undo_a_flush() {
+    let c = cfg("flushrace");
+    let s = std::sync::Arc::new(Stored::open(&c, b"s"));
+    let f = std::path::Path::new(&c.dir).join(FILE);
+    for _ in 0..20 {
+        s.record(
+            &Key::UserName("alice".into()),
+            &Response::User(alice()),
+            1000,
+        );
+        let held = s.writing.lock().unwrap();
+        let saver = {
+            let s = s.clone();
+            std::thread::spawn(move || s.save())
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        drop(held);
+        s.flush();
+        saver.join().unwrap();
+        assert!(!f.exists(), "the flushed records were written back");
+        assert_eq!(s.counts(), (0, 0, 0));
+    }
+}
