@@ -1,4 +1,4 @@
-//! Kerberos logins against a real Active Directory (issue 16): `[servers.auth] method =
+//! Kerberos against a real Active Directory (issue 16), and `ldaprsctl join ad` (adcli). Logins: `[servers.auth] method =
 //! "krb5"` with realm BARS.AD, the password sent to the Samba DC's KDC (not as an LDAP bind),
 //! the ticket verified against the host keytab of a computer account made on the DC
 //! (`samba-tool computer add` + `domain exportkeytab`). Through pamtester and the built PAM
@@ -11,7 +11,7 @@
     clippy::indexing_slicing
 )]
 
-use ldaprs_tests::samba::{dc, SambaDc, USER_PASSWORD};
+use ldaprs_tests::samba::{dc, SambaDc, ADMIN_PASSWORD, USER_PASSWORD};
 use ldaprs_tests::Env;
 use std::path::{Path, PathBuf};
 
@@ -50,6 +50,8 @@ fn computer_keytab(dc: &SambaDc, name: &str) -> (String, PathBuf) {
 /// `_kerberos._udp.BARS.AD` and then resolves the SRV target `dc1.bars.ad.` with its final dot.
 /// The DC registers no A record for itself on 127.0.0.1 (NXDOMAIN) and glibc's files backend
 /// does not match a name with the dot to `dc1.bars.ad`, so /etc/hosts lists both spellings.
+/// The DC's line comes first: libldap's SASL bind (adcli) names the server after the reverse
+/// lookup of 127.0.0.1, which must be dc1.bars.ad (ldap/dc1.bars.ad), not localhost.
 fn dns_env(dc: &SambaDc, name: &str) -> Env {
     let env = dc.env(name);
     let resolv = env.dir.join("resolv.conf");
@@ -58,7 +60,7 @@ fn dns_env(dc: &SambaDc, name: &str) -> Env {
     let hosts = env.dir.join("hosts");
     std::fs::write(
         &hosts,
-        "127.0.0.1 localhost\n127.0.0.1 dc1.bars.ad dc1.bars.ad. dc1\n",
+        "127.0.0.1 dc1.bars.ad dc1.bars.ad. dc1\n127.0.0.1 localhost\n",
     )
     .unwrap();
     env.bind_file(&hosts, "/etc/hosts");
@@ -168,4 +170,157 @@ fn a_stale_host_keytab_logs_nobody_in() {
         log.contains("our keytab") && log.contains("cannot decrypt"),
         "the KDC answered and the keytab refused its ticket: {log}"
     );
+}
+
+fn ctl(env: &Env, args: &[&str], input: &str) -> (i32, String, String) {
+    let bin = ldaprs_tests::artifact("ldaprsctl");
+    let mut argv = vec![bin.to_str().unwrap()];
+    argv.extend_from_slice(args);
+    let o = env.run_input(&argv, input);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    println!(
+        "---- ldaprsctl {}: exit {:?}\n{out}{err}",
+        args.join(" "),
+        o.status.code()
+    );
+    (o.status.code().unwrap_or(-1), out, err)
+}
+
+/// `ldaprsctl join ad bars.ad` with adcli: the computer account and keytab made on the DC,
+/// a config written that `server test` accepts with the machine's own identity, and that the
+/// daemon serves lookups and Kerberos logins with. A wrong admin password gets adcli's words;
+/// an existing --write file is never overwritten; no adcli names the package.
+#[test]
+fn join_ad_with_adcli_writes_a_working_config() {
+    let dc = dc();
+    // The harness's DC runs without its dnsupdate service (`server services = ldap kdc dns`),
+    // which is what registers the DC's own ldap/ SPNs (samba_spnupdate): a SASL GSSAPI bind
+    // to it (adcli's, the daemon's) needs ldap/dc1.bars.ad.
+    dc.samba_tool(&["spn", "add", "ldap/dc1.bars.ad", "DC1$"]);
+    let mut env = dns_env(dc, "ad-join");
+    env.set_env(
+        "KRB5_CONFIG",
+        &dc.dir.join("dc/private/krb5.conf").display().to_string(),
+    );
+    let keytab = env.dir.join("host.keytab");
+    let written = env.dir.join("joined.toml");
+    let (k, w) = (keytab.to_str().unwrap(), written.to_str().unwrap());
+
+    // A wrong admin password: adcli's own message, nothing written.
+    let (code, _, err) = ctl(
+        &env,
+        &[
+            "join",
+            "ad",
+            "bars.ad",
+            "--keytab",
+            k,
+            "--host-fqdn",
+            "client4.bars.ad",
+            "--write",
+            w,
+        ],
+        "Not-the-admin-pw\n",
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("adcli: ") && err.contains("Administrator") && err.contains("failed"),
+        "{err}"
+    );
+    assert!(!written.exists());
+
+    let (code, out, err) = ctl(
+        &env,
+        &[
+            "join",
+            "ad",
+            "bars.ad",
+            "--keytab",
+            k,
+            "--host-fqdn",
+            "client3.bars.ad",
+            "--write",
+            w,
+        ],
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let text = std::fs::read_to_string(&written).unwrap();
+    println!("---- {w}\n{text}");
+    for want in [
+        "uri = [\"dns-srv:bars.ad\"]",
+        "schema = \"ad\"",
+        "base = \"DC=bars,DC=ad\"",
+        "mech = \"GSSAPI\"",
+        "principal = \"CLIENT3$@BARS.AD\"",
+        "method = \"krb5\"",
+        "verify_principal = \"host/client3.bars.ad@BARS.AD\"",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    let shown = dc.samba_tool(&["computer", "show", "client3"]);
+    assert!(shown.contains("dNSHostName: client3.bars.ad"), "{shown}");
+    let klist = env.run(&["klist", "-k", k]);
+    let klist = String::from_utf8_lossy(&klist.stdout).into_owned();
+    println!("---- klist -k\n{klist}");
+    assert!(klist.contains("CLIENT3$@BARS.AD") && klist.contains("host/client3.bars.ad@BARS.AD"));
+
+    // Never over an existing file, and nothing joined then.
+    let before = std::fs::read(&written).unwrap();
+    let (code, _, err) = ctl(
+        &env,
+        &[
+            "join",
+            "ad",
+            "bars.ad",
+            "--keytab",
+            k,
+            "--host-fqdn",
+            "client5.bars.ad",
+            "--write",
+            w,
+        ],
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not overwritten"), "{err}");
+    assert_eq!(std::fs::read(&written).unwrap(), before);
+
+    // No adcli on the PATH: the package is named.
+    let empty = env.dir.join("empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    let bin = ldaprs_tests::artifact("ldaprsctl");
+    let o = env.run(&[
+        &format!("PATH={}", empty.display()),
+        bin.to_str().unwrap(),
+        "join",
+        "ad",
+        "bars.ad",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("apt-get install adcli"), "{err}");
+
+    // server test with the written config: found through DNS SRV, bound as the machine.
+    let (code, out, err) = ctl(&env, &["--config", w, "server", "test"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("dc1.bars.ad"), "{out}");
+    assert!(
+        out.to_lowercase().contains("client3"),
+        "the service bind's identity is the machine account: {out}"
+    );
+
+    // The daemon with that config: lookups and a Kerberos login.
+    env.write_config(&text);
+    env.start_daemon();
+    let (code, out) = env.getent(&["passwd", "alice"]);
+    assert_eq!(code, 0, "{out}\n{}", env.daemon_log());
+    assert!(out.starts_with("alice:x:10001:10000:"), "{out}");
+    let (code, out) = env.pam("alice", USER_PASSWORD, &["authenticate"]);
+    assert_eq!(code, 0, "{out}\n{}", env.daemon_log());
+    let (code, out) = env.pam("alice", "Wr0ng-Pass.word", &["authenticate"]);
+    assert_ne!(code, 0, "{out}");
 }

@@ -125,6 +125,14 @@ impl ServerBlock {
             Ok(r) => r.map_err(|e| transport(uri, "whoami", &e))?,
         };
         let ldap3::result::ExopResult(exop, result) = r;
+        // Samba's AD DC has no "Who am I?" and answers protocolError, as RFC 4511 says for an
+        // unknown extended operation: the bind stands, the authzId is just not told.
+        if result.rc == 2 {
+            return Ok(format!(
+                "not told ({uri} has no \"Who am I?\" operation: resultCode 2 {})",
+                result.text
+            ));
+        }
         if result.rc != rc::SUCCESS {
             return Err(DirError::Unreachable(format!(
                 "{uri}: whoami after the SASL bind: resultCode {} {}",

@@ -3,6 +3,7 @@
 mod checks;
 mod daemon;
 mod import;
+mod join;
 mod output;
 
 use daemon::{call, read_password};
@@ -39,7 +40,14 @@ options: --json (machine-readable output)
                         standard output; options that cannot be translated are listed there
                         and on standard error, with the reason (no daemon needed)
   import sssd FILE      the same for an sssd.conf (its [domain/...] sections with
-                        id_provider = ldap)";
+                        id_provider = ldap)
+  join ad DOMAIN [--user ADMIN] [--keytab PATH] [--host-fqdn FQDN] [--computer-name NAME]
+       [--domain-controller HOST] [--write PATH]
+                        join this host to the Active Directory domain with adcli (admin
+                        password from standard input or adcli's prompt; keytab default
+                        /etc/krb5.keytab), then print (or write to a new file) an
+                        ldaprs.toml: DNS SRV discovery, schema ad, GSSAPI service bind with
+                        the machine key, Kerberos logins";
 
 /// The global options and the command words.
 struct Args {
@@ -90,6 +98,7 @@ fn main() -> ExitCode {
         ["server", "test"] => return checks::server_test(&a.path),
         ["import", "nslcd", f] => return import::run(import::Source::Nslcd, Path::new(f)),
         ["import", "sssd", f] => return import::run(import::Source::Sssd, Path::new(f)),
+        ["join", "ad", rest @ ..] => return join::run(rest),
         ["auth", "test", n] => match auth_test(&socket, n, a.json) {
             Ok(req) => req,
             Err(code) => return code,
