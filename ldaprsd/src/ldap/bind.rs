@@ -40,6 +40,10 @@ const PROOF_OF_LIFE: Duration = Duration::from_secs(2);
 /// How long a kept connection has to answer its probe before it takes a password.
 const KEPT_PROBE: Duration = Duration::from_millis(200);
 
+/// A kept connection that waited less than this is not probed (NATs and load balancers
+/// forget idle connections after minutes, not within a second).
+const KEPT_FRESH: Duration = Duration::from_secs(1);
+
 /// A transport failure after the password was sent, as the error that stops failover.
 fn interrupted(e: DirError) -> DirError {
     match e {
@@ -105,14 +109,18 @@ impl ServerBlock {
     }
 
     /// A connection kept from an earlier login (`bind_pool.rs`), when the URI answered
-    /// within [`PROOF_OF_LIFE`] and the connection itself answers a RootDSE read within
-    /// [`KEPT_PROBE`] (a connection a NAT or load balancer dropped silently must not take the
+    /// within [`PROOF_OF_LIFE`] and the connection itself, when it waited [`KEPT_FRESH`] or
+    /// more, answers a RootDSE read within [`KEPT_PROBE`] (a connection a NAT or load balancer dropped silently must not take the
     /// password: that would end the login without failover). Otherwise a new connection.
     async fn reusable_bind_conn(&self, slot: Option<usize>, uri: &str) -> Option<Ldap> {
         if !self.answered_recently(slot) {
             return None;
         }
-        let mut l = self.bind_pool.take(uri, self.clock.now())?;
+        let (mut l, waited) = self.bind_pool.take(uri, self.clock.now())?;
+        // Used a moment ago (logins in a row): nothing on the path has had time to forget it.
+        if waited < KEPT_FRESH {
+            return Some(l);
+        }
         let fut = l.search("", Scope::Base, "(objectClass=*)", vec!["1.1"]);
         match tokio::time::timeout(KEPT_PROBE, fut).await {
             Ok(Ok(_)) => Some(l),

@@ -30,12 +30,14 @@ impl BindPool {
         self.lock().clear();
     }
 
-    /// A kept connection to `uri`, newest first; closed or stale ones are dropped.
-    pub(super) fn take(&self, uri: &str, now: Instant) -> Option<Ldap> {
+    /// A kept connection to `uri`, newest first, with how long it waited; closed or stale
+    /// ones are dropped.
+    pub(super) fn take(&self, uri: &str, now: Instant) -> Option<(Ldap, Duration)> {
         let mut idle = self.lock();
         idle.retain_mut(|(_, l, t)| !l.is_closed() && now.saturating_duration_since(*t) < IDLE_MAX);
         let at = idle.iter().rposition(|(u, _, _)| u == uri)?;
-        Some(idle.remove(at).1)
+        let (_, l, t) = idle.remove(at);
+        Some((l, now.saturating_duration_since(t)))
     }
 
     /// Keeps `ldap` for the next user bind to `uri`; gives it back when it cannot be kept
