@@ -312,6 +312,9 @@ fn join_ad_with_adcli_writes_a_working_config() {
         out.to_lowercase().contains("client3"),
         "the service bind's identity is the machine account: {out}"
     );
+    // Plain LDAP is fine for Kerberos logins: the passwords go to the KDC.
+    assert!(out.contains("logins go to the KDC"), "{out}");
+    assert!(!out.contains("logins through it fail"), "{out}");
 
     // The daemon with that config: lookups and a Kerberos login.
     env.write_config(&text);

@@ -122,7 +122,9 @@ fn tls_probe(block: &ServerBlock, uri: &str, r: &mut Report) {
         format!("ok in {:.2} ms", took.as_secs_f64() * 1000.0),
     );
     if !starttls_wanted && !ldaps {
-        let plain = if block.cfg.allow_cleartext_passwords {
+        let plain = if block.cfg.auth.method == ldaprs_common::config::AuthMethod::Krb5 {
+            "plain LDAP; user passwords are not sent here: logins go to the KDC ([servers.auth] method = \"krb5\")"
+        } else if block.cfg.allow_cleartext_passwords {
             "plain LDAP; user passwords ARE sent in clear text (allow_cleartext_passwords)"
         } else {
             "plain LDAP; user passwords are NOT sent here, logins through it fail"
