@@ -53,30 +53,9 @@ pub fn kind_of_code(code: i32) -> Kind {
 fn our_clock() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    utc(now)
-}
-
-/// Seconds since the epoch as a UTC date and time (the proleptic Gregorian calendar; the
-/// days-to-civil conversion of H. Hinnant's "chrono-compatible low-level date algorithms").
-fn utc(secs: u64) -> String {
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::clock::utc(now)
 }
 
 /// The ticket for `principal` from the keytab (the AS exchange) failed.
@@ -144,6 +123,7 @@ mod tests {
         );
         let m = describe_initial(&err(CLOCK_SKEW), "host/a@R", "/k");
         assert!(m.contains("clock skew") && m.contains("ours says"), "{m}");
+        let utc = crate::clock::utc;
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(utc(1_796_133_432), "2026-12-01 13:57:12 UTC");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
