@@ -129,6 +129,7 @@ impl Answers {
             };
         }
         if self.is_offline() {
+            self.probe_soon();
             return match key {
                 Key::AllUsers | Key::AllGroups => self.without_local(self.offline_answer(id, &key)),
                 _ => self.offline_answer(id, &key),

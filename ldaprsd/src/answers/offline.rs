@@ -50,6 +50,20 @@ impl Answers {
         down
     }
 
+    /// Offline, and a request needs the directory: the next probe of each dead URI is due
+    /// now (`ServerBlock::probe_soon`: in the background, at most every 2 s), so that a server
+    /// back after a restart is found by the first lookup that needs it, not up to 30 s later.
+    pub fn probe_soon(&self) {
+        for b in self.dir.blocks() {
+            if b.probe_soon() {
+                debug!(
+                    "offline: a request needs the directory; server {} is probed now",
+                    b.name()
+                );
+            }
+        }
+    }
+
     /// `ldaprsctl status`: `online`, or `offline since <time> (last contact <time>, next
     /// probe in <s>)`.
     pub fn offline_status(&self) -> (String, String) {

@@ -50,6 +50,8 @@ pub struct ServerBlock {
     detected: Option<super::detection::Detection>,
     /// Connections kept for the next user bind (`bind_pool.rs`).
     pub(super) bind_pool: super::bind_pool::BindPool,
+    /// When a lookup while offline last brought the probes forward (`liveness.rs`).
+    pub(super) demand_probe: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl ServerBlock {
@@ -103,6 +105,7 @@ impl ServerBlock {
             pending_unreachable: false,
             detected: None,
             bind_pool: Default::default(),
+            demand_probe: std::sync::Mutex::new(None),
         }
     }
 

@@ -276,6 +276,10 @@ impl Accounts for DirectoryAccounts {
     }
 
     fn offline(&self) -> bool {
-        self.answers.is_offline()
+        let offline = self.answers.is_offline();
+        if offline {
+            self.answers.probe_soon();
+        }
+        offline
     }
 }
