@@ -44,7 +44,13 @@ def read_monitor():
 
 
 ACCEPT = re.compile(r"^([0-9a-f]{8})\.([0-9a-f]{8}) \S+ conn=(\d+) fd=\d+ ACCEPT from IP=[^ ]+ \(IP=([0-9.]+):")
-SRCH = re.compile(r"^([0-9a-f]{8})\.([0-9a-f]{8}) \S+ conn=(\d+) op=\d+ SRCH base=")
+SRCH = re.compile(r'^([0-9a-f]{8})\.([0-9a-f]{8}) \S+ conn=(\d+) op=\d+ SRCH base=.* filter="(.*)"$')
+VALUE = re.compile(r"\(([A-Za-z]+)=([^()]*)\)")
+
+
+def kind(f):
+    """A filter with its values (other than objectClass's) written as …."""
+    return VALUE.sub(lambda m: m.group(0) if m.group(1) == "objectClass" else f"({m.group(1)}=…)", f)
 
 
 def read_stats():
@@ -64,7 +70,7 @@ def read_stats():
             continue
         m = SRCH.match(line)
         if m and m.group(3) in fleet:
-            searches.append(int(m.group(1), 16) + int(m.group(2), 16) / 1e9)
+            searches.append((int(m.group(1), 16) + int(m.group(2), 16) / 1e9, kind(m.group(4))))
     return accepts, searches
 
 
@@ -105,7 +111,8 @@ def steady(ev, mon, lookups, searches):
     lk = [x for x in lookups if a <= x[0] <= b]
     st = Counter(x[4] for x in lk)
     lat = [x[5] for x in lk]
-    log_s = len([t for t in searches if a <= t <= b]) / (b - a)
+    in_window = [k for t, k in searches if a <= t <= b]
+    log_s = len(in_window) / (b - a)
     print(f"## Steady state ({b - a:.0f} s window, after {a - ev['hosts-ready']:.0f} s of warm-up)\n")
     print("| figure | value |\n|---|---|")
     if rates:
@@ -120,6 +127,14 @@ def steady(ev, mon, lookups, searches):
     if lat:
         print(f"| lookup latency | p50 {pct(lat, 50):.0f} µs, p99 {pct(lat, 99):.0f} µs, "
               f"max {max(lat) / 1000:.1f} ms |")
+    r0, r1 = ev["hosts-ready"], min([ev[k] for k in ev if k.startswith("stop-")] + [b])
+    trend = Counter(int((t - r0) // 20) for t, _ in searches if r0 <= t < r1)
+    print("\nThe fleet's searches/s in 20 s slices since every host was ready (stats log): "
+          + ", ".join(f"{trend.get(i, 0) / 20:.1f}" for i in range(int((r1 - r0) // 20))) + ".")
+    print("\nThe fleet's searches in the window, by filter (slapd stats log):\n")
+    print("| filter | searches | per second |\n|---|---|---|")
+    for k, v in Counter(in_window).most_common(8):
+        print(f"| `{k}` | {v} | {v / (b - a):.1f} |")
     print()
 
 
