@@ -128,8 +128,7 @@ impl Answers {
                 _ => r,
             };
         }
-        if self.is_offline() {
-            self.probe_soon();
+        if self.is_offline() && !self.back_online(id, &key).await {
             return match key {
                 Key::AllUsers | Key::AllGroups => self.without_local(self.offline_answer(id, &key)),
                 _ => self.offline_answer(id, &key),

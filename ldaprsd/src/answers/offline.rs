@@ -18,6 +18,10 @@ use std::time::Duration;
 /// answers from memory and fetches them again), whatever `[cache] entry_ttl` says: a
 /// restored entry may be days old.
 pub const RESTORED_MAP_TTL: Duration = Duration::from_secs(60);
+/// How long a lookup the persistent cache cannot answer waits, offline, for a probe made for
+/// it: a refused connection fails at once, a server that came back answers within a few
+/// milliseconds, a silent one is left to the background probe.
+const INLINE_PROBE: Duration = Duration::from_millis(100);
 /// The persistent file is rewritten at most this often (and at a stop or reload).
 const SAVE_EVERY: Duration = Duration::from_secs(5);
 
@@ -51,17 +55,43 @@ impl Answers {
     }
 
     /// Offline, and a request needs the directory: the next probe of each dead URI is due
-    /// now (`ServerBlock::probe_soon`: in the background, at most every 2 s), so that a server
-    /// back after a restart is found by the first lookup that needs it, not up to 30 s later.
-    pub fn probe_soon(&self) {
+    /// now (`ServerBlock::probe_soon`: at most every second), so that a server back after a
+    /// restart is found by the first lookups that need it, not up to 30 s later. Returns
+    /// whether any probe was brought forward.
+    pub fn probe_soon(&self) -> bool {
+        let mut any = false;
         for b in self.dir.blocks() {
             if b.probe_soon() {
                 debug!(
                     "offline: a request needs the directory; server {} is probed now",
                     b.name()
                 );
+                any = true;
             }
         }
+        any
+    }
+
+    /// Offline, and `key` was asked: whether a server answers again. A key the persistent
+    /// cache holds is answered from it at once (the probes come forward in the background);
+    /// one it does not hold, which would be answered "unavailable", waits up to
+    /// [`INLINE_PROBE`] for a probe made for it (at most one a second), so that the first
+    /// lookup after a server restart is answered by the server.
+    pub(super) async fn back_online(&self, id: u64, key: &Key) -> bool {
+        let stored = self.stored.answer(key, self.clock.unix_now()).is_some();
+        if !self.probe_soon() || stored {
+            return false;
+        }
+        if tokio::time::timeout(INLINE_PROBE, self.dir.probe_dead())
+            .await
+            .is_err()
+        {
+            debug!(
+                "req={id} {key:?}: offline: no server answered within {} ms; probed on in the background",
+                INLINE_PROBE.as_millis()
+            );
+        }
+        !self.is_offline()
     }
 
     /// `ldaprsctl status`: `online`, or `offline since <time> (last contact <time>, next

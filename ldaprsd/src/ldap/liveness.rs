@@ -5,7 +5,7 @@ use super::block::ServerBlock;
 use std::time::{Duration, Instant};
 
 /// A lookup while offline brings the probes forward at most this often.
-pub const DEMAND_PROBE_GAP: Duration = Duration::from_secs(2);
+pub const DEMAND_PROBE_GAP: Duration = Duration::from_secs(1);
 
 impl ServerBlock {
     /// Whether no URI of the block answers (offline mode needs all blocks so): every URI is
@@ -39,14 +39,13 @@ impl ServerBlock {
             .min()
     }
 
-    /// A lookup reached the daemon while offline: the next probe of each dead URI is due now
-    /// (the probe loop runs it within 250 ms, in the background; the lookup is answered from
-    /// the persistent cache or as unavailable without waiting), at most once every
-    /// [`DEMAND_PROBE_GAP`]. Without it a server back after a restart was found only by the
-    /// scheduled probe, up to 30 s (+10 %) later, and every lookup the persistent cache could
-    /// not answer failed meanwhile (bench/fleet: 100 hosts, slapd restarted). The lookups of
-    /// many hosts come at their own random times, so their reconnects spread as they do.
-    /// Returns whether the probes were brought forward.
+    /// A request reached the daemon while offline: the next probe of each dead URI is due now
+    /// (run by the probe loop within 250 ms, or at once for a lookup that waits for it: see
+    /// `answers/offline.rs`), at most once every [`DEMAND_PROBE_GAP`]. Without it a server
+    /// back after a restart was found only by the scheduled probe, up to 30 s (+10 %) later,
+    /// and every lookup the persistent cache could not answer failed meanwhile (bench/fleet:
+    /// 100 hosts, slapd restarted). The lookups of many hosts come at their own random times,
+    /// so their reconnects spread as they do. Returns whether the probes were brought forward.
     pub fn probe_soon(&self) -> bool {
         let now = self.clock.now();
         {
@@ -124,7 +123,7 @@ mod tests {
                 d.retry_at = later;
             }
         }
-        clock.advance(Duration::from_millis(1900));
+        clock.advance(DEMAND_PROBE_GAP - Duration::from_millis(100));
         assert!(!b.probe_soon());
         assert_eq!(retry_at(&b), Some(later));
         clock.advance(Duration::from_millis(100));
