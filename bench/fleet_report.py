@@ -179,7 +179,7 @@ def outage(d, ev, lookups, accepts, dlogs):
         h1 = histogram(acc, up, 1.0)
         h01 = histogram(acc, up, 0.1)
         print(f"Fleet connections accepted by slapd after it was up: {len(acc)}; first {first[0] - up:.2f} s after, "
-              f"100th {first[min(99, len(first) - 1)] - up:.2f} s, last {first[-1] - up:.2f} s; "
+              f"last {first[-1] - up:.2f} s; "
               f"max in one 100 ms bucket: {max(h01.values())}, in one 1 s bucket: {max(h1.values())}.\n")
     if back:
         rel = sorted(t - up for t in back.values())
@@ -199,8 +199,8 @@ def outage(d, ev, lookups, accepts, dlogs):
     before_back = [x for x in after if x[1] in back and x[0] < back[x[1]] or x[1] not in back]
     after_back = [x for x in after if x[1] in back and x[0] >= back[x[1]]]
     print(f"Failed lookups after slapd was up: {len(after)} on {len({x[1] for x in after})} hosts "
-          f"({len(before_back)} before that host's daemon reconnected, {len(after_back)} after); "
-          + ", ".join(f"{k} {v}" for k, v in sorted(Counter(x[4] for x in after).items())) + "\n")
+          f"({len(before_back)} before that host's daemon reconnected, {len(after_back)} after)"
+          + "".join(f", {k} {v}" for k, v in sorted(Counter(x[4] for x in after).items())) + ".\n")
     for x in after[:15]:
         print(f"- {x[1]} +{x[0] - up:.2f} s {x[2]} {x[3]}: {x[4]}"
               + (f" (daemon back at +{back[x[1]] - up:.2f} s)" if x[1] in back else ""))
