@@ -34,7 +34,10 @@ pub fn write(l: LogLevel, msg: std::fmt::Arguments<'_>) {
         LogLevel::Info => (6, "info"),
         LogLevel::Debug => (7, "debug"),
     };
-    eprintln!("<{prio}>{tag}: {}", escape_controls(&msg.to_string()));
+    // One write per line (eprintln! on unbuffered stderr made seven, one per piece): lines
+    // of concurrent writers never interleave, and an auth costs one system call, not seven.
+    let line = format!("<{prio}>{tag}: {}\n", escape_controls(&msg.to_string()));
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
 
 /// The line with every control character written as `\xNN`. Names, PAM items (service,

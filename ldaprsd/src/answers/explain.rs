@@ -191,7 +191,7 @@ impl Answers {
         req: &Request,
         entries: &[Entry],
     ) -> Vec<(String, String)> {
-        let local = self.dir.local().db();
+        let local = self.dir.local().fresh_db();
         let rejects: Vec<(String, Reject)> = entries
             .iter()
             .filter_map(|e| {

@@ -18,6 +18,12 @@ pub(super) fn release_memory() {
     unsafe { libc::malloc_trim(0) };
 }
 
+/// The answer itself: taken when nothing else holds it (an enumeration is never cached
+/// whole), copied otherwise.
+pub fn owned(r: Arc<Response>) -> Response {
+    Arc::try_unwrap(r).unwrap_or_else(|shared| (*shared).clone())
+}
+
 fn unavailable(e: &DirError) -> Response {
     Response::Error {
         code: ErrorCode::Unavailable,
@@ -26,30 +32,32 @@ fn unavailable(e: &DirError) -> Response {
 }
 
 impl Answers {
-    pub(super) fn cached(&self, key: &Key) -> Option<Response> {
+    pub(super) fn cached(&self, key: &Key) -> Option<Arc<Response>> {
         let (r, due) = self.cache.get_fresh(key, self.clock.now())?;
         // "Not found" is never refreshed ahead: it just expires (a short TTL), and a refresh
         // would publish answers that were kept out of the map by a caller's quota.
-        if due && !matches!(r, Response::NotFound) {
+        if due && !matches!(*r, Response::NotFound) {
             self.request_refresh(key);
         }
         Some(r)
     }
 
-    pub(super) fn remember(&self, key: Key, resp: &Response) {
+    /// Keeps an answer (memory cache, persistent store, shared map) and hands it back shared:
+    /// the cache and the caller hold the same copy (a 5,000-member group is not copied).
+    pub(super) fn remember(&self, key: Key, resp: Response) -> Arc<Response> {
         let ttl = match resp {
             Response::NotFound => self.negative_ttl,
-            Response::Error { .. } => return,
+            Response::Error { .. } => return Arc::new(resp),
             _ => self.entry_ttl,
         };
-        self.stored.record(&key, resp, self.clock.unix_now());
+        self.stored.record(&key, &resp, self.clock.unix_now());
         if let Some(p) = &self.publisher {
-            match (&key, resp) {
-                (Key::UserName(n), _) => p.publish(Subject::UserName(n), resp, ttl),
-                (Key::UserUid(u), _) => p.publish(Subject::UserUid(*u), resp, ttl),
-                (Key::GroupName(n), _) => p.publish(Subject::GroupName(n), resp, ttl),
-                (Key::GroupGid(g), _) => p.publish(Subject::GroupGid(*g), resp, ttl),
-                (Key::GroupsOf(n), _) => p.publish(Subject::GroupsOf(n), resp, ttl),
+            match (&key, &resp) {
+                (Key::UserName(n), r) => p.publish(Subject::UserName(n), r, ttl),
+                (Key::UserUid(u), r) => p.publish(Subject::UserUid(*u), r, ttl),
+                (Key::GroupName(n), r) => p.publish(Subject::GroupName(n), r, ttl),
+                (Key::GroupGid(g), r) => p.publish(Subject::GroupGid(*g), r, ttl),
+                (Key::GroupsOf(n), r) => p.publish(Subject::GroupsOf(n), r, ttl),
                 // An enumeration also answers every single lookup it contains.
                 (Key::AllUsers, Response::Users(v)) => {
                     for u in v {
@@ -67,11 +75,13 @@ impl Answers {
         if matches!(key, Key::AllUsers | Key::AllGroups) {
             // Enumerations are kept encoded only (see `answer`): no second copy of every
             // entry in the cache.
-            let frame = Arc::new(ldaprs_common::protocol::frame_response(resp));
+            let frame = Arc::new(ldaprs_common::protocol::frame_response(&resp));
             self.frames.put(key, frame, ttl, self.clock.now());
-            return;
+            return Arc::new(resp);
         }
-        self.cache.put(key, resp.clone(), ttl, self.clock.now());
+        let shared = Arc::new(resp);
+        self.cache.put(key, shared.clone(), ttl, self.clock.now());
+        shared
     }
 
     /// Whether the local files (or the ignore lists) own this question. Checked before the
@@ -110,29 +120,29 @@ impl Answers {
     }
 
     /// A lookup the daemon makes for itself (or for root).
-    pub async fn lookup(&self, id: u64, key: Key) -> Response {
+    pub async fn lookup(&self, id: u64, key: Key) -> Arc<Response> {
         self.lookup_as(id, key, None).await
     }
 
     /// A lookup asked by `asker` (a non-root uid; None: root or the daemon itself), whose
     /// "not found" answers count against its quota in the shared map.
-    pub async fn lookup_as(&self, id: u64, key: Key, asker: Option<u32>) -> Response {
+    pub async fn lookup_as(&self, id: u64, key: Key, asker: Option<u32>) -> Arc<Response> {
         if self.shadowed_by_local(&key) {
             debug!("req={id} {key:?}: a local (or ignored) name or id: not asked to the directory");
-            return Response::NotFound;
+            return Arc::new(Response::NotFound);
         }
         if let Some(r) = self.cached(&key) {
             debug!("req={id} {key:?}: from cache");
             return match key {
-                Key::AllUsers | Key::AllGroups => self.without_local(r),
+                Key::AllUsers | Key::AllGroups => Arc::new(self.without_local(owned(r))),
                 _ => r,
             };
         }
         if self.is_offline() && !self.back_online(id, &key).await {
-            return match key {
+            return Arc::new(match key {
                 Key::AllUsers | Key::AllGroups => self.without_local(self.offline_answer(id, &key)),
                 _ => self.offline_answer(id, &key),
-            };
+            });
         }
         let t0 = std::time::Instant::now();
         let resp = self.fetch_as(&key, asker).await;
@@ -153,7 +163,7 @@ impl Answers {
                 if matches!(e, DirError::Unreachable(_) | DirError::Interrupted(_))
                     && self.is_offline()
                 {
-                    return self.offline_answer(id, &key);
+                    return Arc::new(self.offline_answer(id, &key));
                 }
                 unavailable(&e)
             }
@@ -173,12 +183,12 @@ impl Answers {
             debug!(
                 "req={id} {key:?}: negative-answer quota of uid {asker:?} reached; not published"
             );
+            let resp = Arc::new(resp);
             self.cache
                 .put(key, resp.clone(), self.negative_ttl, self.clock.now());
             return resp;
         }
-        self.remember(key, &resp);
-        resp
+        self.remember(key, resp)
     }
 
     /// Counts one more published "not found" for `uid`; false once it is over its quota.
@@ -254,10 +264,10 @@ impl Answers {
             return Ok(None);
         }
         // The user must exist (and pass the id limits) before we say anything about it.
-        match Box::pin(self.lookup_as(0, Key::UserName(name.to_string()), asker)).await {
+        match &*Box::pin(self.lookup_as(0, Key::UserName(name.to_string()), asker)).await {
             Response::User(_) => {}
             Response::NotFound => return Ok(None),
-            Response::Error { message, .. } => return Err(DirError::Unreachable(message)),
+            Response::Error { message, .. } => return Err(DirError::Unreachable(message.clone())),
             _ => return Ok(None),
         };
         self.dir.groups_of_user(name).await.map(Some)
@@ -265,16 +275,16 @@ impl Answers {
 
     /// The name of the group with this gid (the primary group), if the directory has one.
     pub async fn primary_group_name(&self, gid: u32) -> Result<Option<String>, DirError> {
-        match self.lookup(0, Key::GroupGid(gid)).await {
-            Response::Group(g) => Ok(Some(g.name)),
-            Response::Error { message, .. } => Err(DirError::Unreachable(message)),
+        match &*self.lookup(0, Key::GroupGid(gid)).await {
+            Response::Group(g) => Ok(Some(g.name.clone())),
+            Response::Error { message, .. } => Err(DirError::Unreachable(message.clone())),
             _ => Ok(None),
         }
     }
 
     /// Caches a user record learnt from a bind.
     pub fn remember_user(&self, name: &str, p: &ldaprs_common::protocol::Passwd) {
-        self.remember(Key::UserName(name.to_string()), &Response::User(p.clone()));
+        self.remember(Key::UserName(name.to_string()), Response::User(p.clone()));
     }
 
     /// Forgets what is cached about one user (after a password change).

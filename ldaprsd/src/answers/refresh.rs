@@ -30,7 +30,7 @@ impl Answers {
             match resp {
                 Ok(r) => {
                     debug!("req={id} refreshed {key:?}");
-                    self.remember(key.clone(), &r);
+                    self.remember(key.clone(), r);
                 }
                 Err(e) => {
                     debug!("req={id} refresh of {key:?} failed, keeping the cached answer: {e}")

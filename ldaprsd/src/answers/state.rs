@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 pub struct Answers {
     pub(super) dir: Arc<Directory>,
-    pub(super) cache: TtlCache<Key, Response>,
+    pub(super) cache: TtlCache<Key, Arc<Response>>,
     /// Encoded enumeration answers (see `frames.rs`).
     pub(super) frames: TtlCache<Key, Arc<Vec<u8>>>,
     pub(super) clock: Arc<dyn Clock>,

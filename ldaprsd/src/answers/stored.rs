@@ -15,6 +15,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+mod held;
+use held::Held;
+
 pub const FILE: &str = "answers.db";
 const KIND: &[u8; 4] = b"ANSW";
 /// Version 1: users, groups, group lists, each with the Unix time it was last answered.
@@ -30,7 +33,7 @@ pub struct Records {
     /// blocks): answers made under other settings are not used.
     pub settings: Vec<u8>,
     pub users: HashMap<String, (Passwd, i64)>,
-    pub groups: HashMap<String, (Group, i64)>,
+    pub groups: HashMap<String, (StoredGroup, i64)>,
     /// A user's supplementary gids (initgroups), by user name.
     pub groups_of: HashMap<String, (Vec<u32>, i64)>,
 }
@@ -40,12 +43,44 @@ pub struct Stored {
     dir: Option<PersistDir>,
     /// Seconds a record may be answered offline.
     max_age: i64,
-    records: Mutex<Records>,
+    records: Mutex<Held>,
     dirty: AtomicBool,
     /// One writer at a time (the background save, a stop, a reload).
     writing: Mutex<()>,
     /// Replaced by an instance for other settings: never writes again.
     retired: AtomicBool,
+}
+
+/// A group as kept: its member names joined by newlines in one string (a name never holds
+/// one), so that keeping a 5,000-member group is one allocation and not 5,000.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredGroup {
+    pub name: String,
+    pub gid: u32,
+    members: String,
+}
+
+impl StoredGroup {
+    pub fn new(g: &Group) -> StoredGroup {
+        StoredGroup {
+            name: g.name.clone(),
+            gid: g.gid,
+            members: g.members.join("\n"),
+        }
+    }
+
+    pub fn members(&self) -> impl Iterator<Item = &str> {
+        self.members.split('\n').filter(|m| !m.is_empty())
+    }
+
+    /// The group as answered.
+    pub fn group(&self) -> Group {
+        Group {
+            name: self.name.clone(),
+            gid: self.gid,
+            members: self.members().map(str::to_string).collect(),
+        }
+    }
 }
 
 impl Records {
@@ -66,7 +101,11 @@ impl Records {
         for (g, t) in self.groups.values() {
             e.str(&g.name);
             e.u32(g.gid);
-            e.strs(&g.members);
+            let members: Vec<&str> = g.members().collect();
+            e.u32(u32::try_from(members.len()).unwrap_or(u32::MAX));
+            for m in members {
+                e.str(m);
+            }
             e.i64(*t);
         }
         e.u32(self.groups_of.len() as u32);
@@ -100,10 +139,16 @@ impl Records {
             r.users.insert(p.name.clone(), (p, t));
         }
         for _ in 0..d.count(20)? {
-            let g = Group {
-                name: d.str()?,
-                gid: d.u32()?,
-                members: d.strs()?,
+            let name = d.str()?;
+            let gid = d.u32()?;
+            let members = d.strs()?;
+            if members.iter().any(|m| m.is_empty() || m.contains('\n')) {
+                return Err(Truncated);
+            }
+            let g = StoredGroup {
+                name,
+                gid,
+                members: members.join("\n"),
             };
             let t = d.i64()?;
             r.groups.insert(g.name.clone(), (g, t));
@@ -129,7 +174,7 @@ impl Stored {
         Stored {
             dir: None,
             max_age: 0,
-            records: Mutex::new(Records::default()),
+            records: Mutex::new(Held::default()),
             dirty: AtomicBool::new(false),
             writing: Mutex::new(()),
             retired: AtomicBool::new(false),
@@ -168,7 +213,7 @@ impl Stored {
         Stored {
             dir: Some(dir),
             max_age: i64::try_from(cfg.max_age).unwrap_or(i64::MAX),
-            records: Mutex::new(records),
+            records: Mutex::new(Held::new(records)),
             dirty: AtomicBool::new(false),
             writing: Mutex::new(()),
             retired: AtomicBool::new(false),
@@ -188,13 +233,13 @@ impl Stored {
         self.dir.as_ref()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Records> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
         self.records.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A copy of everything stored (start-up: into the memory cache and the shared map).
     pub fn snapshot(&self) -> Records {
-        self.lock().clone()
+        self.lock().rec.clone()
     }
 
     /// Keeps what the directory just answered (`now`: Unix seconds); a "not found" drops
@@ -203,33 +248,22 @@ impl Stored {
         if !self.enabled() {
             return;
         }
-        let mut r = self.lock();
+        let mut h = self.lock();
         match (key, resp) {
-            // A uid or gid belongs to one name: a record of another name with the same id
-            // (the id was given to someone else) is dropped, so that offline by-id answers
-            // never name the departed owner.
-            (Key::UserName(_) | Key::UserUid(_), Response::User(p)) => {
-                r.users.retain(|n, (q, _)| *n == p.name || q.uid != p.uid);
-                r.users.insert(p.name.clone(), (p.clone(), now));
-            }
-            (Key::GroupName(_) | Key::GroupGid(_), Response::Group(g)) => {
-                r.groups.retain(|n, (x, _)| *n == g.name || x.gid != g.gid);
-                r.groups.insert(g.name.clone(), (g.clone(), now));
-            }
+            (Key::UserName(_) | Key::UserUid(_), Response::User(p)) => h.put_user(p, now),
+            (Key::GroupName(_) | Key::GroupGid(_), Response::Group(g)) => h.put_group(g, now),
             // The groups of an initgroups answer carry no members: only their gids are kept.
             (Key::GroupsOf(n), Response::Groups(gs)) => {
                 let gids = gs.iter().map(|g| g.gid).collect();
-                r.groups_of.insert(n.clone(), (gids, now));
+                h.rec.groups_of.insert(n.clone(), (gids, now));
             }
             (Key::UserName(n) | Key::GroupsOf(n), Response::NotFound) => {
-                r.users.remove(n);
-                r.groups_of.remove(n);
+                h.drop_user(n);
+                h.rec.groups_of.remove(n);
             }
-            (Key::UserUid(u), Response::NotFound) => r.users.retain(|_, (p, _)| p.uid != *u),
-            (Key::GroupName(n), Response::NotFound) => {
-                r.groups.remove(n);
-            }
-            (Key::GroupGid(g), Response::NotFound) => r.groups.retain(|_, (x, _)| x.gid != *g),
+            (Key::UserUid(u), Response::NotFound) => h.drop_uid(*u),
+            (Key::GroupName(n), Response::NotFound) => h.drop_group(n),
+            (Key::GroupGid(g), Response::NotFound) => h.drop_gid(*g),
             _ => return,
         }
         self.dirty.store(true, Ordering::Relaxed);
@@ -238,7 +272,8 @@ impl Stored {
     /// The stored answer to `key` if it is at most `[offline] max_age` old at `now`, with its
     /// age in seconds. Enumerations answer with everything stored.
     pub fn answer(&self, key: &Key, now: i64) -> Option<(Response, i64)> {
-        let r = self.lock();
+        let h = self.lock();
+        let r = &h.rec;
         // Stored "in the future" (the clock went back): expired, not fresh.
         let fresh = |t: i64| age_within(now, t, self.max_age);
         match key {
@@ -246,14 +281,22 @@ impl Stored {
                 .users
                 .get(n)
                 .and_then(|(p, t)| Some((Response::User(p.clone()), fresh(*t)?))),
-            Key::UserUid(u) => only(r.users.values().filter(|(p, _)| p.uid == *u), "uid", *u)
-                .and_then(|(p, t)| Some((Response::User(p.clone()), fresh(*t)?))),
+            Key::UserUid(u) => only(
+                h.uids.names(*u).iter().filter_map(|n| r.users.get(n)),
+                "uid",
+                *u,
+            )
+            .and_then(|(p, t)| Some((Response::User(p.clone()), fresh(*t)?))),
             Key::GroupName(n) => r
                 .groups
                 .get(n)
-                .and_then(|(g, t)| Some((Response::Group(g.clone()), fresh(*t)?))),
-            Key::GroupGid(g) => only(r.groups.values().filter(|(x, _)| x.gid == *g), "gid", *g)
-                .and_then(|(x, t)| Some((Response::Group(x.clone()), fresh(*t)?))),
+                .and_then(|(g, t)| Some((Response::Group(g.group()), fresh(*t)?))),
+            Key::GroupGid(g) => only(
+                h.gids.names(*g).iter().filter_map(|n| r.groups.get(n)),
+                "gid",
+                *g,
+            )
+            .and_then(|(x, t)| Some((Response::Group(x.group()), fresh(*t)?))),
             Key::GroupsOf(n) => {
                 let (gids, t) = r.groups_of.get(n)?;
                 let age = fresh(*t)?;
@@ -261,12 +304,7 @@ impl Stored {
                 let gs = gids
                     .iter()
                     .map(|g| Group {
-                        name: r
-                            .groups
-                            .values()
-                            .find(|(x, _)| x.gid == *g)
-                            .map(|(x, _)| x.name.clone())
-                            .unwrap_or_default(),
+                        name: h.gids.names(*g).first().cloned().unwrap_or_default(),
                         gid: *g,
                         members: Vec::new(),
                     })
@@ -288,7 +326,7 @@ impl Stored {
                     r.groups
                         .values()
                         .filter(|(_, t)| fresh(*t).is_some())
-                        .map(|(g, _)| g.clone())
+                        .map(|(g, _)| g.group())
                         .collect(),
                 ),
                 0,
@@ -301,7 +339,7 @@ impl Stored {
         if !self.enabled() || !self.dirty.swap(false, Ordering::Relaxed) {
             return None;
         }
-        Some(self.lock().encode())
+        Some(self.lock().rec.encode())
     }
 
     /// Whether something changed since the last save.
@@ -336,8 +374,8 @@ impl Stored {
 
     /// Forgets one user: its entry and group list (memory and disk at the next save).
     pub fn forget_user(&self, name: &str) -> bool {
-        let mut r = self.lock();
-        let had = r.users.remove(name).is_some() | r.groups_of.remove(name).is_some();
+        let mut h = self.lock();
+        let had = h.drop_user(name) | h.rec.groups_of.remove(name).is_some();
         self.dirty.store(true, Ordering::Relaxed);
         had
     }
@@ -345,12 +383,7 @@ impl Stored {
     /// Forgets everything, in memory and on disk.
     pub fn flush(&self) {
         let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
-        let mut r = self.lock();
-        *r = Records {
-            settings: std::mem::take(&mut r.settings),
-            ..Records::default()
-        };
-        drop(r);
+        self.lock().clear();
         self.dirty.store(false, Ordering::Relaxed);
         if let Some(d) = &self.dir {
             if let Err(e) = d.remove(FILE) {
@@ -361,13 +394,13 @@ impl Stored {
 
     /// How many users, groups and group lists are kept.
     pub fn counts(&self) -> (usize, usize, usize) {
-        let r = self.lock();
+        let r = &self.lock().rec;
         (r.users.len(), r.groups.len(), r.groups_of.len())
     }
 
     /// The stored entry of a user and its Unix time, and its group list's.
     pub fn user_facts(&self, name: &str) -> (Option<Stamped<Passwd>>, Option<Stamped<Vec<u32>>>) {
-        let r = self.lock();
+        let r = &self.lock().rec;
         (r.users.get(name).cloned(), r.groups_of.get(name).cloned())
     }
 }

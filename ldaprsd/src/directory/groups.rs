@@ -118,52 +118,51 @@ impl Directory {
     async fn convert_group(
         &self,
         b: &ServerBlock,
-        e: &Entry,
+        mut e: Entry,
         wanted: Option<&str>,
     ) -> Option<Group> {
-        let (name, gid) = match self.group_header(b, e, wanted) {
-            Ok(x) => x,
+        let (name, gid) = match self.group_header(b, &e, wanted) {
+            Ok((n, g)) => (n.clone(), g),
             Err(r) => {
                 self.hidden(b, "group", &e.dn, &r);
                 return None;
             }
         };
         Some(Group {
-            name: name.clone(),
+            name,
             gid,
-            members: self.members_of(b, e).await,
+            members: self.members_of(b, &mut e).await,
         })
     }
 
     /// The member names of a group entry, from every membership form it carries: names as
-    /// they are, member DNs resolved to user names (nested groups' users included).
-    async fn members_of(&self, b: &ServerBlock, e: &Entry) -> Vec<String> {
-        // A 5,000-member group: one copy of each name, duplicates found by reference.
-        let mut unique: HashSet<&str> = HashSet::new();
+    /// they are, member DNs resolved to user names (nested groups' users included). The
+    /// names are moved out of the entry, not copied (a 5,000-member group is 5,000 strings).
+    async fn members_of(&self, b: &ServerBlock, e: &mut Entry) -> Vec<String> {
         let mut members: Vec<String> = Vec::new();
         for f in &b.eff.member_forms {
             if let Membership::Names(attr) = f {
-                let vals = e.values(attr);
-                unique.reserve(vals.len());
-                members.extend(
-                    vals.iter()
-                        .filter(|m| valid_name(m) && unique.insert(m.as_str()))
-                        .cloned(),
-                );
+                members.extend(e.take_values(attr).into_iter().filter(|m| valid_name(m)));
             }
         }
-        let mut seen: HashSet<String> = HashSet::new();
-        for f in &b.eff.member_forms {
-            let Membership::Dns(attr) = f else { continue };
-            if e.values(attr).is_empty() {
-                continue;
-            }
-            for m in self.dn_members(b, e, attr).await {
-                if !unique.contains(m.as_str()) && seen.insert(m.clone()) {
-                    members.push(m);
+        dedup_in_order(&mut members);
+        let mut added: Vec<String> = Vec::new();
+        {
+            let unique: HashSet<&str> = members.iter().map(String::as_str).collect();
+            let mut seen: HashSet<String> = HashSet::new();
+            for f in &b.eff.member_forms {
+                let Membership::Dns(attr) = f else { continue };
+                if e.values(attr).is_empty() {
+                    continue;
+                }
+                for m in self.dn_members(b, e, attr).await {
+                    if !unique.contains(m.as_str()) && seen.insert(m.clone()) {
+                        added.push(m);
+                    }
                 }
             }
         }
+        members.append(&mut added);
         members
     }
 
@@ -175,7 +174,7 @@ impl Directory {
             let entries = self
                 .find_groups(b, &eq(&b.eff.attr_group_name, name), false)
                 .await?;
-            for e in &entries {
+            for e in entries {
                 if let Some(g) = self.convert_group(b, e, Some(name)).await {
                     return Ok(Some(g));
                 }
@@ -198,7 +197,7 @@ impl Directory {
                 None => eq(&b.eff.attr_group_gid, &gid.to_string()),
             };
             let entries = self.find_groups(b, &f, false).await?;
-            for e in &entries {
+            for e in entries {
                 if let Some(g) = self.convert_group(b, e, None).await {
                     return Ok(Some(g));
                 }
@@ -229,7 +228,7 @@ impl Directory {
                     for p in parts {
                         let g = match p {
                             Part::Done(g) => Some(g),
-                            Part::Later(e) => self.convert_group(b, &e, None).await,
+                            Part::Later(e) => self.convert_group(b, e, None).await,
                         };
                         if let Some(g) = g.filter(|g| seen.insert(g.name.clone())) {
                             out.push(g);
@@ -276,8 +275,7 @@ impl Directory {
             }
         }
         members.retain(|m| valid_name(m));
-        let mut unique: HashSet<String> = HashSet::with_capacity(members.len());
-        members.retain(|m| unique.insert(m.clone()));
+        dedup_in_order(&mut members);
         Some(Part::Done(Group { name, gid, members }))
     }
 }
@@ -286,4 +284,35 @@ impl Directory {
 pub enum Part {
     Done(Group),
     Later(Entry),
+}
+
+/// Drops repeated names, keeping the first of each, without copying any of them.
+fn dedup_in_order(names: &mut Vec<String>) {
+    let keep: Vec<bool> = {
+        let mut seen: HashSet<&str> = HashSet::with_capacity(names.len());
+        names.iter().map(|m| seen.insert(m.as_str())).collect()
+    };
+    if keep.iter().all(|k| *k) {
+        return;
+    }
+    let mut k = keep.into_iter();
+    names.retain(|_| k.next().unwrap_or(false));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dedup_in_order;
+
+    #[test]
+    fn repeated_member_names_keep_their_first_place() {
+        let mut v: Vec<String> = ["bob", "alice", "bob", "carol", "alice"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        dedup_in_order(&mut v);
+        assert_eq!(v, ["bob", "alice", "carol"]);
+        let mut none: Vec<String> = Vec::new();
+        dedup_in_order(&mut none);
+        assert!(none.is_empty());
+    }
 }

@@ -24,8 +24,15 @@ impl LocalPolicy {
         }
     }
 
-    /// The local files as they are now.
+    /// The local files as the current request found them (checked at its start by
+    /// [`LocalPolicy::changed`]; see `LocalFiles::last`).
     pub fn db(&self) -> Arc<LocalDb> {
+        self.files.last()
+    }
+
+    /// The local files as they are now (two `stat` calls): for work that does not start
+    /// with a lookup's check (a login's entry, `ldaprsctl` explanations).
+    pub fn fresh_db(&self) -> Arc<LocalDb> {
         self.files.get()
     }
 

@@ -54,6 +54,15 @@ impl Entry {
             .unwrap_or_default()
     }
 
+    /// The values of `attr`, moved out (the entry keeps the attribute, without values).
+    pub fn take_values(&mut self, attr: &str) -> Vec<String> {
+        self.attrs
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+            .map(|(_, v)| std::mem::take(v))
+            .unwrap_or_default()
+    }
+
     pub fn first(&self, attr: &str) -> Option<&str> {
         self.values(attr).first().map(String::as_str)
     }

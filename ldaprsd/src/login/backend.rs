@@ -100,12 +100,12 @@ impl Accounts for DirectoryAccounts {
     }
 
     async fn known_user(&self, name: &str) -> Option<Passwd> {
-        match self
+        match &*self
             .answers
             .lookup(0, Key::UserName(name.to_string()))
             .await
         {
-            Response::User(p) => Some(p),
+            Response::User(p) => Some(p.clone()),
             _ => None,
         }
     }
@@ -178,7 +178,7 @@ impl Accounts for DirectoryAccounts {
         let b = self
             .block(i)
             .map_err(|_| EntryRefusal::Unacceptable(Reject::NameMismatch))?;
-        let local = self.dir.local().db();
+        let local = self.dir.local().fresh_db();
         match self.dir.user_record(b, entry, Some(name), &local) {
             Ok(p) => Ok(p),
             Err(Reject::Local(_)) => Err(EntryRefusal::Local),

@@ -8,6 +8,7 @@ use super::throttle::{RateLimit, Throttle, FAILURE_DELAY, SSH_KEYS_BURST, SSH_KE
 use crate::admin::status::status;
 use crate::answers::explain::short;
 use crate::answers::frames::enumeration_key;
+use crate::answers::lookup::owned;
 use crate::answers::publish::Publisher;
 use crate::answers::{Answers, Key};
 use crate::clock::Clock;
@@ -34,6 +35,17 @@ pub struct Service {
     key_rate: RateLimit,
     clock: Arc<dyn Clock>,
     files: Arc<OfflineFiles>,
+}
+
+/// The requests for one user or group, answered by the shared cached answer.
+fn single_lookup(req: &Request) -> Option<Key> {
+    match req {
+        Request::UserByName(n) => Some(Key::UserName(n.clone())),
+        Request::UserByUid(u) => Some(Key::UserUid(*u)),
+        Request::GroupByName(n) => Some(Key::GroupName(n.clone())),
+        Request::GroupByGid(g) => Some(Key::GroupGid(*g)),
+        _ => None,
+    }
 }
 
 fn succeeded(resp: &Response) -> bool {
@@ -148,6 +160,13 @@ impl Service {
         if let Some(f) = self.answers.cached_frame(&req) {
             return f;
         }
+        if let Some(key) = single_lookup(&req) {
+            // Encoded straight from the answer the cache shares (never copied on the way).
+            let id = self.answers.next_id();
+            let asker = (!peer.is_root()).then_some(peer.uid);
+            let r = self.answers.lookup_as(id, key, asker).await;
+            return Arc::new(ldaprs_common::protocol::frame_response(&r));
+        }
         let key = enumeration_key(&req);
         self.answers.frame_of(key, self.handle(req, peer)).await
     }
@@ -157,7 +176,7 @@ impl Service {
         let id = self.answers.next_id();
         // Non-root callers' "not found" answers count against their quota in the shared map.
         let asker = (!peer.is_root()).then_some(peer.uid);
-        let lookup = |key| self.answers.lookup_as(id, key, asker);
+        let lookup = |key| async move { owned(self.answers.lookup_as(id, key, asker).await) };
         match req {
             Request::UserByName(n) => lookup(Key::UserName(n)).await,
             Request::UserByUid(u) => lookup(Key::UserUid(u)).await,

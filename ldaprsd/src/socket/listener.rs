@@ -142,8 +142,11 @@ async fn handle_conn(mut stream: UnixStream, peer: Peer, svc: Arc<Service>) {
             Ok(req) => {
                 // A panic inside a library (ldap3 panics on some malformed server data)
                 // becomes an error answer, not a dead daemon. (Caught in place rather than in
-                // a task of its own: one spawn and wake-up less per request.)
-                let work = std::panic::AssertUnwindSafe(svc.answer(req, peer)).catch_unwind();
+                // a task of its own: one spawn and wake-up less per request.) Boxed: the
+                // answering future is large, and inline it made every connection's task as
+                // large, copied whole at each spawn and again when the task ends.
+                let work =
+                    std::panic::AssertUnwindSafe(Box::pin(svc.answer(req, peer))).catch_unwind();
                 match tokio::time::timeout(ANSWER_TIMEOUT, work).await {
                     Ok(Ok(f)) => f,
                     Ok(Err(_)) => {

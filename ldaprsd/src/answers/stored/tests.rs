@@ -178,9 +178,12 @@ fn an_id_belongs_to_one_stored_name() {
     assert_eq!(s.counts(), (1, 1, 0));
     // Two names with one uid (and gid) in the records, as an older file may hold them.
     {
-        let mut r = s.records.lock().unwrap();
+        let mut h = s.records.lock().unwrap();
+        let mut r = h.rec.clone();
         r.users.insert("alice".into(), (alice(), 1000));
-        r.groups.insert("devs".into(), (devs(), 1000));
+        r.groups
+            .insert("devs".into(), (StoredGroup::new(&devs()), 1000));
+        *h = Held::new(r);
     }
     assert_eq!(s.answer(&Key::UserUid(10001), 1020), None);
     assert_eq!(s.answer(&Key::GroupGid(20001), 1020), None);
@@ -235,4 +238,47 @@ fn a_save_under_way_does_not_undo_a_flush() {
         assert!(!f.exists(), "the flushed records were written back");
         assert_eq!(s.counts(), (0, 0, 0));
     }
+}
+
+/// A user whose uid changed is found by its new uid only; "no such uid" drops whoever held
+/// it; the index follows every change (it replaced a scan of all stored users per lookup).
+#[test]
+fn the_id_index_follows_renumbering_and_removal() {
+    let s = Stored::open(&cfg("renumber"), b"s");
+    let name = Key::UserName("alice".into());
+    s.record(&name, &Response::User(alice()), 1000);
+    let moved = Passwd {
+        uid: 10099,
+        ..alice()
+    };
+    s.record(&name, &Response::User(moved.clone()), 1010);
+    assert_eq!(s.answer(&Key::UserUid(10001), 1020), None);
+    assert_eq!(
+        s.answer(&Key::UserUid(10099), 1020).map(|x| x.0),
+        Some(Response::User(moved.clone()))
+    );
+    // Someone else gets alice's old uid: alice (now 10099) stays.
+    let carol = Passwd {
+        name: "carol".into(),
+        ..alice()
+    };
+    s.record(&Key::UserUid(10001), &Response::User(carol.clone()), 1020);
+    assert_eq!(s.counts().0, 2);
+    s.record(&Key::UserUid(10099), &Response::NotFound, 1030);
+    assert_eq!(s.answer(&name, 1030), None);
+    assert_eq!(
+        s.answer(&Key::UserUid(10001), 1030).map(|x| x.0),
+        Some(Response::User(carol))
+    );
+    s.record(&Key::GroupGid(20001), &Response::Group(devs()), 1030);
+    s.record(
+        &Key::GroupsOf("carol".into()),
+        &Response::Groups(vec![devs()]),
+        1030,
+    );
+    let of = s.answer(&Key::GroupsOf("carol".into()), 1030).map(|x| x.0);
+    assert!(matches!(of, Some(Response::Groups(ref g)) if g.len() == 1 && g[0].name == "devs"));
+    s.record(&Key::GroupGid(20001), &Response::NotFound, 1040);
+    assert_eq!(s.answer(&Key::GroupName("devs".into()), 1040), None);
+    assert_eq!(s.counts(), (1, 0, 1));
 }
