@@ -2,7 +2,7 @@
 //! answer is a few hash operations and not a scan of every stored entry (a scan cost tens of
 //! microseconds per cold lookup once thousands of users were stored).
 
-use super::{Records, StoredGroup};
+use super::records::{Records, StoredGroup};
 use ldaprs_common::protocol::{Group, Passwd};
 use std::collections::HashMap;
 
