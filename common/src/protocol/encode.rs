@@ -136,7 +136,7 @@ fn encode_request(w: &mut Writer, req: &Request) {
     }
 }
 
-fn encode_passwd(w: &mut Writer, p: &Passwd) {
+pub(super) fn encode_passwd(w: &mut Writer, p: &Passwd) {
     w.str(&p.name);
     w.u32(p.uid);
     w.u32(p.gid);
@@ -145,7 +145,7 @@ fn encode_passwd(w: &mut Writer, p: &Passwd) {
     w.str(&p.shell);
 }
 
-fn encode_group(w: &mut Writer, g: &Group) {
+pub(super) fn encode_group(w: &mut Writer, g: &Group) {
     w.str(&g.name);
     w.u32(g.gid);
     w.count(g.members.len());

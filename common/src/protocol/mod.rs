@@ -11,7 +11,8 @@
 //!
 //! Where things are: the constants in `wire`, the frame header in `header`; the messages in
 //! `request`, `response`, `entries` (passwd and group) and `secret`; bytes out in `encode`
-//! (over the primitives of `writer`), bytes in in `decode` and, without copying, in
+//! (over the primitives of `writer`; an enumeration entry by entry in `list_frame`), bytes
+//! in in `decode` and, without copying, in
 //! `decode_borrowed` (over the checked primitives of `reader`); errors in `decode_error`.
 
 mod decode;
@@ -20,6 +21,7 @@ mod decode_error;
 mod encode;
 mod entries;
 mod header;
+mod list_frame;
 mod reader;
 mod request;
 mod response;
@@ -35,6 +37,7 @@ pub use decode_error::DecodeError;
 pub use encode::{frame_request, frame_response, group_payload, user_payload};
 pub use entries::{Group, GroupRef, Passwd, PasswdRef};
 pub use header::{header, parse_header};
+pub use list_frame::{ListFrame, ListMark};
 pub use request::{PamContext, Request};
 pub use response::{AuthCode, ErrorCode, Response, ResponseRef};
 pub use secret::Secret;

@@ -355,3 +355,40 @@ fn ssh_keys_round_trip_within_the_caps_one_line_each() {
         Err(DecodeError::Truncated)
     );
 }
+
+/// An enumeration written entry by entry is the frame of the whole list, byte for byte; a
+/// part rolled back leaves no trace.
+#[test]
+fn list_frames_equal_whole_frames_and_roll_back() {
+    let users: Vec<Passwd> = (0..3)
+        .map(|i| Passwd {
+            name: format!("user{i}"),
+            uid: 10000 + i,
+            gid: 100,
+            gecos: "G".into(),
+            dir: format!("/home/user{i}"),
+            shell: "/bin/sh".into(),
+        })
+        .collect();
+    let mut f = super::ListFrame::users();
+    f.push_user(&users[0]);
+    let m = f.mark();
+    f.push_user(&users[2]);
+    f.rollback(m);
+    f.push_user(&users[1]);
+    f.push_user(&users[2]);
+    assert_eq!(f.count(), 3);
+    assert_eq!(f.finish(), frame_response(&Response::Users(users)));
+    let groups = vec![Group {
+        name: "devs".into(),
+        gid: 20001,
+        members: vec!["alice".into(), "bob".into()],
+    }];
+    let mut g = super::ListFrame::groups();
+    g.push_group(&groups[0]);
+    assert_eq!(g.finish(), frame_response(&Response::Groups(groups)));
+    assert_eq!(
+        super::ListFrame::users().finish(),
+        frame_response(&Response::Users(vec![]))
+    );
+}

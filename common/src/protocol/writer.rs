@@ -82,6 +82,23 @@ impl Writer {
         self.written
     }
 
+    /// Drops what was written after the first `len` bytes.
+    pub(super) fn truncate(&mut self, len: usize) {
+        if len < self.written {
+            self.written = len;
+            if !self.counting {
+                self.buf.truncate(len);
+            }
+        }
+    }
+
+    /// Overwrites the four bytes at `at` with `v` (a count known only at the end).
+    pub(super) fn patch_u32(&mut self, at: usize, v: u32) {
+        if let Some(dst) = self.buf.get_mut(at..at.saturating_add(4)) {
+            dst.copy_from_slice(&v.to_be_bytes());
+        }
+    }
+
     /// The bytes written.
     pub(super) fn into_bytes(self) -> Vec<u8> {
         self.buf

@@ -24,7 +24,7 @@ pub fn owned(r: Arc<Response>) -> Response {
     Arc::try_unwrap(r).unwrap_or_else(|shared| (*shared).clone())
 }
 
-fn unavailable(e: &DirError) -> Response {
+pub(super) fn unavailable(e: &DirError) -> Response {
     Response::Error {
         code: ErrorCode::Unavailable,
         message: e.to_string(),
@@ -101,7 +101,7 @@ impl Answers {
     }
 
     /// Drops from a cached enumeration what the local files now own.
-    fn without_local(&self, resp: Response) -> Response {
+    pub(super) fn without_local(&self, resp: Response) -> Response {
         let policy = self.dir.local();
         let local = policy.db();
         match resp {

@@ -26,6 +26,19 @@ impl Answers {
                     .remove(&key);
                 continue;
             }
+            if matches!(key, Key::AllUsers | Key::AllGroups) {
+                match self.fetch_frame(id, &key).await {
+                    Ok(_) => debug!("req={id} refreshed {key:?}"),
+                    Err(e) => {
+                        debug!("req={id} refresh of {key:?} failed, keeping the cached answer: {e}")
+                    }
+                }
+                self.refreshing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&key);
+                continue;
+            }
             let resp = self.fetch(&key).await;
             match resp {
                 Ok(r) => {

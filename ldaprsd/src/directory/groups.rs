@@ -1,6 +1,7 @@
 //! Groups: by name, by gid, every group, and their members (names directly, or member DNs
 //! resolved to user names, nested groups' users included).
 
+use super::collect::{Collect, ListCollect};
 use super::records::Reject;
 use super::state::{Directory, Lookup};
 use crate::ldap::{first_rdn, DirError, Entry, ServerBlock};
@@ -208,12 +209,28 @@ impl Directory {
     }
 
     pub async fn all_groups(&self) -> Result<Vec<Group>, DirError> {
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
+        let out = ListCollect::default();
+        self.all_groups_into(&out).await?;
+        Ok(out.into_vec())
+    }
+
+    /// Every group of every block into `out`: a group whose members are names as its entry
+    /// arrives, one with member DNs once the search is over and the DNs are resolved (the
+    /// first block to name a group wins). A block that fails is taken back; an error only if
+    /// no block gave any group.
+    pub async fn all_groups_into(&self, out: &dyn Collect<Group>) -> Result<(), DirError> {
         let mut err = None;
         for b in &self.blocks {
             let attrs = Self::group_attrs(b);
-            let convert = |e: Entry| self.group_as_it_arrives(b, e);
+            let convert = |e: Entry| match self.group_as_it_arrives(b, e) {
+                Some(Part::Done(g)) => {
+                    out.put(g);
+                    None
+                }
+                Some(Part::Later(e)) => Some(e),
+                None => None,
+            };
+            out.begin_block();
             match b
                 .search_all(
                     &b.eff.group_base,
@@ -224,23 +241,22 @@ impl Directory {
                 )
                 .await
             {
-                Ok(parts) => {
-                    for p in parts {
-                        let g = match p {
-                            Part::Done(g) => Some(g),
-                            Part::Later(e) => self.convert_group(b, e, None).await,
-                        };
-                        if let Some(g) = g.filter(|g| seen.insert(g.name.clone())) {
-                            out.push(g);
+                Ok(later) => {
+                    for e in later {
+                        if let Some(g) = self.convert_group(b, e, None).await {
+                            out.put(g);
                         }
                     }
                 }
-                Err(e) => err = Some(e),
+                Err(e) => {
+                    out.drop_block();
+                    err = Some(e);
+                }
             }
         }
         match err {
             Some(e) if out.is_empty() => Err(e),
-            _ => Ok(out),
+            _ => Ok(()),
         }
     }
 

@@ -2,6 +2,7 @@
 //! lists, a user's groups in every membership shape, group mappings, and the local names
 //! that are never answered from LDAP. Uses `ldap/`; knows nothing of caching or logins.
 
+pub mod collect;
 pub mod forms;
 pub mod groups;
 pub mod idmap;

@@ -1,6 +1,7 @@
 //! Users: by name (exactly one entry, byte-for-byte name), by uid, every user, and the fresh
 //! read with the login attributes. Local names and ids are never answered from here.
 
+use super::collect::{Collect, ListCollect};
 use super::local::LocalDb;
 use super::records::{entry_to_passwd, Reject};
 use super::state::{Directory, Lookup};
@@ -9,7 +10,6 @@ use crate::warn;
 use ldaprs_common::filter::{self, eq};
 use ldaprs_common::names::valid_name;
 use ldaprs_common::protocol::Passwd;
-use std::collections::HashSet;
 
 impl Directory {
     /// The entry as a passwd record we serve, or the rule that hides it.
@@ -120,32 +120,34 @@ impl Directory {
     }
 
     pub async fn all_users(&self) -> Result<Vec<Passwd>, DirError> {
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
+        let out = ListCollect::default();
+        self.all_users_into(&out).await?;
+        Ok(out.into_vec())
+    }
+
+    /// Every user of every block into `out`, each as its entry arrives (the first block to
+    /// name a user wins). A block that fails is taken back and logged by the caller's error;
+    /// an error only if no block gave anyone.
+    pub async fn all_users_into(&self, out: &dyn Collect<Passwd>) -> Result<(), DirError> {
         let mut err = None;
         for b in &self.blocks {
             let local = self.local.db();
-            let convert = |e: Entry| match self.user_record(b, &e, None, &local) {
-                Ok(p) => Some(p),
-                Err(r) => {
-                    self.hidden(b, "user", &e.dn, &r);
-                    None
+            let convert = |e: Entry| -> Option<()> {
+                match self.user_record(b, &e, None, &local) {
+                    Ok(p) => out.put(p),
+                    Err(r) => self.hidden(b, "user", &e.dn, &r),
                 }
+                None
             };
-            match b.all_user_entries(&convert).await {
-                Ok(users) => {
-                    for p in users {
-                        if seen.insert(p.name.clone()) {
-                            out.push(p);
-                        }
-                    }
-                }
-                Err(e) => err = Some(e),
+            out.begin_block();
+            if let Err(e) = b.all_user_entries(&convert).await {
+                out.drop_block();
+                err = Some(e);
             }
         }
         match err {
             Some(e) if out.is_empty() => Err(e),
-            _ => Ok(out),
+            _ => Ok(()),
         }
     }
 

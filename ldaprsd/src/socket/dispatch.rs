@@ -167,8 +167,13 @@ impl Service {
             let r = self.answers.lookup_as(id, key, asker).await;
             return Arc::new(ldaprs_common::protocol::frame_response(&r));
         }
-        let key = enumeration_key(&req);
-        self.answers.frame_of(key, self.handle(req, peer)).await
+        if let Some(key) = enumeration_key(&req) {
+            let id = self.answers.next_id();
+            return self.answers.enumeration(id, key).await;
+        }
+        Arc::new(ldaprs_common::protocol::frame_response(
+            &self.handle(req, peer).await,
+        ))
     }
 
     /// Answers one request. Never panics on bad input; every branch logs its decision.
@@ -180,10 +185,10 @@ impl Service {
         match req {
             Request::UserByName(n) => lookup(Key::UserName(n)).await,
             Request::UserByUid(u) => lookup(Key::UserUid(u)).await,
-            Request::AllUsers => lookup(Key::AllUsers).await,
+            Request::AllUsers => self.answers.enumeration_answer(id, Key::AllUsers).await,
             Request::GroupByName(n) => lookup(Key::GroupName(n)).await,
             Request::GroupByGid(g) => lookup(Key::GroupGid(g)).await,
-            Request::AllGroups => lookup(Key::AllGroups).await,
+            Request::AllGroups => self.answers.enumeration_answer(id, Key::AllGroups).await,
             Request::GroupsOfUser(n) => match lookup(Key::GroupsOf(n)).await {
                 Response::Groups(gs) => Response::Gids(gs.iter().map(|g| g.gid).collect()),
                 other => other,
