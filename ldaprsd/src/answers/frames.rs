@@ -39,7 +39,7 @@ impl Answers {
             }
             return f;
         }
-        if self.is_offline() {
+        if self.is_offline() && !self.back_online(id, &key).await {
             let r = self.without_local(self.offline_answer(id, &key));
             return Arc::new(frame_response(&r));
         }
