@@ -141,12 +141,27 @@ impl Directory {
     /// names are moved out of the entry, not copied (a 5,000-member group is 5,000 strings).
     async fn members_of(&self, b: &ServerBlock, e: &mut Entry) -> Vec<String> {
         let mut members: Vec<String> = Vec::new();
+        let mut lists = 0;
         for f in &b.eff.member_forms {
             if let Membership::Names(attr) = f {
-                members.extend(e.take_values(attr).into_iter().filter(|m| valid_name(m)));
+                let vals = e.take_values(attr);
+                lists += usize::from(!vals.is_empty());
+                members.extend(vals.into_iter().filter(|m| valid_name(m)));
             }
         }
-        dedup_in_order(&mut members);
+        // The values of one attribute are a set (the server keeps them unique): only names
+        // from two attributes can repeat.
+        if lists > 1 {
+            dedup_in_order(&mut members);
+        }
+        let has_dns = b
+            .eff
+            .member_forms
+            .iter()
+            .any(|f| matches!(f, Membership::Dns(a) if !e.values(a).is_empty()));
+        if !has_dns {
+            return members;
+        }
         let mut added: Vec<String> = Vec::new();
         {
             let unique: HashSet<&str> = members.iter().map(String::as_str).collect();
@@ -280,18 +295,18 @@ impl Directory {
             }
         };
         let mut members: Vec<String> = Vec::new();
+        let mut lists = 0;
         for f in &b.eff.member_forms {
             let Membership::Names(attr) = f else { continue };
-            if let Some((_, vals)) = e
-                .attrs
-                .iter_mut()
-                .find(|(k, _)| k.eq_ignore_ascii_case(attr))
-            {
-                members.append(vals);
-            }
+            let mut vals = e.take_values(attr);
+            lists += usize::from(!vals.is_empty());
+            members.append(&mut vals);
         }
         members.retain(|m| valid_name(m));
-        dedup_in_order(&mut members);
+        // As in `members_of`: one attribute's values never repeat.
+        if lists > 1 {
+            dedup_in_order(&mut members);
+        }
         Some(Part::Done(Group { name, gid, members }))
     }
 }
