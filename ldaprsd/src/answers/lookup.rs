@@ -263,7 +263,19 @@ impl Answers {
         if !valid_name(name) || self.dir.is_local_user(name) {
             return Ok(None);
         }
-        // The user must exist (and pass the id limits) before we say anything about it.
+        // The user must exist (and pass the id limits) before we say anything about it. With
+        // membership by names only, the group search does not wait for that answer: both go
+        // out at once and the groups are dropped if the user does not exist.
+        if self.dir.groups_by_name_only().await {
+            let user = Box::pin(self.lookup_as(0, Key::UserName(name.to_string()), asker));
+            let (user, groups) =
+                futures_util::future::join(user, self.dir.groups_of_named_user(name)).await;
+            return match &*user {
+                Response::User(_) => groups.map(Some),
+                Response::Error { message, .. } => Err(DirError::Unreachable(message.clone())),
+                _ => Ok(None),
+            };
+        }
         match &*Box::pin(self.lookup_as(0, Key::UserName(name.to_string()), asker)).await {
             Response::User(_) => {}
             Response::NotFound => return Ok(None),

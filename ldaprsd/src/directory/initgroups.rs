@@ -6,6 +6,7 @@ use super::membership::{BlockGroups, UserRef};
 use super::state::Directory;
 use crate::ldap::{DirError, Entry};
 use crate::{debug, warn};
+use ldaprs_common::config::Membership;
 use ldaprs_common::names::valid_name;
 use ldaprs_common::protocol::Group;
 use std::collections::HashSet;
@@ -31,6 +32,40 @@ impl Directory {
             }
         }
         Ok(out)
+    }
+
+    /// Whether a user's groups can be found from the name alone (every block's membership is
+    /// by member names, `memberUid`): then the search for the groups needs nothing from the
+    /// user's entry and may go out together with the lookup that shows the user exists.
+    pub async fn groups_by_name_only(&self) -> bool {
+        for b in &self.blocks {
+            let e = &b.eff;
+            let by_entry = e.attr_member_of.is_some()
+                || e.token_groups
+                || matches!(&e.group_search, Some((_, Some(_))))
+                || !b.cfg.group_mappings.is_empty();
+            if by_entry {
+                return false;
+            }
+            if e.group_search.is_none()
+                && self
+                    .member_forms(b)
+                    .await
+                    .iter()
+                    .any(|f| !matches!(f, Membership::Names(_)))
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// As [`Directory::groups_of_user`], for membership by names only (see
+    /// [`Directory::groups_by_name_only`]): no DN, no entry.
+    pub async fn groups_of_named_user(&self, name: &str) -> Result<Vec<Group>, DirError> {
+        let per_block = self.all_block_groups(name, None, false).await?;
+        let mut seen = HashSet::new();
+        Ok(self.posix_groups(name, &per_block, &mut seen))
     }
 
     /// Where the user lives. Membership by `memberOf` or by a user attribute needs the entry
