@@ -612,20 +612,42 @@ impl Env {
         )
     }
 
-    /// pamtester under pam_wrapper with the test's own service file → (exit code, stderr).
-    pub fn pam(&self, user: &str, password: &str, ops: &[&str]) -> (i32, String) {
-        let mut argv = vec![
+    /// The environment of one pam_wrapper run: the test's service files, and a runtime
+    /// directory of its own. pam_wrapper copies the service files into `/tmp/pam.X` by default
+    /// (36 names shared by every process on the host) and removes what it takes for a stale
+    /// copy there: with many pamtesters at once, one run's copy was sometimes taken away from
+    /// under it ("no modules loaded for `ldaprs-test'").
+    fn pam_wrapper_env(&self) -> Vec<String> {
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let runtime = self.dir.join(format!("pam-wrapper-{n}"));
+        std::fs::create_dir_all(&runtime).unwrap();
+        // Also used by pamtester running as another uid (`as_uid`), like /tmp.
+        std::fs::set_permissions(
+            &runtime,
+            std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+        )
+        .unwrap();
+        vec![
             "LD_PRELOAD=libpam_wrapper.so".to_string(),
             "PAM_WRAPPER=1".to_string(),
             format!(
                 "PAM_WRAPPER_SERVICE_DIR={}",
                 self.dir.join("pam.d").display()
             ),
+            format!("PAM_WRAPPER_RUNTIME_DIR={}", runtime.display()),
+        ]
+    }
+
+    /// pamtester under pam_wrapper with the test's own service file → (exit code, stderr).
+    pub fn pam(&self, user: &str, password: &str, ops: &[&str]) -> (i32, String) {
+        let mut argv = self.pam_wrapper_env();
+        argv.extend([
             "pamtester".to_string(),
             "-v".to_string(),
             "ldaprs-test".to_string(),
             user.to_string(),
-        ];
+        ]);
         argv.extend(ops.iter().map(|s| s.to_string()));
         let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
         let o = self.run_input(&refs, &format!("{password}\n"));
@@ -646,14 +668,7 @@ impl Env {
         items: &[&str],
         as_uid: Option<u32>,
     ) -> (i32, String) {
-        let mut argv = vec![
-            "LD_PRELOAD=libpam_wrapper.so".to_string(),
-            "PAM_WRAPPER=1".to_string(),
-            format!(
-                "PAM_WRAPPER_SERVICE_DIR={}",
-                self.dir.join("pam.d").display()
-            ),
-        ];
+        let mut argv = self.pam_wrapper_env();
         if let Some(uid) = as_uid {
             argv.extend([
                 "setpriv".to_string(),
