@@ -60,8 +60,12 @@ impl Answers {
 
     /// As [`Answers::enumeration`], decoded (`ldaprsctl user show`, never on the hot path).
     pub async fn enumeration_answer(&self, id: u64, key: Key) -> Response {
-        let f = self.enumeration(id, key).await;
-        decode_response(f.get(HEADER_LEN..).unwrap_or_default()).unwrap_or(Response::NotFound)
+        decode_frame(&self.enumeration(id, key).await)
+    }
+
+    /// As [`Answers::fetch_frame`], decoded: `lookup.rs`'s fetch of an enumeration key.
+    pub(super) async fn fetch_enumeration(&self, key: &Key) -> Result<Response, DirError> {
+        self.fetch_frame(0, key).await.map(|f| decode_frame(&f))
     }
 
     /// Asks the directory for every user or group, writes the frame as the entries arrive
@@ -93,6 +97,11 @@ impl Answers {
             .put(key.clone(), f.clone(), ttl, self.clock.now());
         Ok(f)
     }
+}
+
+/// A frame this daemon encoded, as its response again.
+fn decode_frame(f: &[u8]) -> Response {
+    decode_response(f.get(HEADER_LEN..).unwrap_or_default()).unwrap_or(Response::NotFound)
 }
 
 /// The cache key of an enumeration request (the only answers kept encoded).

@@ -58,26 +58,9 @@ impl Answers {
                 (Key::GroupName(n), r) => p.publish(Subject::GroupName(n), r, ttl),
                 (Key::GroupGid(g), r) => p.publish(Subject::GroupGid(*g), r, ttl),
                 (Key::GroupsOf(n), r) => p.publish(Subject::GroupsOf(n), r, ttl),
-                // An enumeration also answers every single lookup it contains.
-                (Key::AllUsers, Response::Users(v)) => {
-                    for u in v {
-                        p.publish_user(u, ttl);
-                    }
-                }
-                (Key::AllGroups, Response::Groups(v)) => {
-                    for g in v {
-                        p.publish_group(g, ttl);
-                    }
-                }
-                _ => {}
+                // Enumerations are published entry by entry as they arrive (`frames.rs`).
+                (Key::AllUsers | Key::AllGroups, _) => {}
             }
-        }
-        if matches!(key, Key::AllUsers | Key::AllGroups) {
-            // Enumerations are kept encoded only (see `answer`): no second copy of every
-            // entry in the cache.
-            let frame = Arc::new(ldaprs_common::protocol::frame_response(&resp));
-            self.frames.put(key, frame, ttl, self.clock.now());
-            return Arc::new(resp);
         }
         let shared = Arc::new(resp);
         self.cache.put(key, shared.clone(), ttl, self.clock.now());
@@ -127,22 +110,20 @@ impl Answers {
     /// A lookup asked by `asker` (a non-root uid; None: root or the daemon itself), whose
     /// "not found" answers count against its quota in the shared map.
     pub async fn lookup_as(&self, id: u64, key: Key, asker: Option<u32>) -> Arc<Response> {
+        if matches!(key, Key::AllUsers | Key::AllGroups) {
+            // Kept and fetched as frames only (`frames.rs`).
+            return Arc::new(self.enumeration_answer(id, key).await);
+        }
         if self.shadowed_by_local(&key) {
             debug!("req={id} {key:?}: a local (or ignored) name or id: not asked to the directory");
             return Arc::new(Response::NotFound);
         }
         if let Some(r) = self.cached(&key) {
             debug!("req={id} {key:?}: from cache");
-            return match key {
-                Key::AllUsers | Key::AllGroups => Arc::new(self.without_local(owned(r))),
-                _ => r,
-            };
+            return r;
         }
         if self.is_offline() && !self.back_online(id, &key).await {
-            return Arc::new(match key {
-                Key::AllUsers | Key::AllGroups => self.without_local(self.offline_answer(id, &key)),
-                _ => self.offline_answer(id, &key),
-            });
+            return Arc::new(self.offline_answer(id, &key));
         }
         let t0 = std::time::Instant::now();
         let resp = self.fetch_as(&key, asker).await;
@@ -151,9 +132,6 @@ impl Answers {
                 "req={id} {key:?}: directory answered in {} µs",
                 t0.elapsed().as_micros()
             );
-        }
-        if matches!(key, Key::AllUsers | Key::AllGroups) {
-            release_memory();
         }
         let resp = match resp {
             Ok(r) => r,
@@ -229,7 +207,6 @@ impl Answers {
                 .user_by_uid(*u)
                 .await
                 .map(|o| o.map(Response::User)),
-            Key::AllUsers => self.dir.all_users().await.map(|v| Some(Response::Users(v))),
             Key::GroupName(n) => self
                 .dir
                 .group_by_name(n)
@@ -240,11 +217,8 @@ impl Answers {
                 .group_by_gid(*g)
                 .await
                 .map(|o| o.map(Response::Group)),
-            Key::AllGroups => self
-                .dir
-                .all_groups()
-                .await
-                .map(|v| Some(Response::Groups(v))),
+            // The one way an enumeration is asked for: written into its frame (`frames.rs`).
+            Key::AllUsers | Key::AllGroups => self.fetch_enumeration(key).await.map(Some),
             Key::GroupsOf(n) => Box::pin(self.groups_of(n, asker))
                 .await
                 .map(|o| o.map(Response::Groups)),

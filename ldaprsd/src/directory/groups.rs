@@ -1,7 +1,7 @@
 //! Groups: by name, by gid, every group, and their members (names directly, or member DNs
 //! resolved to user names, nested groups' users included).
 
-use super::collect::{Collect, ListCollect};
+use super::collect::Collect;
 use super::records::Reject;
 use super::state::{Directory, Lookup};
 use crate::ldap::{first_rdn, DirError, Entry, ServerBlock};
@@ -221,12 +221,6 @@ impl Directory {
             Ok(None)
         })
         .await
-    }
-
-    pub async fn all_groups(&self) -> Result<Vec<Group>, DirError> {
-        let out = ListCollect::default();
-        self.all_groups_into(&out).await?;
-        Ok(out.into_vec())
     }
 
     /// Every group of every block into `out`: a group whose members are names as its entry

@@ -1,7 +1,7 @@
 //! Users: by name (exactly one entry, byte-for-byte name), by uid, every user, and the fresh
 //! read with the login attributes. Local names and ids are never answered from here.
 
-use super::collect::{Collect, ListCollect};
+use super::collect::Collect;
 use super::local::LocalDb;
 use super::records::{entry_to_passwd, Reject};
 use super::state::{Directory, Lookup};
@@ -117,12 +117,6 @@ impl Directory {
             Ok(users.pop().map(|(p, _)| p))
         })
         .await
-    }
-
-    pub async fn all_users(&self) -> Result<Vec<Passwd>, DirError> {
-        let out = ListCollect::default();
-        self.all_users_into(&out).await?;
-        Ok(out.into_vec())
     }
 
     /// Every user of every block into `out`, each as its entry arrives (the first block to
